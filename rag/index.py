@@ -1,0 +1,332 @@
+"""The index of a corpus folder: open it, keep it in sync with the files, search its vectors.
+
+The corpus folder (the "library") is the single truth about which documents
+exist: ``sync`` adds new and changed files, drops removed ones and leaves
+the rest alone. The manifest records what the index was built with, so an
+index is never queried with a different encoder or chunking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from embeddings import CachedEncoder, EmbeddingCache, load_encoder
+from rag.chunk import chunk_sentences, split_sentences
+from rag.config import BUNDLED_CORPUS, Settings
+from rag.generate import Generator, load_translator
+from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
+from rag.records import Chunk, Document, IngestReport, Skipped
+from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable
+from rag.translate import translate_sentence, translation_key
+from rag.vectors import VectorIndex
+
+VECTORS_FILE = "vectors.faiss"
+Progress = Callable[[int, int, str], None]  # (done, total, current doc_id)
+
+
+class IndexMismatch(IndexUnusable):
+    """The index was built with other settings than the ones in use."""
+
+
+class Index:
+    """One index directory: chunk store, vector index, manifest, embedding cache."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.dir = settings.index
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.store = ChunkStore(self.dir / "chunks.sqlite")
+        self._encoder: CachedEncoder | None = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_generation = -1
+        self._lock = threading.RLock()
+        self._meta_cache: tuple[int, dict[str, dict]] = (-1, {})
+
+    # -- components ---------------------------------------------------------------
+
+    @property
+    def encoder(self) -> CachedEncoder:
+        if self._encoder is None:
+            cache = EmbeddingCache(self.dir / "embeddings.sqlite")
+            self._encoder = CachedEncoder(load_encoder(self.settings.embedding_model), cache)
+        return self._encoder
+
+    def expected_manifest(self) -> dict[str, str]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "embedding_model": self.encoder.name,
+            "dim": str(self.encoder.dim),
+            "chunk_chars": str(self.settings.chunk_chars),
+            "chunk_overlap_sentences": str(self.settings.chunk_overlap_sentences),
+            "translate": str(self.settings.translate).lower(),
+        }
+
+    def check_manifest(self) -> None:
+        """Raise ``IndexMismatch`` if the index was built with other settings."""
+        stored = self.store.manifest()
+        if not self.store.counts()["documents"]:
+            return
+        expected = self.expected_manifest()
+        differences = [
+            f"{key} {stored.get(key)!r} (now {value!r})" for key, value in expected.items() if stored.get(key) != value
+        ]
+        if differences:
+            raise IndexMismatch(
+                f"the index at {self.dir} was built with {', '.join(differences)}; "
+                "rebuild it with `rag ingest --rebuild` or use the settings it was built with"
+            )
+
+    @property
+    def generation(self) -> int:
+        return self.store.generation()
+
+    @property
+    def version(self) -> str:
+        """A short id of the index state, for exports and evaluation runs."""
+        manifest = self.store.manifest()
+        return f"g{manifest.get('generation', '0')}-{manifest.get('corpus_sha256', '')[:12]}"
+
+    def vectors(self) -> VectorIndex:
+        """The vector index for the current generation, loaded or rebuilt as needed."""
+        with self._lock:
+            generation = self.generation
+            if self._vectors is not None and self._vectors_generation == generation:
+                return self._vectors
+            path = self.dir / VECTORS_FILE
+            dim = self.encoder.dim
+            vectors = None
+            if path.exists() and self.store.manifest().get("vectors_generation") == str(generation):
+                try:
+                    vectors = VectorIndex.load(path, dim)
+                except (RuntimeError, ValueError):
+                    vectors = None  # damaged or foreign file: rebuilt from the store below
+            if vectors is None:
+                ids, matrix = self.store.all_vectors(dim)
+                vectors = VectorIndex.build(ids, matrix, dim)
+                self._save_vectors(vectors, generation)
+            self._vectors, self._vectors_generation = vectors, generation
+            return vectors
+
+    def _save_vectors(self, vectors: VectorIndex, generation: int) -> None:
+        vectors.save(self.dir / VECTORS_FILE)
+        self.store.set_manifest({"vectors_generation": str(generation)})
+
+    def doc_meta(self) -> dict[str, dict]:
+        """doc_id -> {title, date, lang}, cached per index generation."""
+        generation = self.generation
+        if self._meta_cache[0] != generation:
+            self._meta_cache = (generation, {d["doc_id"]: d for d in self.store.documents()})
+        return self._meta_cache[1]
+
+    # -- adding files -------------------------------------------------------------
+
+    def library(self) -> Path:
+        """The corpus folder; the default one starts as a copy of the bundled articles."""
+        folder = self.settings.library
+        if self.settings.corpus_dir is None and not folder.exists():
+            shutil.copytree(BUNDLED_CORPUS, folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def add_files(self, paths: Iterable[Path]) -> tuple[list[str], list[Skipped]]:
+        """Copy files (or the files in folders) into the library after checking they can be read.
+
+        Only file names are kept, so no name can point outside the library.
+        Returns the new doc ids and the files skipped, with reasons.
+        """
+        library = self.library()
+        added, skipped = [], []
+        for path in _expand(paths, skipped):
+            try:
+                read_document(path, path.name, int(self.settings.max_file_mb * 1e6))
+            except IngestError as exc:
+                skipped.append(Skipped(str(path), str(exc)))
+                continue
+            target = library / _safe_name(path.name)
+            if target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes()):
+                target = _free_name(target)
+            if not (target.exists() and target.samefile(path)):
+                tmp = target.with_name("." + target.name + ".part")
+                shutil.copyfile(path, tmp)
+                tmp.replace(target)
+            added.append(target.relative_to(library).as_posix())
+        return added, skipped
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete a document's file from the library and its chunks from the index."""
+        library = self.library().resolve()
+        path = (library / doc_id).resolve()
+        if library not in path.parents:
+            raise ValueError(f"not a document of this library: {doc_id}")
+        existed = path.is_file()
+        if existed:
+            path.unlink()
+        if doc_id in self.store.document_hashes():
+            self._delete(doc_id)
+            existed = True
+        self._finish()
+        return existed
+
+    # -- syncing ------------------------------------------------------------------
+
+    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Bring the index in line with the library folder, one committed document at a time."""
+        if rebuild:
+            self.reset()
+        report = IngestReport()
+        library = self.library()
+        files = sorted(p for p in library.rglob("*") if p.is_file() and not p.name.startswith("."))
+        stored = self.store.document_hashes()
+        if stored:
+            self.check_manifest()
+        else:
+            self.store.set_manifest(self.expected_manifest())
+        present: dict[str, str] = {}  # doc_id -> sha256 of every readable file
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        for path in files:
+            doc_id = path.relative_to(library).as_posix()
+            try:
+                present[doc_id] = sha256_bytes(read_bytes(path, max_bytes))
+            except IngestError as exc:
+                report.skipped.append(Skipped(doc_id, str(exc)))
+        owner = {sha: doc_id for doc_id, sha in present.items() if stored.get(doc_id) == sha}
+        todo: list[tuple[Path, str]] = []
+        for doc_id, sha in present.items():
+            if stored.get(doc_id) == sha:
+                report.unchanged.append(doc_id)
+            elif sha in owner:
+                report.skipped.append(Skipped(doc_id, f"duplicate of {owner[sha]}"))
+            else:
+                owner[sha] = doc_id
+                todo.append((library / doc_id, doc_id))
+        for doc_id in sorted(set(stored) - set(present)):
+            self._delete(doc_id)
+            report.removed.append(doc_id)
+        for done, (path, doc_id) in enumerate(todo):
+            if progress:
+                progress(done, len(todo), doc_id)
+            try:
+                doc = read_document(path, doc_id, max_bytes)
+                self._put(doc)
+            except IngestError as exc:
+                report.skipped.append(Skipped(doc_id, str(exc)))
+                if doc_id in stored:
+                    self._delete(doc_id)
+                    report.removed.append(doc_id)
+                continue
+            (report.updated if doc_id in stored else report.added).append(doc_id)
+        if progress:
+            progress(len(todo), len(todo), "")
+        self._finish()
+        report.chunks = self.store.counts()["chunks"]
+        return report
+
+    def reset(self) -> None:
+        """Forget everything indexed (the embedding cache is kept: it is keyed by content)."""
+        with self._lock:
+            self.store.close()
+            for name in ("chunks.sqlite", "chunks.sqlite-wal", "chunks.sqlite-shm", VECTORS_FILE):
+                (self.dir / name).unlink(missing_ok=True)
+            self.store = ChunkStore(self.dir / "chunks.sqlite")
+            self._vectors, self._vectors_generation = None, -1
+            self.store.set_manifest(self.expected_manifest())
+
+    def _put(self, doc: Document) -> None:
+        spans = split_sentences(doc.text, doc.lang)
+        if not spans:
+            raise IngestError("no article text left after removing boilerplate")
+        english = self._english(doc, spans)
+        chunks = chunk_sentences(doc, spans, self.settings.chunk_chars, self.settings.chunk_overlap_sentences)
+        if english is not None:
+            by_start = {s.start: e for s, e in zip(spans, english)}
+            chunks = [
+                Chunk(c.chunk_id, c.doc_id, c.start, c.end, c.text,
+                      " ".join(by_start[s.start] for s in spans if c.start <= s.start and s.end <= c.end))
+                for c in chunks
+            ]
+        sentence_texts = english or [doc.text[s.start:s.end] for s in spans]
+        chunk_vectors = self.encoder.encode([_search_text(doc, c) for c in chunks])
+        sentence_vectors = self.encoder.encode(sentence_texts)
+        sentences = [(s.start, s.end, english[i] if english else None) for i, s in enumerate(spans)]
+        with self._lock:
+            old_ids = self.store.put_document(doc, chunks, chunk_vectors, sentences, sentence_vectors)
+            del old_ids  # the vector index is refreshed once in _finish
+
+    def _english(self, doc: Document, spans: list) -> list[str] | None:
+        """Machine translations of every sentence of a non-English document (cached)."""
+        if doc.lang == "en" or not self.settings.translate:
+            return None
+        translator: Generator | None = load_translator(self.settings)
+        if translator is None:
+            return None
+        out = []
+        for span in spans:
+            text = doc.text[span.start:span.end]
+            key = translation_key(text, doc.lang)
+            english = self.store.cached_translation(key)
+            if english is None:
+                english = translate_sentence(translator, text, doc.lang)
+                self.store.cache_translation(key, english)
+            out.append(english)
+        return out
+
+    def _delete(self, doc_id: str) -> None:
+        with self._lock:
+            self.store.delete_document(doc_id)
+
+    def _finish(self) -> None:
+        """Record the corpus state and write the vector index for the new generation."""
+        hashes = self.store.document_hashes()
+        digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()
+        self.store.set_manifest({"corpus_sha256": digest, "documents": json.dumps(sorted(hashes))})
+        with self._lock:
+            self._vectors = None
+            self.vectors()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _search_text(doc: Document, chunk: Chunk) -> str:
+    """What the encoder sees for a chunk: the headline for context, then the (English) text."""
+    body = chunk.text_en or chunk.text
+    return f"{doc.title}\n{body}" if doc.title and doc.title not in body else body
+
+
+def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
+    """The supported files among ``paths`` and inside folders among them; the rest go to ``skipped``."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_symlink():
+            skipped.append(Skipped(str(path), "symbolic links are not followed"))
+        elif path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
+        elif path.is_file():
+            found.append(path)
+        else:
+            skipped.append(Skipped(str(path), "no such file"))
+    supported = []
+    for path in found:
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            supported.append(path)
+        else:
+            skipped.append(Skipped(str(path), f"unsupported file type '{path.suffix or path.name}' (use .txt, .md, .html or .pdf)"))
+    return supported
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in Path(name).name).strip(". ")
+    return cleaned or "document.txt"
+
+
+def _free_name(target: Path) -> Path:
+    for n in range(2, 10_000):
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise IngestError(f"too many files named {target.name}")

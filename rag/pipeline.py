@@ -1,0 +1,119 @@
+"""The assistant: the one object the CLI, the chat UI, evaluation and export talk to.
+
+It owns an opened index and a generator, both loaded once and shared by
+every conversation (models are cached per process; see ``load_encoder`` and
+``load_generator``). Conversations are plain lists of ``Turn`` held by the
+caller, so the assistant itself keeps no per-user state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from rag.answer import stream_answer
+from rag.config import Settings
+from rag.conversation import resolve
+from rag.generate import Generator, load_generator
+from rag.index import Index, Progress
+from rag.records import Answer, Document, Hit, IngestReport, Turn
+from rag.retrieve import BadQuestion, retrieve
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Assistant:
+    """Ask questions about the documents in one library, with cited, verified answers."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.index = Index(self.settings)
+        self._generator: Generator | None = None
+        self._generator_loaded = False
+        self._ingest_lock = threading.Lock()
+
+    # -- documents ----------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[Path | str] = (), rebuild: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        """Add files (copied into the library) and bring the index up to date with the library."""
+        with self._ingest_lock:
+            _added, skipped = self.index.add_files([Path(p) for p in paths]) if paths else ([], [])
+            report = self.index.sync(rebuild=rebuild, progress=progress)
+            report.skipped = skipped + report.skipped
+            return report
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete a document from the library and the index."""
+        with self._ingest_lock:
+            return self.index.remove(doc_id)
+
+    def documents(self) -> list[dict]:
+        """Every indexed document: doc_id, title, date, lang, chars, chunks."""
+        return self.index.store.documents()
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.index.store.document(doc_id)
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index on first use (the bundled articles); leave an existing one alone."""
+        if self.index.store.counts()["documents"]:
+            self.index.check_manifest()
+            return None
+        return self.ingest(progress=progress)
+
+    # -- questions ----------------------------------------------------------------
+
+    @property
+    def generator(self) -> Generator | None:
+        if not self._generator_loaded:
+            self._generator = load_generator(self.settings)
+            self._generator_loaded = True
+        return self._generator
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        """The best passages for ``question`` (no generation)."""
+        question = _checked(question)
+        return retrieve(self.index, question, k=k or self.settings.top_k, candidates=self.settings.candidates,
+                        rrf_k=self.settings.rrf_k).hits
+
+    def stream(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Iterator[str | Answer]:
+        """Yield pieces of answer text as they are verified, then the finished ``Answer``."""
+        question = _checked(question)
+        resolved = resolve(question, history)
+        yield from stream_answer(self.index, self.generator, self.settings, question, resolved)
+
+    def ask(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Answer:
+        """Answer one question (with earlier turns for follow-ups)."""
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def info(self) -> dict:
+        """What is loaded: documents, chunks, models, index location and size."""
+        counts = self.index.store.counts()
+        size = sum(p.stat().st_size for p in self.index.dir.glob("*") if p.is_file())
+        manifest = self.index.store.manifest()
+        return {
+            **counts,
+            "library": str(self.index.library()),
+            "index": str(self.index.dir),
+            "index_bytes": size,
+            "index_version": self.index.version,
+            "embedding_model": manifest.get("embedding_model", self.settings.embedding_model),
+            "generator": self.settings.generator,
+            "model": self.settings.model,
+        }
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def _checked(question: str) -> str:
+    if not isinstance(question, str) or not any(ch.isalnum() for ch in question):
+        raise BadQuestion("the question is empty: type a question about the documents")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"the question is too long ({len(question)} characters, limit {MAX_QUESTION_CHARS})")
+    return " ".join(question.split())

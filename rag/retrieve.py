@@ -1,0 +1,81 @@
+"""Hybrid retrieval: dense vectors and BM25, merged by reciprocal rank fusion.
+
+Dense search finds paraphrases; BM25 finds rare names and numbers that a
+small encoder blurs. Fusing ranks (not raw scores) needs no calibration
+between the two. Non-English chunks are matched through their English
+rendering, which is embedded and indexed beside the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.index import Index
+from rag.records import Hit
+
+
+class BadQuestion(ValueError):
+    """The question cannot be asked as typed; the message says why."""
+
+
+@dataclass
+class Retrieval:
+    """The hits for one question, with the question's vector for later steps."""
+
+    question: str
+    vector: np.ndarray
+    hits: list[Hit]
+
+
+def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int = 60,
+             lexical_weight: float = 1.0) -> Retrieval:
+    """The ``k`` best chunks for ``question``, best first, without duplicate texts."""
+    question = " ".join(question.split())
+    if not any(ch.isalnum() for ch in question):
+        raise BadQuestion("the question is empty: type a question about the documents")
+    vector = index.encoder.encoder.encode_one(question)
+    dense = index.vectors().search(vector, candidates)
+    lexical = index.store.lexical_search(question, candidates)
+
+    fused: dict[int, float] = {}
+    for rank, (row, _score) in enumerate(dense):
+        fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank + 1)
+    for rank, (row, _score) in enumerate(lexical):
+        fused[row] = fused.get(row, 0.0) + lexical_weight / (rrf_k + rank + 1)
+    dense_score = dict(dense)
+    lexical_score = dict(lexical)
+
+    order = sorted(fused, key=lambda row: -fused[row])
+    chunks = index.store.chunks_by_ids(order[: k * 3])
+    meta = index.doc_meta()
+    hits: list[Hit] = []
+    seen_texts: set[str] = set()
+    for row in order:
+        chunk = chunks.get(row)
+        if chunk is None or chunk.text in seen_texts:
+            continue
+        seen_texts.add(chunk.text)
+        doc = meta.get(chunk.doc_id, {})
+        hits.append(Hit(
+            chunk=chunk,
+            score=fused[row],
+            dense=dense_score.get(row, _cosine(index, vector, row)),
+            lexical=lexical_score.get(row),
+            title=doc.get("title") or chunk.doc_id,
+            date=doc.get("date"),
+            lang=doc.get("lang") or "en",
+        ))
+        if len(hits) == k:
+            break
+    return Retrieval(question, vector, hits)
+
+
+def _cosine(index: Index, vector: np.ndarray, row: int) -> float | None:
+    """Dense similarity of a chunk that only BM25 found (for display and thresholds)."""
+    try:
+        stored = index.vectors().reconstruct(row)
+    except (RuntimeError, KeyError):
+        return None
+    return float(np.dot(stored, vector))

@@ -1,0 +1,274 @@
+"""The chunk store: documents, chunks, sentences and their vectors in SQLite.
+
+SQLite is the source of truth of an index. Each document is written in one
+transaction, so a crash leaves every earlier document intact; the FAISS file
+is derived from the vectors stored here and is rebuilt when it is missing,
+stale or damaged. FTS5 gives BM25 over the original text and its English
+rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.records import Chunk, Document
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, title TEXT, date TEXT, lang TEXT,
+    text TEXT NOT NULL, ingested_at TEXT DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL, text_en TEXT, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text_en TEXT, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, text_en TEXT NOT NULL);
+"""
+
+
+class IndexUnusable(Exception):
+    """The index cannot be used as it is; the message says how to recover."""
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    text_en: str | None
+    vector: np.ndarray
+
+
+class ChunkStore:
+    """Documents, chunks and sentences of one index, in one SQLite file."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.execute("SELECT count(*) FROM chunks").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnusable(
+                f"the index at {path.parent} is damaged ({exc}); rebuild it with `rag ingest --rebuild`"
+            ) from None
+        self._lock = threading.RLock()
+
+    # -- manifest -----------------------------------------------------------------
+
+    def manifest(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT key, value FROM manifest").fetchall())
+
+    def set_manifest(self, values: dict[str, object]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO manifest VALUES (?, ?)",
+                [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()],
+            )
+
+    def generation(self) -> int:
+        return int(self.manifest().get("generation", "0"))
+
+    # -- writing ------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def put_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[tuple[int, int, str | None]],
+        sentence_vectors: np.ndarray,
+    ) -> list[int]:
+        """Replace one document and everything derived from it, atomically.
+
+        Returns the row ids of the new chunks (the ids used in the vector index).
+        """
+        with self.transaction() as db:
+            self._delete(db, doc.doc_id)
+            db.execute(
+                "INSERT INTO documents (doc_id, sha256, title, date, lang, text) VALUES (?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.sha256, doc.title, doc.date, doc.lang, doc.text),
+            )
+            ids = []
+            for chunk, vector in zip(chunks, chunk_vectors):
+                cur = db.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, start, end, text, text_en, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (chunk.chunk_id, chunk.doc_id, chunk.start, chunk.end, chunk.text, chunk.text_en,
+                     np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+                ids.append(int(cur.lastrowid))
+                body = chunk.text if not chunk.text_en else f"{chunk.text}\n{chunk.text_en}"
+                db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, body))
+            db.executemany(
+                "INSERT INTO sentences (doc_id, start, end, text_en, vector) VALUES (?, ?, ?, ?, ?)",
+                [(doc.doc_id, s, e, en, np.asarray(v, dtype=np.float32).tobytes())
+                 for (s, e, en), v in zip(sentences, sentence_vectors)],
+            )
+            self._bump_generation(db)
+        return ids
+
+    def delete_document(self, doc_id: str) -> list[int]:
+        """Remove a document; returns the row ids of the chunks that went with it."""
+        with self.transaction() as db:
+            ids = self._delete(db, doc_id)
+            self._bump_generation(db)
+        return ids
+
+    def _delete(self, db: sqlite3.Connection, doc_id: str) -> list[int]:
+        ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        return ids
+
+    @staticmethod
+    def _bump_generation(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO manifest VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- translations cache ---------------------------------------------------------
+
+    def cached_translation(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text_en FROM translations WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def cache_translation(self, key: str, text_en: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO translations VALUES (?, ?)", (key, text_en))
+
+    # -- reading ------------------------------------------------------------------
+
+    def document_hashes(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT doc_id, sha256 FROM documents").fetchall())
+
+    def documents(self) -> list[dict]:
+        """Every document with its chunk count, for listings."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.doc_id, d.title, d.date, d.lang, length(d.text), d.sha256, "
+                "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
+                "FROM documents d ORDER BY d.doc_id"
+            ).fetchall()
+        keys = ("doc_id", "title", "date", "lang", "chars", "sha256", "chunks")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc_id, sha256, title, date, lang, text FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+        return Document(*row) if row else None
+
+    def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, Chunk]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, chunk_id, doc_id, start, end, text, text_en FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
+
+    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every chunk, for rebuilding the vector index."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+        return ids, vectors
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.start, s.end, s.text_en, s.vector, substr(d.text, s.start + 1, s.end - s.start) "
+                "FROM sentences s JOIN documents d USING (doc_id) "
+                "WHERE s.doc_id = ? AND s.start >= ? AND s.end <= ? ORDER BY s.start",
+                (doc_id, start, end),
+            ).fetchall()
+        return [StoredSentence(doc_id, s, e, text, en, np.frombuffer(v, dtype=np.float32)) for s, e, en, v, text in rows]
+
+    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk row id, BM25 score) best first; the score is positive, higher is better."""
+        terms = fts_terms(query)
+        if not terms:
+            return []
+        expr = " OR ".join(f'"{t}"' for t in terms)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY bm25(chunks_fts) LIMIT ?",
+                (expr, limit),
+            ).fetchall()
+        return [(int(r), float(s)) for r, s in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            docs = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return {"documents": docs, "chunks": chunks}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being do does did
+    what which who whom whose when where why how that this these those it its he she they them his her their
+    there here than then so not no yes can could would should will shall may might must has have had i you we
+    our your my me us about into over under after before during according say said says tell also much many
+    any some such more most very just only""".split()
+)
+
+
+def fts_terms(text: str) -> list[str]:
+    """Distinct content words of ``text`` in a form safe for an FTS5 query."""
+    words = re.findall(r"\w+", text.lower())
+    seen: dict[str, None] = {}
+    for word in words:
+        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return list(seen)[:64]
