@@ -21,7 +21,7 @@ from rag import Assistant, Settings  # noqa: E402
 from rag.config import BUNDLED_CORPUS  # noqa: E402
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_questions.jsonl"
-LOCAL_DEV_QUESTIONS = Path(__file__).resolve().parent / "data" / "questions_small.jsonl"
+
 
 
 @pytest.fixture(scope="session")
@@ -51,5 +51,7 @@ def fresh_assistant(built_home, tmp_path) -> Assistant:
 
 @pytest.fixture(scope="session")
 def dev_questions_path() -> Path:
-    """The dev questions from shared/ when present (CI), else the copy in tests/data."""
-    return DEV_QUESTIONS if DEV_QUESTIONS.exists() else LOCAL_DEV_QUESTIONS
+    """The shared dev questions (shared/ sits beside the clone, in CI too)."""
+    if not DEV_QUESTIONS.exists():
+        pytest.fail(f"missing {DEV_QUESTIONS}: shared/ must sit beside the repository")
+    return DEV_QUESTIONS
