@@ -40,7 +40,10 @@ class Index:
         self.settings = settings
         self.dir = settings.index
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.store = ChunkStore(self.dir / "chunks.sqlite")
+        try:
+            self.store: ChunkStore = ChunkStore(self.dir / "chunks.sqlite")
+        except IndexUnusable as exc:  # still open, so that `rag ingest --rebuild` can replace it
+            self.store = _DamagedStore(exc)  # type: ignore[assignment]
         self._encoder: CachedEncoder | None = None
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
@@ -290,6 +293,19 @@ class Index:
 
     def close(self) -> None:
         self.store.close()
+
+
+class _DamagedStore:
+    """Stands in for a chunk store that cannot be opened: any use raises why, closing is a no-op."""
+
+    def __init__(self, error: IndexUnusable):
+        self._message = str(error)
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str):
+        raise IndexUnusable(self._message)
 
 
 def _search_text(doc: Document, chunk: Chunk) -> str:
