@@ -51,6 +51,21 @@ class IndexUnusable(Exception):
     """The index cannot be used as it is; the message says how to recover."""
 
 
+def _damaged(path: Path, exc: Exception) -> IndexUnusable:
+    detail = " ".join(str(exc).split())  # one line, even when SQLite quotes a damaged text
+    detail = detail if len(detail) <= 100 else detail[:99] + "…"
+    return IndexUnusable(f"the index at {path.parent} is damaged ({detail}); rebuild it with `rag ingest --rebuild`")
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Damage, as opposed to a busy database or a programming error."""
+    if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed", "file is not a database"
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc) for word in ("malformed", "decode", "corrupt", "not a database")
+    )
+
+
 @dataclass(frozen=True)
 class StoredSentence:
     doc_id: str
@@ -74,15 +89,24 @@ class ChunkStore:
             self._db.executescript(SCHEMA)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise IndexUnusable(
-                f"the index at {path.parent} is damaged ({exc}); rebuild it with `rag ingest --rebuild`"
-            ) from None
+            raise _damaged(path, exc) from None
         self._lock = threading.RLock()
+
+    @contextmanager
+    def _use(self) -> Iterator[None]:
+        """Hold the lock; corruption found only when a page is read becomes ``IndexUnusable`` too."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                raise _damaged(self.path, exc) from None
 
     # -- manifest -----------------------------------------------------------------
 
     def manifest(self) -> dict[str, str]:
-        with self._lock:
+        with self._use():
             return dict(self._db.execute("SELECT key, value FROM manifest").fetchall())
 
     def set_manifest(self, values: dict[str, object]) -> None:
@@ -99,7 +123,7 @@ class ChunkStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._use():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -169,7 +193,7 @@ class ChunkStore:
     # -- translations cache ---------------------------------------------------------
 
     def cached_translation(self, key: str) -> str | None:
-        with self._lock:
+        with self._use():
             row = self._db.execute("SELECT text_en FROM translations WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -180,12 +204,12 @@ class ChunkStore:
     # -- reading ------------------------------------------------------------------
 
     def document_hashes(self) -> dict[str, str]:
-        with self._lock:
+        with self._use():
             return dict(self._db.execute("SELECT doc_id, sha256 FROM documents").fetchall())
 
     def documents(self) -> list[dict]:
         """Every document with its chunk count, for listings."""
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 "SELECT d.doc_id, d.title, d.date, d.lang, length(d.text), d.sha256, "
                 "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
@@ -195,7 +219,7 @@ class ChunkStore:
         return [dict(zip(keys, row)) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
-        with self._lock:
+        with self._use():
             row = self._db.execute(
                 "SELECT doc_id, sha256, title, date, lang, text FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
@@ -205,7 +229,7 @@ class ChunkStore:
         ids = list(ids)
         if not ids:
             return {}
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 f"SELECT id, chunk_id, doc_id, start, end, text, text_en FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
@@ -214,14 +238,14 @@ class ChunkStore:
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every chunk, for rebuilding the vector index."""
-        with self._lock:
+        with self._use():
             rows = self._db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
         return ids, vectors
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 "SELECT s.start, s.end, s.text_en, s.vector, substr(d.text, s.start + 1, s.end - s.start) "
                 "FROM sentences s JOIN documents d USING (doc_id) "
@@ -236,7 +260,7 @@ class ChunkStore:
         if not terms:
             return []
         expr = " OR ".join(f'"{t}"' for t in terms)
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
                 "ORDER BY bm25(chunks_fts) LIMIT ?",
@@ -245,13 +269,13 @@ class ChunkStore:
         return [(int(r), float(s)) for r, s in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
+        with self._use():
             docs = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
             chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return {"documents": docs, "chunks": chunks}
 
     def close(self) -> None:
-        with self._lock:
+        with self._use():
             self._db.close()
 
 
