@@ -103,10 +103,13 @@ class Index:
             path = self.dir / VECTORS_FILE
             dim = self.encoder.dim
             vectors = None
-            if path.exists() and self.store.manifest().get("vectors_generation") == str(generation):
+            manifest = self.store.manifest()
+            if path.exists() and manifest.get("vectors_generation") == str(generation):
                 try:
+                    if _file_sha256(path) != manifest.get("vectors_sha256"):
+                        raise ValueError("vector file does not match its checksum")
                     vectors = VectorIndex.load(path, dim)
-                except (RuntimeError, ValueError):
+                except (RuntimeError, ValueError, OSError):
                     vectors = None  # damaged or foreign file: rebuilt from the store below
             if vectors is None:
                 ids, matrix = self.store.all_vectors(dim)
@@ -116,8 +119,9 @@ class Index:
             return vectors
 
     def _save_vectors(self, vectors: VectorIndex, generation: int) -> None:
-        vectors.save(self.dir / VECTORS_FILE)
-        self.store.set_manifest({"vectors_generation": str(generation)})
+        path = self.dir / VECTORS_FILE
+        vectors.save(path)
+        self.store.set_manifest({"vectors_generation": str(generation), "vectors_sha256": _file_sha256(path)})
 
     def doc_meta(self) -> dict[str, dict]:
         """doc_id -> {title, date, lang}, cached per index generation."""
@@ -306,6 +310,15 @@ class _DamagedStore:
 
     def __getattr__(self, name: str):
         raise IndexUnusable(self._message)
+
+
+def _file_sha256(path: Path) -> str:
+    """A flipped byte in the vector file still loads in FAISS; only a checksum notices it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _search_text(doc: Document, chunk: Chunk) -> str:
