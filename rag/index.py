@@ -237,7 +237,8 @@ class Index:
         """Forget everything indexed (the embedding cache is kept: it is keyed by content)."""
         with self._lock:
             self.store.close()
-            for name in ("chunks.sqlite", "chunks.sqlite-wal", "chunks.sqlite-shm", VECTORS_FILE):
+            # The write-ahead log goes first: a new chunks.sqlite beside an old log is a corrupt index.
+            for name in ("chunks.sqlite-wal", "chunks.sqlite-shm", "chunks.sqlite", VECTORS_FILE):
                 (self.dir / name).unlink(missing_ok=True)
             self.store = ChunkStore(self.dir / "chunks.sqlite")
             self._vectors, self._vectors_generation = None, -1
