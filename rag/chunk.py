@@ -19,6 +19,8 @@ PYSBD_LANGUAGES = {
     "my", "el", "it", "ja", "de", "kk", "sk",
 }
 MAX_SENTENCE_CHARS = 1000  # longer "sentences" (tables, run-on text) are cut at word boundaries
+MAX_SEGMENTER_CHARS = 4000  # pysbd takes time quadratic in its input, so long lines are fed in pieces
+PIECE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s+")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,23 @@ def split_sentences(text: str, lang: str = "en") -> list[Sentence]:
     for seg_start, seg_end in clean_segments(text, find_noise(text)):
         for line in re.finditer(r"[^\n]+", text[seg_start:seg_end]):
             line_start = seg_start + line.start()
-            spans += _split_line(text, line_start, seg_start + line.end(), lang)
+            for start, end in _pieces(text, line_start, seg_start + line.end()):
+                spans += _split_line(text, start, end, lang)
     return spans
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut a long line before a sentence end (else a space) so no piece exceeds MAX_SEGMENTER_CHARS."""
+    out = []
+    while end - start > MAX_SEGMENTER_CHARS:
+        limit = start + MAX_SEGMENTER_CHARS
+        ends = [m.end() for m in PIECE_END.finditer(text, start + MAX_SEGMENTER_CHARS // 2, limit)]
+        cut = ends[-1] if ends else text.rfind(" ", start + MAX_SEGMENTER_CHARS // 2, limit) + 1
+        cut = cut if cut > start else limit
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
 
 
 def _split_line(text: str, start: int, end: int, lang: str) -> list[Sentence]:
