@@ -350,7 +350,11 @@ def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
 
 
 def _safe_name(name: str) -> str:
+    """Letters, digits and ``._- `` only, never hidden, and still ending in the file's type."""
+    suffix = Path(name).suffix
     cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in Path(name).name).strip(". ")
+    if not cleaned.endswith(suffix):  # "..txt" would become "txt", a file sync never reads
+        cleaned = (cleaned or "document") + suffix
     return cleaned or "document.txt"
 
 
