@@ -155,10 +155,11 @@ class Index:
                 skipped.append(Skipped(str(path), str(exc)))
                 continue
             target = library / _safe_name(path.name)
-            if target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes()):
+            if target.is_symlink() or (target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes())):
                 target = _free_name(target)
             if not (target.exists() and target.samefile(path)):
                 tmp = target.with_name("." + target.name + ".part")
+                tmp.unlink(missing_ok=True)  # copying onto a planted link would write through it, outside
                 shutil.copyfile(path, tmp)
                 tmp.replace(target)
             added.append(target.relative_to(library).as_posix())
@@ -361,6 +362,6 @@ def _safe_name(name: str) -> str:
 def _free_name(target: Path) -> Path:
     for n in range(2, 10_000):
         candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
-        if not candidate.exists():
+        if not candidate.exists() and not candidate.is_symlink():
             return candidate
     raise IngestError(f"too many files named {target.name}")
