@@ -75,15 +75,26 @@ def cited_sentences(answer: str, citations: Sequence[Record]) -> list[CitedSente
     supports the sentence with markers and labels taken out.
     """
     passages = {c["n"]: [c.get("quote") or "", c.get("translation") or ""] for c in citations}
+    sentences: list[str] = []
+    for piece in SENTENCE_BREAK.split(answer.strip()):
+        if sentences and not any(ch.isalnum() for ch in _claim(piece)):
+            sentences[-1] += " " + piece  # "(translated from nl) [1]" or ". [2]" belongs to the sentence before
+        else:
+            sentences.append(piece)
     out = []
-    for sentence in SENTENCE_BREAK.split(answer.strip()):
+    for sentence in sentences:
         numbers = tuple(int(n) for n in MARKER_NUMBER.findall(sentence))
         if not numbers:
             continue
-        claim = " ".join(PIPELINE_LABELS.sub(" ", MARKERS.sub(" ", sentence)).split())
+        claim = _claim(sentence)
         supported = any(n in passages and is_supported(claim, passages[n]) for n in numbers)
         out.append(CitedSentence(claim, numbers, supported))
     return out
+
+
+def _claim(sentence: str) -> str:
+    """The sentence as a claim: without [n] markers and the pipeline's labels."""
+    return " ".join(PIPELINE_LABELS.sub(" ", MARKERS.sub(" ", sentence)).split())
 
 
 def ranking(record: Record) -> list[str]:

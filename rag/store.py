@@ -57,9 +57,10 @@ def _damaged(path: Path, exc: Exception) -> IndexUnusable:
     return IndexUnusable(f"the index at {path.parent} is damaged ({detail}); rebuild it with `rag ingest --rebuild`")
 
 
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+def _is_corruption(exc: Exception) -> bool:
     """Damage, as opposed to a busy database or a programming error."""
-    if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed", "file is not a database"
+    # "database disk image is malformed", "file is not a database", or a message too garbled to decode
+    if type(exc) is sqlite3.DatabaseError or isinstance(exc, UnicodeDecodeError):
         return True
     return isinstance(exc, sqlite3.OperationalError) and any(
         word in str(exc) for word in ("malformed", "decode", "corrupt", "not a database")
@@ -88,7 +89,7 @@ class ChunkStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a garbled error message cannot even decode
             raise _damaged(path, exc) from None
         self._lock = threading.RLock()
 
@@ -98,7 +99,7 @@ class ChunkStore:
         with self._lock:
             try:
                 yield
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None

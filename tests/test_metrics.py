@@ -60,6 +60,13 @@ def test_sentences_carry_the_markers_that_follow_them():
     assert "translated" not in sentences[2].text and "[" not in sentences[2].text
 
 
+def test_labels_and_stray_dots_after_a_sentence_stay_with_it():
+    answer = "He prefers to meet in the city. (translated from nl) [1] BIT Mining Ltd. [2] It invests. . [2]"
+    sentences = cited_sentences(answer, [cite(1), cite(2)])
+    assert [(s.text, s.cited) for s in sentences] == [
+        ("He prefers to meet in the city.", (1,)), ("BIT Mining Ltd.", (2,)), ("It invests. .", (2,))]
+
+
 def test_support_uses_the_quote_or_its_translation():
     dutch = "Deng gaat zijn mijncomputers volgende maand per trein naar Kazachstan verhuizen."
     supported = cited_sentences(f"{QUOTE_TRAIN} [1]", [cite(1, quote=dutch, translation=QUOTE_TRAIN)])
