@@ -1,0 +1,1 @@
+"""The browser chat for the cited RAG assistant (`rag serve`)."""
