@@ -324,7 +324,7 @@ def _latency_plot(records: Sequence[Record]):
         bins = [top * i / 12 for i in range(13)] if top > 0 else 12
         ax.hist(totals, bins=bins, color=ACCENT, alpha=0.75, label="total")
         if firsts:
-            ax.hist(firsts, bins=bins, color="#e0a040", alpha=0.6, label="first piece")
+            ax.hist(firsts, bins=bins, color="#d08a1c", histtype="step", linewidth=1.8, label="first piece")
         ax.legend(fontsize=7.5, frameon=False)
     ax.set_xlabel("seconds")
     ax.set_ylabel("questions")
