@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -55,7 +56,7 @@ class Index:
     @property
     def encoder(self) -> CachedEncoder:
         if self._encoder is None:
-            cache = EmbeddingCache(self.dir / "embeddings.sqlite")
+            cache = _open_cache(self.dir / "embeddings.sqlite")
             self._encoder = CachedEncoder(load_encoder(self.settings.embedding_model), cache)
         return self._encoder
 
@@ -312,6 +313,16 @@ class _DamagedStore:
 
     def __getattr__(self, name: str):
         raise IndexUnusable(self._message)
+
+
+def _open_cache(path: Path) -> EmbeddingCache:
+    """The embedding cache; a damaged one is only a cache, so it is started afresh instead of failing."""
+    try:
+        return EmbeddingCache(path)
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
+        for name in (path.name + "-wal", path.name + "-shm", path.name):
+            (path.parent / name).unlink(missing_ok=True)
+        return EmbeddingCache(path)
 
 
 def _file_sha256(path: Path) -> str:
