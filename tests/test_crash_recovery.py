@@ -294,3 +294,14 @@ def test_flipped_bytes_in_sqlite_give_results_or_index_unusable(small_home: Path
         assert "rag ingest --rebuild" in str(exc) and "\n" not in str(exc)
     assert assistant.ingest(rebuild=True).added  # and the library rebuilds it
     assert assistant.search("Zorbix3")[0].chunk.doc_id == "doc003.txt"
+
+
+def test_damaged_embedding_cache_is_started_afresh(small_home: Path, tmp_path: Path) -> None:
+    """embeddings.sqlite is only a cache: damage must not block search, ingestion or --rebuild."""
+    home = _copy(small_home, tmp_path)
+    for name in ("embeddings.sqlite-wal", "embeddings.sqlite-shm"):
+        (home / "index" / name).unlink(missing_ok=True)
+    (home / "index" / "embeddings.sqlite").write_bytes(os.urandom(8192))
+    assistant = Assistant(Settings(home=home, translate=False, generator="none"))
+    assert assistant.search("Zorbix1")[0].chunk.doc_id == "doc001.txt"
+    assert len(assistant.ingest(rebuild=True).added) == 5
