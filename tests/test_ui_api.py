@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built_home, tmp_path_factory):
     """The app on a free loopback port, over a copy of the built index."""
@@ -33,7 +26,7 @@ def server(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("ui-api") / "home"
     shutil.copytree(built_home, home)
     assistant = Assistant(Settings(home=home))
-    app, url = launch(assistant, port=free_port(), block=False, quiet=True)
+    app, url = launch(assistant, port=0, block=False, quiet=True)
     yield url, assistant
     app.close()
     assistant.close()

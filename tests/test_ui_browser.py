@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -35,12 +34,6 @@ Members of the Zorblat cooperative vote once a year on where the glimmerite prof
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chat_url(built_home, tmp_path_factory):
     """The app on a free loopback port over a private copy of the built index."""
@@ -50,7 +43,7 @@ def chat_url(built_home, tmp_path_factory):
     shutil.copytree(built_home, home)
     assistant = Assistant(Settings(home=home))
     assistant.generator  # noqa: B018 - load the model before the clock starts
-    app, url = launch(assistant, port=free_port(), block=False, quiet=True)
+    app, url = launch(assistant, port=0, block=False, quiet=True)
     yield url
     app.close()
     assistant.close()

@@ -9,6 +9,7 @@ changes always go through the base assistant so one lock guards ingestion.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -115,7 +116,7 @@ def build_app(base: Assistant) -> gr.Blocks:
                                                          elem_classes="rag-example") for text in EXAMPLES]
                         with gr.Row(elem_classes="rag-export-row"):
                             export_format = gr.Radio(EXPORT_FORMATS, value="md", show_label=False, container=False,
-                                                     scale=2, min_width=240, elem_id="rag-export-format")
+                                                     scale=3, min_width=300, elem_id="rag-export-format")
                             export_last = gr.Button("Export last answer", size="sm", scale=1, elem_id="rag-export-last")
                             export_all = gr.Button("Export conversation", size="sm", scale=1, elem_id="rag-export-all")
                             clear = gr.Button("New conversation", size="sm", scale=1, elem_id="rag-clear")
@@ -365,8 +366,13 @@ def run_evaluation(questions: Path, out: Path, assistant: Assistant) -> tuple[bo
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
-           auth: tuple[str, str] | None = None, block: bool = True, quiet: bool = False) -> tuple[gr.Blocks, str]:
-    """Build and start the app; returns it and its local URL (blocking until Ctrl-C when ``block``)."""
+           auth: tuple[str, str] | None = None, block: bool = True, quiet: bool = True) -> tuple[gr.Blocks, str]:
+    """Build and start the app; returns it and its local URL (blocking until Ctrl-C when ``block``).
+
+    Port 0 picks a free port, so tests and side-by-side instances never collide.
+    """
+    if port == 0:
+        port = free_port(host)
     app = build_app(assistant)
     app.queue(default_concurrency_limit=2)
     _, url, _ = app.launch(
@@ -381,3 +387,9 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
         except KeyboardInterrupt:
             pass
     return app, url
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("server")
     group.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; others need --auth or --no-auth)")
-    group.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    group.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860; 0 picks a free one)")
     group.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without a password")
 
