@@ -76,7 +76,7 @@ def _split_line(text: str, start: int, end: int, lang: str) -> list[Sentence]:
             found, stripped = cursor, line[cursor:].strip()
         cursor = found + len(stripped)
         if out and _is_fragment(stripped):
-            out[-1] = Sentence(out[-1].start, start + cursor)  # "…Premier Liu. He." stays one sentence
+            out[-1] = Sentence(out[-1].start, start + cursor)  # "...Premier Liu. He." stays one sentence
         else:
             out.append(Sentence(start + found, start + cursor))
     out = [piece for s in out for piece in _cut_long(s.start, s.end, text)]
@@ -84,9 +84,8 @@ def _split_line(text: str, start: int, end: int, lang: str) -> list[Sentence]:
 
 
 def _is_fragment(sentence: str) -> bool:
-    """A piece that cannot stand alone: it starts in lower case, or is only a word or two."""
-    first = next((ch for ch in sentence if ch.isalnum()), "")
-    return first.islower() or len(sentence.split()) <= 2
+    """A piece too short to stand alone, such as the "He." of a name split by a stray full stop."""
+    return len(sentence.split()) <= 2
 
 
 def _cut_long(start: int, end: int, text: str) -> list[Sentence]:

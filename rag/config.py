@@ -32,6 +32,7 @@ class Settings:
     chunk_chars: int = 600  # target chunk length; chunks end on sentence boundaries
     chunk_overlap_sentences: int = 1
     translate: bool = True  # index non-English chunks with an English rendering beside them
+    multilingual: bool = True  # also embed non-English sentences with multilingual USE
 
     # Retrieval.
     top_k: int = 5

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from embeddings import CachedEncoder, EmbeddingCache, load_encoder
+from embeddings.multilingual import load_multilingual
 from rag.chunk import chunk_sentences, split_sentences
 from rag.config import BUNDLED_CORPUS, Settings
 from rag.generate import Generator, load_translator
@@ -68,6 +69,7 @@ class Index:
             "chunk_chars": str(self.settings.chunk_chars),
             "chunk_overlap_sentences": str(self.settings.chunk_overlap_sentences),
             "translate": str(self.settings.translate).lower(),
+            "multilingual": str(self.settings.multilingual).lower(),
         }
 
     def check_manifest(self) -> None:
@@ -263,9 +265,11 @@ class Index:
         chunk_vectors = self.encoder.encode([_search_text(doc, c) for c in chunks])
         sentence_vectors = self.encoder.encode(sentence_texts)
         sentences = [(s.start, s.end, english[i] if english else None) for i, s in enumerate(spans)]
+        multilingual = None
+        if doc.lang != "en" and self.settings.multilingual:
+            multilingual = load_multilingual().encode([doc.text[s.start:s.end] for s in spans])
         with self._lock:
-            old_ids = self.store.put_document(doc, chunks, chunk_vectors, sentences, sentence_vectors)
-            del old_ids  # the vector index is refreshed once in _finish
+            self.store.put_document(doc, chunks, chunk_vectors, sentences, sentence_vectors, multilingual)
 
     def _english(self, doc: Document, spans: list) -> list[str] | None:
         """Machine translations of every sentence of a non-English document (cached)."""

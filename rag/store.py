@@ -22,7 +22,7 @@ import numpy as np
 
 from rag.records import Chunk, Document
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +39,8 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS sentences (
     id INTEGER PRIMARY KEY,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, text_en TEXT, vector BLOB NOT NULL
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text_en TEXT, vector BLOB NOT NULL,
+    vector_ml BLOB  -- multilingual vector of the original, for non-English sentences
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
@@ -74,7 +75,8 @@ class StoredSentence:
     end: int
     text: str
     text_en: str | None
-    vector: np.ndarray
+    vector: np.ndarray  # English encoder, of text_en or text
+    vector_ml: np.ndarray | None  # multilingual encoder, of the original text (non-English only)
 
 
 class ChunkStore:
@@ -140,6 +142,7 @@ class ChunkStore:
         chunk_vectors: np.ndarray,
         sentences: list[tuple[int, int, str | None]],
         sentence_vectors: np.ndarray,
+        multilingual_vectors: np.ndarray | None = None,
     ) -> list[int]:
         """Replace one document and everything derived from it, atomically.
 
@@ -161,10 +164,11 @@ class ChunkStore:
                 ids.append(int(cur.lastrowid))
                 body = chunk.text if not chunk.text_en else f"{chunk.text}\n{chunk.text_en}"
                 db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, body))
+            ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(sentences)
             db.executemany(
-                "INSERT INTO sentences (doc_id, start, end, text_en, vector) VALUES (?, ?, ?, ?, ?)",
-                [(doc.doc_id, s, e, en, np.asarray(v, dtype=np.float32).tobytes())
-                 for (s, e, en), v in zip(sentences, sentence_vectors)],
+                "INSERT INTO sentences (doc_id, start, end, text_en, vector, vector_ml) VALUES (?, ?, ?, ?, ?, ?)",
+                [(doc.doc_id, s, e, en, _blob(v), None if m is None else _blob(m))
+                 for (s, e, en), v, m in zip(sentences, sentence_vectors, ml)],
             )
             self._bump_generation(db)
         return ids
@@ -248,12 +252,47 @@ class ChunkStore:
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
         with self._use():
             rows = self._db.execute(
-                "SELECT s.start, s.end, s.text_en, s.vector, substr(d.text, s.start + 1, s.end - s.start) "
+                "SELECT s.start, s.end, s.text_en, s.vector, s.vector_ml, substr(d.text, s.start + 1, s.end - s.start) "
                 "FROM sentences s JOIN documents d USING (doc_id) "
                 "WHERE s.doc_id = ? AND s.start >= ? AND s.end <= ? ORDER BY s.start",
                 (doc_id, start, end),
             ).fetchall()
-        return [StoredSentence(doc_id, s, e, text, en, np.frombuffer(v, dtype=np.float32)) for s, e, en, v, text in rows]
+        return [
+            StoredSentence(doc_id, s, e, text, en, np.frombuffer(v, dtype=np.float32),
+                           None if m is None else np.frombuffer(m, dtype=np.float32))
+            for s, e, en, v, m, text in rows
+        ]
+
+    def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
+        """How many of ``terms`` (lower case) each document's text contains."""
+        if not doc_ids or not terms:
+            return {d: 0 for d in doc_ids}
+        found = " + ".join("(instr(lower(text), ?) > 0)" for _ in terms)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT doc_id, {found} FROM documents WHERE doc_id IN ({','.join('?' * len(doc_ids))})",
+                [*terms, *doc_ids],
+            ).fetchall()
+        return {doc_id: int(count) for doc_id, count in rows}
+
+    def sentence_before(self, doc_id: str, start: int) -> StoredSentence | None:
+        """The sentence that ends last before ``start``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT start FROM sentences WHERE doc_id = ? AND end <= ? ORDER BY end DESC LIMIT 1", (doc_id, start)
+            ).fetchone()
+        if row is None:
+            return None
+        found = self.sentences_in(doc_id, row[0], start)
+        return found[0] if found else None
+
+    def text_span(self, doc_id: str, start: int, end: int) -> str:
+        """``document.text[start:end]`` without loading the whole document."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT substr(text, ? + 1, ? - ?) FROM documents WHERE doc_id = ?", (start, end, start, doc_id)
+            ).fetchone()
+        return row[0] if row else ""
 
     def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """(chunk row id, BM25 score) best first; the score is positive, higher is better."""
@@ -278,6 +317,10 @@ class ChunkStore:
     def close(self) -> None:
         with self._use():
             self._db.close()
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
 
 
 STOPWORDS = frozenset(

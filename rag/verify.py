@@ -54,23 +54,37 @@ def names(text: str) -> set[str]:
     return found
 
 
-def support(claim: str, passages: list[str]) -> float:
-    """How well ``passages`` (a quote and its translation) back ``claim``, from 0 to 1."""
-    evidence = " ".join(passages)
-    evidence_words = set(content_words(evidence))
-    evidence_numbers = numbers(evidence)
+def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = ()) -> float:
+    """How well ``sources`` back ``claim``, from 0 to 1.
+
+    ``sources`` are original texts; ``renderings`` are machine translations of
+    them. Numbers and names must appear in an original (a translation is
+    model output and may invent them); other content words may come from either.
+    """
+    original = " ".join(sources)
+    original_words = set(content_words(original))
+    evidence_words = original_words | set(content_words(" ".join(renderings)))
     claim_words = content_words(claim)
     if not claim_words:
         return 0.0
-    if not numbers(claim) <= evidence_numbers:
+    if not numbers(claim) <= numbers(original):
         return 0.0
-    if any(name not in evidence_words for name in names(claim)):
+    if any(name not in original_words for name in names(claim) | leading_name(claim)):
         return 0.0
     return sum(w in evidence_words for w in claim_words) / len(claim_words)
 
 
-def is_supported(claim: str, passages: list[str], threshold: float = SUPPORT_THRESHOLD) -> bool:
-    return support(claim, passages) >= threshold
+def is_supported(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = (),
+                 threshold: float = SUPPORT_THRESHOLD) -> bool:
+    return support(claim, sources, renderings) >= threshold
+
+
+def leading_name(text: str) -> set[str]:
+    """The first word when it is capitalised and not a common word (short answers start with names)."""
+    tokens = re.findall(r"\w[\w'’]*", text)
+    if tokens and tokens[0][0].isupper() and tokens[0].lower() not in STOPWORDS and len(tokens[0]) > 1:
+        return {stem(normalise(tokens[0]))}
+    return set()
 
 
 def key_terms(question: str) -> set[str]:
