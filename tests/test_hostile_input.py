@@ -161,6 +161,17 @@ def test_read_document_gives_a_document_or_one_line_reason(tmp_path: Path, suffi
     assert_document_or_reason(path)
 
 
+def test_broken_pdfs_give_one_line_reasons(tmp_path: Path) -> None:
+    """pypdf raises NotImplementedError, AttributeError and more on damaged files, not only PdfReadError."""
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(PDF.replace(b"/FlateDecode", b"/FlateDecodX"))  # an unknown filter
+    with pytest.raises(IngestError, match="unreadable PDF"):
+        read_document(path, "broken.pdf")
+    for seed in range(300):
+        path.write_bytes(_mutated(PDF, seed, 1 + seed % 30))
+        assert_document_or_reason(path)
+
+
 def test_real_pdf_reads(tmp_path: Path) -> None:
     path = tmp_path / "a.pdf"
     path.write_bytes(PDF)
