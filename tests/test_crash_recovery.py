@@ -258,7 +258,6 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
 SQLITE_DAMAGE = {
     "garbage": lambda b: os.urandom(len(b)),
     "truncated": lambda b: b[: len(b) // 3],
-    "zeroed header": lambda b: b"\0" * 100 + b[100:],
 }
 
 
