@@ -97,7 +97,10 @@ class LlamaCppGenerator:
 
 
 class TransformersGenerator:
-    """Any causal language model that transformers can load (local folder or hub id)."""
+    """Any causal language model that transformers can load: a local folder, a hub id, or a .gguf file.
+
+    A .gguf file is de-quantised on load (needs the ``gguf`` and ``accelerate`` packages).
+    """
 
     backend = "transformers"
 
@@ -106,10 +109,13 @@ class TransformersGenerator:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:
             raise GeneratorError("the transformers backend needs: pip install transformers") from exc
+        source, extra = model, {}
+        if model.endswith(".gguf"):
+            source, extra = str(Path(model).parent), {"gguf_file": Path(model).name}
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(model)
-            self._model = AutoModelForCausalLM.from_pretrained(model)
-        except (OSError, ValueError) as exc:
+            self._tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+            self._model = AutoModelForCausalLM.from_pretrained(source, **extra)
+        except (OSError, ValueError, ImportError) as exc:
             raise GeneratorError(f"cannot load transformers model {model!r}: {exc}") from None
         self._model.eval()
         self.name = model
