@@ -29,6 +29,8 @@ EXTERNAL_COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading progress bars on stderr
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -92,6 +94,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env().replace(**{f: getattr(args, f, None) for f in fields})
 
 
+def check_question(question: str) -> None:
+    """Reject an unusable question before any model is loaded."""
+    from rag.pipeline import check_question as check
+
+    check(question)
+
+
 def open_assistant(settings: Settings, build: bool = True):
     """An assistant on an index that exists (built from the library on first use)."""
     from rag.pipeline import Assistant
@@ -140,6 +149,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    check_question(args.question)
     assistant = open_assistant(settings)
     hits = assistant.search(args.question, k=settings.top_k)
     if args.json:
@@ -161,6 +171,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    check_question(args.question)
     assistant = open_assistant(settings)
     answer: Answer | None = None
     for event in assistant.stream(args.question):

@@ -74,13 +74,13 @@ class Assistant:
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The best passages for ``question`` (no generation)."""
-        question = _checked(question)
+        question = check_question(question)
         return retrieve(self.index, question, k=k or self.settings.top_k, candidates=self.settings.candidates,
                         rrf_k=self.settings.rrf_k).hits
 
     def stream(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are verified, then the finished ``Answer``."""
-        question = _checked(question)
+        question = check_question(question)
         resolved = resolve(question, history)
         yield from stream_answer(self.index, self.generator, self.settings, question, resolved)
 
@@ -111,7 +111,8 @@ class Assistant:
         self.index.close()
 
 
-def _checked(question: str) -> str:
+def check_question(question: str) -> str:
+    """The question with white space folded; BadQuestion if it is empty or too long."""
     if not isinstance(question, str) or not any(ch.isalnum() for ch in question):
         raise BadQuestion("the question is empty: type a question about the documents")
     if len(question) > MAX_QUESTION_CHARS:
