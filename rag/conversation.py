@@ -13,16 +13,25 @@ import re
 from rag.records import Turn
 from rag.verify import content_words, names
 
-FOLLOW_UP = re.compile(
-    r"^\s*(and|but|also|so|what about|how about|and what|why|then)\b"
-    r"|\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
+LEADING = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|then)\b", re.IGNORECASE)
+REFERRING = re.compile(
+    r"\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
     re.IGNORECASE,
 )
 
 
 def is_follow_up(question: str) -> bool:
-    own_words = content_words(question)
-    return bool(FOLLOW_UP.search(question)) and not names(question) or len(own_words) <= 2
+    """True when the question leans on an earlier turn.
+
+    A referring word counts unless a name comes before it ("Why did Deng say he
+    would move?" refers to Deng; "What did he say about North America?" does not).
+    """
+    if LEADING.search(question) or len(content_words(question)) <= 2 and not names(question):
+        return True
+    pronoun = REFERRING.search(question)
+    if not pronoun:
+        return False
+    return not names(question[:pronoun.start()])
 
 
 def resolve(question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> str:
