@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from rag import Answer, Assistant, BadQuestion, Settings, Turn  # noqa: E402
+from rag import Answer, Assistant, BadQuestion, GeneratorError, IndexUnusable, Settings, Turn  # noqa: E402
 from ui.render import (  # noqa: E402
     Exchange, documents_html, esc, hits_html, passage_html, passage_placeholder, status_html, transcript_html,
 )
@@ -309,15 +309,15 @@ def build_app(base: Assistant) -> gr.Blocks:
             """Answer a question from the documents: the answer text with [n] markers, citations and sources."""
             try:
                 return base.ask(question).to_dict()
-            except BadQuestion as exc:
-                raise gr.Error(str(exc)) from None
+            except (BadQuestion, IndexUnusable, GeneratorError) as exc:
+                raise gr.Error(_one_line(exc)) from None
 
         def api_search(question: str, k: int = 5) -> list:
             """The best passages for a question, with their scores (no answer is generated)."""
             try:
                 return [hit.to_dict() for hit in base.search(question, int(k))]
-            except BadQuestion as exc:
-                raise gr.Error(str(exc)) from None
+            except (BadQuestion, IndexUnusable) as exc:
+                raise gr.Error(_one_line(exc)) from None
 
         gr.api(api_ask, api_name="ask")
         gr.api(api_search, api_name="search")
