@@ -19,6 +19,9 @@ PYSBD_LANGUAGES = {
     "my", "el", "it", "ja", "de", "kk", "sk",
 }
 MAX_SENTENCE_CHARS = 1000  # longer "sentences" (tables, run-on text) are cut at word boundaries
+# Bump when cleaning or sentence/chunk rules change: indexes record it, so one built
+# with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
+TEXT_RULES_VERSION = "3"
 MAX_SEGMENTER_CHARS = 4000  # pysbd takes time quadratic in its input, so long lines are fed in pieces
 PIECE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s+")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from embeddings import CachedEncoder, EmbeddingCache, load_encoder
 from embeddings.multilingual import load_multilingual
-from rag.chunk import chunk_sentences, split_sentences
+from rag.chunk import TEXT_RULES_VERSION, chunk_sentences, split_sentences
 from rag.config import BUNDLED_CORPUS, Settings
 from rag.generate import Generator, load_translator
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
@@ -68,6 +68,7 @@ class Index:
             "dim": str(self.encoder.dim),
             "chunk_chars": str(self.settings.chunk_chars),
             "chunk_overlap_sentences": str(self.settings.chunk_overlap_sentences),
+            "text_rules": TEXT_RULES_VERSION,
             "translate": str(self.settings.translate).lower(),
             "multilingual": str(self.settings.multilingual).lower(),
         }
