@@ -221,6 +221,12 @@ def refusal_reason(question: str, evidence: list[Evidence], hits: list[Hit], set
     return ""
 
 
+def warm_up(generator: Generator) -> None:
+    """Evaluate the fixed head of the prompt once, so later questions reuse it from the cache."""
+    for _ in generator.stream(PROMPT_HEAD + "Passage:", max_tokens=1, stop=["\n"]):
+        pass
+
+
 def build_prompt(generator: Generator, question: str, evidence: Evidence, max_new_tokens: int) -> str:
     """A two-example completion prompt over the single best evidence sentence.
 

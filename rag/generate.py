@@ -7,6 +7,7 @@ base model and works the same on every backend. Every backend streams.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -68,14 +69,15 @@ class LlamaCppGenerator:
 
     backend = "llama"
 
-    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int | None = None):
+    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int = 0):
         from llama_cpp import Llama
 
         path = Path(model_path)
         if not path.is_file():
             raise GeneratorError(f"GGUF model not found: {model_path}")
         try:
-            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 1,
+                              verbose=False, seed=0)
         except (ValueError, RuntimeError) as exc:
             raise GeneratorError(f"cannot load GGUF model {path.name}: {exc}") from None
         self.name = path.name
@@ -225,9 +227,10 @@ def _stop_at(pieces: Iterator[str], stop: list[str]) -> Iterator[str]:
 
 
 @lru_cache(maxsize=4)
-def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int) -> Generator:
+def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int, threads: int = 0) -> Generator:
     if backend == "llama":
-        return LlamaCppGenerator(str(default_gguf_path()) if model in ("", "default") else model, n_ctx=n_ctx)
+        path = str(default_gguf_path()) if model in ("", "default") else model
+        return LlamaCppGenerator(path, n_ctx=n_ctx, threads=threads)
     if backend == "transformers":
         if model in ("", "default"):
             raise GeneratorError("the transformers backend needs a model: --model NAME_OR_PATH")
@@ -243,11 +246,12 @@ def load_generator(settings: Settings) -> Generator | None:
     """The configured generator, loaded once per process; None for ``generator="none"``."""
     if settings.generator == "none":
         return None
-    return _load(settings.generator, settings.model, settings.base_url, settings.api_key, settings.n_ctx)
+    return _load(settings.generator, settings.model, settings.base_url, settings.api_key, settings.n_ctx,
+                 settings.threads)
 
 
 def load_translator(settings: Settings) -> Generator | None:
     """The packaged local model, used to translate non-English text at ingest."""
     if not settings.translate:
         return None
-    return _load("llama", "default", "", "", 1024)
+    return _load("llama", "default", "", "", 1024, settings.threads)

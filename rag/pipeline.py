@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import stream_answer
+from rag.answer import stream_answer, warm_up
 from rag.config import Settings
 from rag.conversation import resolve
-from rag.generate import Generator, load_generator
+from rag.generate import Generator, GeneratorError, load_generator
 from rag.index import Index, Progress
 from rag.records import Answer, Document, Hit, IngestReport, Turn
 from rag.retrieve import BadQuestion, retrieve
@@ -71,6 +71,16 @@ class Assistant:
             self._generator = load_generator(self.settings)
             self._generator_loaded = True
         return self._generator
+
+    def warm_up(self) -> None:
+        """Load the encoders, the index and the generator now, so the first question is as quick as the rest."""
+        self.search("warm up")
+        try:
+            if self.generator is not None:
+                warm_up(self.generator)
+        except GeneratorError:
+            pass  # reported with the first answer, where the user sees it
+
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The best passages for ``question`` (no generation)."""

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, settings) -> int:
     if report is not None:
         print(f"Indexed {len(report.added)} documents, {report.chunks} passages.", flush=True)
     print("Loading the models…", flush=True)
-    assistant.generator  # noqa: B018 - load once now, so the first question is quick
+    assistant.warm_up()  # load every model once now, so the first question is quick
 
     from ui.app import launch
 
