@@ -21,7 +21,7 @@ PYSBD_LANGUAGES = {
 MAX_SENTENCE_CHARS = 1000  # longer "sentences" (tables, run-on text) are cut at word boundaries
 # Bump when cleaning or sentence/chunk rules change: indexes record it, so one built
 # with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "3"
+TEXT_RULES_VERSION = "4"
 MAX_SEGMENTER_CHARS = 4000  # pysbd takes time quadratic in its input, so long lines are fed in pieces
 PIECE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s+")
 
@@ -78,12 +78,23 @@ def _split_line(text: str, start: int, end: int, lang: str) -> list[Sentence]:
         if found < 0:  # pysbd changed the text; fall back to the remaining line
             found, stripped = cursor, line[cursor:].strip()
         cursor = found + len(stripped)
-        if out and _is_fragment(stripped):
-            out[-1] = Sentence(out[-1].start, start + cursor)  # "...Premier Liu. He." stays one sentence
+        if out and (_is_fragment(stripped) or _open_parenthesis(text[out[-1].start:out[-1].end])):
+            # "...Premier Liu. He." and "Canaan Inc (CAN. O), a maker, said..." stay one sentence
+            out[-1] = Sentence(out[-1].start, start + cursor)
         else:
             out.append(Sentence(start + found, start + cursor))
     out = [piece for s in out for piece in _cut_long(s.start, s.end, text)]
     return [s for s in out if any(ch.isalnum() for ch in text[s.start:s.end])]
+
+
+def _open_parenthesis(sentence: str) -> bool:
+    """A full stop just inside brackets ("Ebang International (EBON.O)") ends no sentence.
+
+    Only a bracket opened in the last few words counts, so a stray "(" cannot glue a
+    whole paragraph together.
+    """
+    opened = sentence.rfind("(")
+    return opened >= 0 and ")" not in sentence[opened:] and len(sentence) - opened <= 30
 
 
 def _is_fragment(sentence: str) -> bool:

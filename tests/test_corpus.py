@@ -47,6 +47,18 @@ def test_every_chunk_is_an_exact_sentence_aligned_slice(assistant):
     assert all(len(c.text) <= 1200 for c in paragraph)
 
 
+def test_full_stops_in_names_and_tickers_end_no_sentence():
+    from rag.chunk import split_sentences
+
+    text = ("Edward Lu of Canaan Inc (CAN.O), another maker, said he was looking abroad. "
+            "It came from a committee headed by Vice Premier Liu. He. Then (a stray bracket. "
+            "Later text follows here. The end of it all.")
+    found = [text[s.start:s.end] for s in split_sentences(text)]
+    assert found[0] == "Edward Lu of Canaan Inc (CAN.O), another maker, said he was looking abroad."
+    assert found[1] == "It came from a committee headed by Vice Premier Liu. He."
+    assert found[-1] == "The end of it all."  # an unclosed bracket glues at most the next sentence
+
+
 def test_dutch_chunks_carry_an_english_rendering(assistant):
     dutch = [c for c in all_chunks(assistant) if c.doc_id == DUTCH]
     assert dutch and all(c.text_en for c in dutch)
