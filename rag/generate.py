@@ -6,6 +6,7 @@ base model and works the same on every backend. Every backend streams.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -83,6 +84,12 @@ class LlamaCppGenerator:
         self.name = path.name
         self.context_window = int(self._llm.n_ctx())
         self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
+        # Free the model before the interpreter tears down the modules llama.cpp's finaliser needs.
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
