@@ -95,7 +95,8 @@ def expected_answer(question: str) -> str:
         return "time"
     if re.search(r"\bwhere\b|\b(which|what) (city|cities|country|countries|region|province|place|area|state)", q):
         return "place"
-    if re.search(r"\b(who|whom|whose)\b|^\s*which\b|^\s*what (company|companies|firms?|persons?|people)\b", q):
+    if re.search(r"\b(who|whom|whose)\b|^\s*which\b|^\s*what (company|companies|firms?|persons?|people)\b"
+                 r"|\b(what|which) (is|was|are|were) (the )?names?\b|\bcalled\b", q):
         return "name"
     return "other"
 
@@ -170,7 +171,34 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     if not ranked:
         return []
     best = ranked[0].score
-    return [_with_context(index, e) for e in ranked[:limit] if e.score >= keep_ratio * best]
+    chosen = [_with_context(index, e) for e in ranked[:limit] if e.score >= keep_ratio * best]
+    chosen[0] = _with_answer_after(index, chosen[0], kind, question)
+    return _without_overlaps(chosen)
+
+
+def _with_answer_after(index: Index, evidence: Evidence, kind: str, question: str) -> Evidence:
+    """Append the next sentence when it holds the kind of fact asked for and this one does not.
+
+    "Many mining pools are divesting." answers "which pools?" only together with
+    the sentence after it: "Well-known pools such as Huobi Mining Pool ...".
+    """
+    if kind == "other" or has_answer_type(kind, question, evidence.text):
+        return evidence
+    after = index.store.sentence_after(evidence.hit.chunk.doc_id, evidence.end)
+    if after is None or not has_answer_type(kind, question, after.text) or after.start - evidence.end > 3:
+        return evidence
+    text = index.store.text_span(evidence.hit.chunk.doc_id, evidence.start, after.end)
+    english = f"{evidence.english} {after.text_en or after.text}" if evidence.text_en else None
+    return Evidence(evidence.hit, evidence.start, after.end, text, english, evidence.score)
+
+
+def _without_overlaps(evidence: list[Evidence]) -> list[Evidence]:
+    """Drop pieces that overlap a better one (a widened piece can swallow its neighbour)."""
+    kept: list[Evidence] = []
+    for e in evidence:
+        if not any(k.hit.chunk.doc_id == e.hit.chunk.doc_id and k.start < e.end and e.start < k.end for k in kept):
+            kept.append(e)
+    return kept
 
 
 def focus_penalties(index: Index, hits: list[Hit], question: str) -> dict[str, float]:
@@ -213,7 +241,7 @@ def refusal_reason(question: str, evidence: list[Evidence], hits: list[Hit], set
     )
     present = set(content_words(window)) | {stem(normalise(w)) for w in re.findall(r"\w+", window)}
     missing = sorted(
-        term for term in key_terms(question)
+        term for term in key_terms(question) - describing_sources(question)
         if term not in present and (term.isdigit() or not any(similar_words(term, p) for p in present))
     )
     if missing:
@@ -225,6 +253,18 @@ def warm_up(generator: Generator) -> None:
     """Evaluate the fixed head of the prompt once, so later questions reuse it from the cache."""
     for _ in generator.stream(PROMPT_HEAD + "Passage:", max_tokens=1, stop=["\n"]):
         pass
+
+
+# "the Dutch article", "Chinese media": words that pick a source, not facts to find in it.
+SOURCE_WORDS = re.compile(
+    r"\b([A-Z][\w'’-]+)\s+(?:articles?|texts?|documents?|sources?|reports?|stor(?:y|ies)|pieces?|press|media|"
+    r"newspapers?|outlets?|coverage)\b"
+)
+
+
+def describing_sources(question: str) -> set[str]:
+    """Names that describe which article is meant (its language or origin) rather than what it says."""
+    return {stem(normalise(m.group(1))) for m in SOURCE_WORDS.finditer(question)}
 
 
 def build_prompt(generator: Generator, question: str, evidence: Evidence, max_new_tokens: int) -> str:
@@ -356,9 +396,11 @@ def ambiguous_number(lead: str, evidence: Evidence, question: str) -> bool:
     if len(clauses) < 2:
         return False
     wanted = set(content_words(question))
+    asked_names = names(question)
 
     def fit(clause: str) -> int:
-        return len(wanted & set(content_words(clause)))
+        """Names of the question count first ("Inner Mongolia ... 8%"), then shared words."""
+        return 100 * len(asked_names & names(f"x {clause}")) + len(wanted & set(content_words(clause)))
 
     holding = [fit(c) for c in clauses if numbers(c) & picked]
     others = [fit(c) for c in clauses if numbers(c) and not numbers(c) & picked]

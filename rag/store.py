@@ -286,6 +286,17 @@ class ChunkStore:
         found = self.sentences_in(doc_id, row[0], start)
         return found[0] if found else None
 
+    def sentence_after(self, doc_id: str, end: int) -> StoredSentence | None:
+        """The sentence that starts first at or after ``end``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT end FROM sentences WHERE doc_id = ? AND start >= ? ORDER BY start LIMIT 1", (doc_id, end)
+            ).fetchone()
+        if row is None:
+            return None
+        found = self.sentences_in(doc_id, end, row[0])
+        return found[0] if found else None
+
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         """``document.text[start:end]`` without loading the whole document."""
         with self._lock:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rag import Turn
-from rag.answer import Evidence, ambiguous_number, expected_answer
+from rag.answer import Evidence, ambiguous_number, describing_sources, expected_answer
 from rag.config import PROJECT_ROOT
 from rag.conversation import resolve
 from rag.records import Chunk, Hit
@@ -54,6 +54,7 @@ OWN_QUESTIONS = [
     ("Which service providers block IP addresses from mainland China?", [["BitDeer"], ["Mars"]]),
     ("Which university maps the hashrate every month?", [["Cambridge"]]),
     ("To which Siberian city does Deng want to send his machines?", [["Irkutsk", "Irkoetsk"]]),
+    ("Which mining pools are divesting their domestic businesses?", [["Huobi"]]),
 ]
 OUT_OF_SCOPE = [
     "What was the price of bitcoin on June 1, 2021?",
@@ -125,11 +126,26 @@ def test_a_number_picked_among_others_without_a_clear_reason_is_dropped():
     assert not ambiguous_number("$9 million.", evidence, "How much will go to the farm in Kazakhstan with a partner?")
 
 
+def test_a_number_belongs_to_the_clause_that_names_what_was_asked():
+    sentence = "Xinjiang's computing power accounts for 35% of the Chinese region, while Inner Mongolia only accounts for 8%."
+    hit = Hit(Chunk("d#0", "d", 0, len(sentence), sentence), score=1.0)
+    evidence = Evidence(hit, 0, len(sentence), sentence, None, 1.0)
+    question = "What share of the Chinese computing power does Inner Mongolia account for?"
+    assert ambiguous_number("35%.", evidence, question)
+    assert not ambiguous_number("8%.", evidence, question)
+
+
+def test_words_that_pick_an_article_are_not_facts_to_find():
+    assert describing_sources("What did the Dutch article say about the trains?") == {"dutch"}
+    assert describing_sources("Who runs Bitmall?") == set()
+
+
 def test_expected_answer_kinds():
     assert expected_answer("How many miners moved?") == "quantity"
     assert expected_answer("When was the ban announced?") == "time"
     assert expected_answer("Where did the miners go?") == "place"
     assert expected_answer("Who heads the committee?") == "name"
+    assert expected_answer("What is the name of Deng's company?") == "name"
     assert expected_answer("Why did they leave?") == "other"
 
 
