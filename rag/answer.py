@@ -84,6 +84,7 @@ WINDOW_CHARS = 600
 FOCUS_PENALTY = 0.1  # per question name a document lacks that another retrieved one has
 ML_SCALE = 1.8  # multilingual USE cosines run lower than MiniLM's for the same match
 ANSWER_TYPE_BONUS = 0.08
+LIST_EVIDENCE = 5  # evidence sentences for a question whose answer is a list of names
 
 
 def expected_answer(question: str) -> str:
@@ -99,6 +100,19 @@ def expected_answer(question: str) -> str:
                  r"|\b(what|which) (is|was|are|were) (the )?names?\b|\bcalled\b", q):
         return "name"
     return "other"
+
+
+VERBS_IN_S = {"is", "was", "has", "does", "says", "makes", "plans", "wants", "uses", "means", "gets", "goes",
+              "needs", "sells", "runs", "leads", "owns", "heads", "builds", "moves", "ships", "its", "this", "news"}
+
+
+def asks_for_list(question: str) -> bool:
+    """ "Which makers ...?", "What countries ...?": the answer is several names, from several sentences."""
+    match = re.match(r"\s*(?:which|what)\s+((?:[\w'’-]+\s+){0,3})", question, re.IGNORECASE)
+    if not match:
+        return False
+    words = match.group(1).lower().split()
+    return any(w.endswith("s") and not w.endswith("ss") and w not in VERBS_IN_S for w in words)
 
 
 def new_names(text: str, question: str) -> set[str]:
@@ -144,6 +158,8 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     """
     wanted = set(content_words(question))
     kind = expected_answer(question)
+    if kind in ("name", "place") and asks_for_list(question):
+        limit = max(limit, LIST_EVIDENCE)
     focus = focus_penalties(index, hits, question)
     multilingual_question: np.ndarray | None = None
     scored: dict[tuple[str, int], Evidence] = {}

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.verify import is_supported
+from rag.verify import content_words, is_supported
 
 Record = dict[str, Any]
 RANK_CUTOFFS = (1, 3, 5, 10)
@@ -77,8 +77,10 @@ def cited_sentences(answer: str, citations: Sequence[Record]) -> list[CitedSente
     passages = {c["n"]: [c.get("quote") or "", c.get("translation") or ""] for c in citations}
     sentences: list[str] = []
     for piece in SENTENCE_BREAK.split(answer.strip()):
-        if sentences and not any(ch.isalnum() for ch in _claim(piece)):
-            sentences[-1] += " " + piece  # "(translated from nl) [1]" or ". [2]" belongs to the sentence before
+        if sentences and not content_words(_claim(piece)):
+            # "(translated from nl) [1]", ". [2]" and the "He. [2]" of "Vice Premier Liu. He." belong
+            # to the sentence before: the answer quotes them as one.
+            sentences[-1] += " " + piece
         else:
             sentences.append(piece)
     out = []

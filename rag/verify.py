@@ -69,8 +69,9 @@ def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, .
         return 0.0
     if not numbers(claim) <= numbers(original):
         return 0.0
-    if any(name not in original_words for name in names(claim) | leading_name(claim)):
-        return 0.0
+    original_tokens = original_words | {stem(normalise(t)) for t in re.findall(r"\w[\w'’]*", original)}
+    if any(name not in original_tokens for name in names(claim) | leading_name(claim)):
+        return 0.0  # every name, even a one-letter one ("Canaan Inc (CAN.O)"), must be in the original
     return sum(w in evidence_words for w in claim_words) / len(claim_words)
 
 

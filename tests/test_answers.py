@@ -113,6 +113,9 @@ def test_numbers_and_names_must_come_from_the_original_not_the_translation():
     assert is_supported("He hopes to put the computers on the train.", [original], [translation])
     assert support("The train goes to Sichuan.", [original], [translation]) == 0.0
     assert support("He moves them in 2020.", [original], [translation]) == 0.0
+    ticker = "Edward Lu, senior vice president of Canaan Inc (CAN.O), said he was looking into similar markets."
+    assert is_supported(ticker, [ticker])  # one-letter names ("O") count as present
+    assert not is_supported("Edward Lu of Canaan Inc (CAN.X) said he was looking into markets.", [ticker])
 
 
 def test_a_number_picked_among_others_without_a_clear_reason_is_dropped():
