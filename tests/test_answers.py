@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rag import Turn
-from rag.answer import Evidence, ambiguous_number, describing_sources, expected_answer
+from rag.answer import Evidence, ambiguous_number, asks_for_list, describing_sources, expected_answer
 from rag.config import PROJECT_ROOT
 from rag.conversation import resolve
 from rag.records import Chunk, Hit
@@ -149,6 +149,9 @@ def test_expected_answer_kinds():
     assert expected_answer("Where did the miners go?") == "place"
     assert expected_answer("Who heads the committee?") == "name"
     assert expected_answer("What is the name of Deng's company?") == "name"
+    assert asks_for_list("Which mining machine makers are looking abroad?")
+    assert asks_for_list("What countries did he name?")
+    assert not asks_for_list("Which company makes the machines?") and not asks_for_list("Which city was it?")
     assert expected_answer("Why did they leave?") == "other"
 
 
