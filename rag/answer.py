@@ -377,10 +377,16 @@ def verified_lead(generator: Generator, settings: Settings, question: str, best:
 
 
 def _statement(e: Evidence) -> str:
-    """How a piece of evidence reads in the answer: the quote, or a faithful English rendering of it."""
+    """How a piece of evidence reads in the answer: the quote, with a labelled English rendering.
+
+    The original always comes first: the small model's translations keep names and
+    numbers but can turn a meaning around ("turn his back on China" came out as
+    "going to China"), so a rendering is an aid for reading, never the statement.
+    """
+    original = re.sub(r"([.!?])(\s*\.)+", r"\1", " ".join(e.text.split()))  # "country. ." reads "country."
     if e.text_en and _faithful_translation(e):
-        return f"{e.text_en.strip()} (translated from {e.hit.lang})"
-    return re.sub(r"([.!?])(\s*\.)+", r"\1", " ".join(e.text.split()))  # "country. ." reads "country."
+        return f"{original} (machine translation from {e.hit.lang}: {' '.join(e.text_en.split())})"
+    return original
 
 
 def _generate_lead(generator: Generator, settings: Settings, question: str, evidence: Evidence) -> str:

@@ -25,8 +25,12 @@ LATENCY_KEYS = ("total", "first_token", "retrieve", "generate")
 
 MARKERS = re.compile(r"\s*(?:\[\d+\])+")
 MARKER_NUMBER = re.compile(r"\[(\d+)\]")
-# The pipeline's own labels, not claims: "(translated from nl)", "(unverified)".
-PIPELINE_LABELS = re.compile(r"\((?:translated from [a-z]{2,3}|unverified)\)", re.IGNORECASE)
+# The pipeline's own labels, not claims: "(unverified)", "(machine translation from nl: ...)" (a reading
+# aid after the original quote) and the older "(translated from nl)".
+PIPELINE_LABELS = re.compile(
+    r"\((?:translated from [a-z]{2,3}|unverified)\)|\(machine translation from [a-z]{2,3}: .*?\)(?=\s*(?:\[\d|$))",
+    re.IGNORECASE,
+)
 # A sentence ends after . ! ? (unless markers follow, which belong to it) or after its markers.
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?!\[\d)|(?<=\d\])\s+(?!\[\d)")
 

@@ -13,6 +13,7 @@ from rag import Turn
 from rag.answer import Evidence, ambiguous_number, asks_for_list, describing_sources, expected_answer
 from rag.config import PROJECT_ROOT
 from rag.conversation import resolve
+from rag.metrics import PIPELINE_LABELS
 from rag.records import Chunk, Hit
 from rag.verify import is_supported, support
 
@@ -86,7 +87,7 @@ def test_every_answer_sentence_is_supported_by_its_citation(assistant):
         answer = assistant.ask(question)
         by_number = {c.n: c for c in answer.citations}
         for sentence, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)", answer.answer):
-            sentence = re.sub(r"\((translated from \w+)\)", "", sentence).strip()
+            sentence = PIPELINE_LABELS.sub("", sentence).strip()
             cited = [by_number[int(n)] for n in re.findall(r"\d+", marks)]
             assert any(is_supported(sentence, [c.quote], [c.translation or ""]) for c in cited), sentence
 

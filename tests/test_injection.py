@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant
+from rag.metrics import PIPELINE_LABELS
 from rag.records import Answer
 from rag.verify import is_supported
 
@@ -64,7 +65,7 @@ def check_answer_rules(assistant: Assistant, answer: Answer) -> None:
         return
     pieces = re.split(r"((?:\[\d+\])+)", answer.answer)
     for text, markers in zip(pieces[0::2], pieces[1::2]):
-        text = re.sub(r"\s*\(translated from \w+\)\s*$", "", text.strip())
+        text = PIPELINE_LABELS.sub("", text).strip()
         cited = [q for n in re.findall(r"\d+", markers) for q in quotes[int(n)]]
         assert cited, f"marker without citation in {answer.answer!r}"
         assert any(text == q.strip() for q in cited) or is_supported(text, cited), (

@@ -67,6 +67,13 @@ def test_labels_and_stray_dots_after_a_sentence_stay_with_it():
         ("He prefers to meet in the city.", (1,)), ("BIT Mining Ltd.", (2,)), ("It invests. .", (2,))]
 
 
+def test_a_machine_translation_label_is_a_reading_aid_not_a_claim():
+    dutch = "Dat is de reden voor Deng om China de rug toe te keren."
+    answer = f"{dutch} (machine translation from nl: That is why Deng (he says) is going to China.) [1] Next. [1]"
+    sentences = cited_sentences(answer, [cite(1, quote=dutch, translation="That is why Deng is going to China.")])
+    assert sentences[0].text == dutch and sentences[0].supported
+
+
 def test_support_uses_the_quote_or_its_translation():
     dutch = "Deng gaat zijn mijncomputers volgende maand per trein naar Kazachstan verhuizen."
     supported = cited_sentences(f"{QUOTE_TRAIN} [1]", [cite(1, quote=dutch, translation=QUOTE_TRAIN)])
