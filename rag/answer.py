@@ -187,8 +187,9 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     if not ranked:
         return []
     best = ranked[0].score
-    chosen = [_with_context(index, e) for e in ranked[:limit] if e.score >= keep_ratio * best]
-    chosen[0] = _with_answer_after(index, chosen[0], kind, question)
+    # The best one always; the others only if close to it (scores can be negative for junk questions).
+    chosen = [_with_answer_after(index, _with_context(index, ranked[0]), kind, question)]
+    chosen += [_with_context(index, e) for e in ranked[1:limit] if e.score >= best - abs(best) * (1 - keep_ratio)]
     return _without_overlaps(chosen)
 
 
