@@ -359,6 +359,10 @@ def verified_lead(generator: Generator, settings: Settings, question: str, best:
     """
     if OVERRIDE.search(best.english) or INSTRUCTION_LIKE.search(best.english):
         return "", "the best passage reads like an instruction to a model; quoting it, not following it"
+    if best.text_en:
+        # A reply drawn from a machine translation inherits its mistakes, and they pass every
+        # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
+        return "", "the best passage is a translation; quoting the original instead of a short answer"
     try:
         lead = _generate_lead(generator, settings, question, best)
     except GeneratorError as exc:
