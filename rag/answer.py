@@ -201,12 +201,11 @@ def _with_answer_after(index: Index, evidence: Evidence, kind: str, question: st
     """
     if kind == "other" or has_answer_type(kind, question, evidence.text):
         return evidence
-    after = index.store.sentence_after(evidence.hit.chunk.doc_id, evidence.end)
+    after = index.store.sentence_beside(evidence.hit.chunk.doc_id, evidence.end, after=True)
     if after is None or not has_answer_type(kind, question, after.text) or after.start - evidence.end > 3:
         return evidence
-    text = index.store.text_span(evidence.hit.chunk.doc_id, evidence.start, after.end)
-    english = f"{evidence.english} {after.text_en or after.text}" if evidence.text_en else None
-    return Evidence(evidence.hit, evidence.start, after.end, text, english, evidence.score)
+    english = f"{evidence.text_en} {after.text_en or after.text}" if evidence.text_en else None
+    return _widened(index, evidence, evidence.start, after.end, english)
 
 
 def _without_overlaps(evidence: list[Evidence]) -> list[Evidence]:
@@ -237,14 +236,17 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
     first = next((ch for ch in evidence.text if ch.isalnum()), "")
     if not first.islower():
         return evidence
-    before = index.store.sentence_before(evidence.hit.chunk.doc_id, evidence.start)
+    before = index.store.sentence_beside(evidence.hit.chunk.doc_id, evidence.start, after=False)
     if before is None:
         return evidence
-    text = index.store.text_span(evidence.hit.chunk.doc_id, before.start, evidence.end)
-    english = None
-    if evidence.text_en:
-        english = f"{before.text_en or before.text} {evidence.text_en}"
-    return Evidence(evidence.hit, before.start, evidence.end, text, english, evidence.score)
+    english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
+    return _widened(index, evidence, before.start, evidence.end, english)
+
+
+def _widened(index: Index, evidence: Evidence, start: int, end: int, english: str | None) -> Evidence:
+    """``evidence`` stretched to the document's text[start:end], keeping its hit and score."""
+    text = index.store.text_span(evidence.hit.chunk.doc_id, start, end)
+    return Evidence(evidence.hit, start, end, text, english, evidence.score)
 
 
 def refusal_reason(question: str, evidence: list[Evidence], hits: list[Hit], settings: Settings) -> str:
@@ -427,7 +429,8 @@ def ambiguous_number(lead: str, evidence: Evidence, question: str) -> bool:
 
     def fit(clause: str) -> int:
         """Names of the question count first ("Inner Mongolia ... 8%"), then shared words."""
-        return 100 * len(asked_names & names(f"x {clause}")) + len(wanted & set(content_words(clause)))
+        named = names(clause) | leading_name(clause)
+        return 100 * len(asked_names & named) + len(wanted & set(content_words(clause)))
 
     holding = [fit(c) for c in clauses if numbers(c) & picked]
     others = [fit(c) for c in clauses if numbers(c) and not numbers(c) & picked]

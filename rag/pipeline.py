@@ -81,7 +81,6 @@ class Assistant:
         except GeneratorError:
             pass  # reported with the first answer, where the user sees it
 
-
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The best passages for ``question`` (no generation)."""
         question = check_question(question)

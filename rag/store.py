@@ -275,26 +275,17 @@ class ChunkStore:
             ).fetchall()
         return {doc_id: int(count) for doc_id, count in rows}
 
-    def sentence_before(self, doc_id: str, start: int) -> StoredSentence | None:
-        """The sentence that ends last before ``start``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT start FROM sentences WHERE doc_id = ? AND end <= ? ORDER BY end DESC LIMIT 1", (doc_id, start)
-            ).fetchone()
+    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
+        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
+        query = (
+            "SELECT start, end FROM sentences WHERE doc_id = ? AND start >= ? ORDER BY start LIMIT 1" if after
+            else "SELECT start, end FROM sentences WHERE doc_id = ? AND end <= ? ORDER BY end DESC LIMIT 1"
+        )
+        with self._use():
+            row = self._db.execute(query, (doc_id, position)).fetchone()
         if row is None:
             return None
-        found = self.sentences_in(doc_id, row[0], start)
-        return found[0] if found else None
-
-    def sentence_after(self, doc_id: str, end: int) -> StoredSentence | None:
-        """The sentence that starts first at or after ``end``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT end FROM sentences WHERE doc_id = ? AND start >= ? ORDER BY start LIMIT 1", (doc_id, end)
-            ).fetchone()
-        if row is None:
-            return None
-        found = self.sentences_in(doc_id, end, row[0])
+        found = self.sentences_in(doc_id, row[0], row[1])
         return found[0] if found else None
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
