@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench soak eval clean
+.PHONY: install run test test-fast browser bench soak eval calibrate clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,14 @@ test-fast: install
 
 eval: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/dev_questions.jsonl --out runs/dev
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/general/questions.jsonl --home var/eval-general \
+		--library ../shared/eval/general/corpus --out runs/general
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/pdf/questions.jsonl --home var/eval-pdf \
+		--library ../shared/eval/pdf/corpus --out runs/pdf
+
+# Fit the retrieval weights on the dev sets (leave-one-corpus-out) and write rag/data/calibration.json.
+calibrate: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --write
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench

@@ -166,7 +166,7 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
         window = WINDOW_CHARS if rank < WINDOW_HITS else 0
-        for sentence in index.store.sentences_in(chunk.doc_id, max(0, chunk.start - window), chunk.end + window):
+        for sentence in index.sentences_in(chunk.doc_id, max(0, chunk.start - window), chunk.end + window):
             english = sentence.text_en or sentence.text
             if sentence.vector_ml is not None:
                 if multilingual_question is None:
@@ -201,7 +201,7 @@ def _with_answer_after(index: Index, evidence: Evidence, kind: str, question: st
     """
     if kind == "other" or has_answer_type(kind, question, evidence.text):
         return evidence
-    after = index.store.sentence_beside(evidence.hit.chunk.doc_id, evidence.end, after=True)
+    after = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.end, after=True)
     if after is None or not has_answer_type(kind, question, after.text) or after.start - evidence.end > 3:
         return evidence
     english = f"{evidence.text_en} {after.text_en or after.text}" if evidence.text_en else None
@@ -226,7 +226,7 @@ def focus_penalties(index: Index, hits: list[Hit], question: str) -> dict[str, f
     """
     doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
     wanted = sorted({n for n in names(question) | leading_name(question)})
-    counts = index.store.mentions(doc_ids, wanted)
+    counts = index.mentions(doc_ids, wanted)
     best = max(counts.values(), default=0)
     return {d: FOCUS_PENALTY * min(2, best - counts.get(d, 0)) for d in doc_ids}
 
@@ -236,7 +236,7 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
     first = next((ch for ch in evidence.text if ch.isalnum()), "")
     if not first.islower():
         return evidence
-    before = index.store.sentence_beside(evidence.hit.chunk.doc_id, evidence.start, after=False)
+    before = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.start, after=False)
     if before is None:
         return evidence
     english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
@@ -245,7 +245,7 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
 
 def _widened(index: Index, evidence: Evidence, start: int, end: int, english: str | None) -> Evidence:
     """``evidence`` stretched to the document's text[start:end], keeping its hit and score."""
-    text = index.store.text_span(evidence.hit.chunk.doc_id, start, end)
+    text = index.text_span(evidence.hit.chunk.doc_id, start, end)
     return Evidence(evidence.hit, start, end, text, english, evidence.score)
 
 
@@ -361,7 +361,7 @@ def verified_lead(generator: Generator, settings: Settings, question: str, best:
     """
     if OVERRIDE.search(best.english) or INSTRUCTION_LIKE.search(best.english):
         return "", "the best passage reads like an instruction to a model; quoting it, not following it"
-    if best.text_en:
+    if best.text_en or best.hit.lang != "en":
         # A reply drawn from a machine translation inherits its mistakes, and they pass every
         # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
         return "", "the best passage is a translation; quoting the original instead of a short answer"

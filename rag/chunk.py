@@ -1,147 +1,89 @@
-"""Split a document into sentences and sentence-aligned, overlapping chunks.
+"""Split an extracted document into units and sentence-aligned, overlapping chunks.
 
-Sentences never cross a line break or a boilerplate span, so a one-paragraph
-article still splits cleanly and no chunk contains a "Read more" fragment.
-Every span is an offset pair into the original text.
+Units are what evidence is made of: sentences of paragraphs, and whole
+headings, code blocks and table rows, which are never split into sentences or
+glued to one. A heading starts a new chunk; every chunk records the section
+path it sits in. Every span is an offset pair into the document text.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-from rag.clean import clean_segments, find_noise
+from rag.extract import Block, BlockKind, extract_text
 from rag.records import Chunk, Document
+from rag.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, split_span
 
-PYSBD_LANGUAGES = {
-    "en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",
-    "my", "el", "it", "ja", "de", "kk", "sk",
-}
-MAX_SENTENCE_CHARS = 1000  # longer "sentences" (tables, run-on text) are cut at word boundaries
-# Bump when cleaning or sentence/chunk rules change: indexes record it, so one built
-# with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "4"
-MAX_SEGMENTER_CHARS = 4000  # pysbd takes time quadratic in its input, so long lines are fed in pieces
-PIECE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s+")
+# Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one
+# built with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
+TEXT_RULES_VERSION = "5"
+SECTION_SEPARATOR = " › "
 
 
 @dataclass(frozen=True)
-class Sentence:
+class Unit:
+    """A sentence, heading, code block or table row: the smallest piece that is cited."""
+
     start: int
     end: int
+    kind: str = "sentence"  # "sentence" | "heading" | "code" | "row"
+    section: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=8)
-def _segmenter(lang: str):
-    import pysbd
-
-    return pysbd.Segmenter(language=lang if lang in PYSBD_LANGUAGES else "en", clean=False)
-
-
-def split_sentences(text: str, lang: str = "en") -> list[Sentence]:
-    """Sentence spans of the article content of ``text``, boilerplate left out."""
-    spans: list[Sentence] = []
-    for seg_start, seg_end in clean_segments(text, find_noise(text)):
-        for line in re.finditer(r"[^\n]+", text[seg_start:seg_end]):
-            line_start = seg_start + line.start()
-            for start, end in _pieces(text, line_start, seg_start + line.end()):
-                spans += _split_line(text, start, end, lang)
-    return spans
-
-
-def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a long line before a sentence end (else a space) so no piece exceeds MAX_SEGMENTER_CHARS."""
-    out = []
-    while end - start > MAX_SEGMENTER_CHARS:
-        limit = start + MAX_SEGMENTER_CHARS
-        ends = [m.end() for m in PIECE_END.finditer(text, start + MAX_SEGMENTER_CHARS // 2, limit)]
-        cut = ends[-1] if ends else text.rfind(" ", start + MAX_SEGMENTER_CHARS // 2, limit) + 1
-        cut = cut if cut > start else limit
-        out.append((start, cut))
-        start = cut
-    out.append((start, end))
-    return out
-
-
-def _split_line(text: str, start: int, end: int, lang: str) -> list[Sentence]:
-    line = text[start:end]
-    if not line.strip():
-        return []
-    out: list[Sentence] = []
-    cursor = 0
-    for piece in _segmenter(lang).segment(line):
-        stripped = piece.strip()
-        if not stripped:
-            continue
-        found = line.find(stripped, cursor)
-        if found < 0:  # pysbd changed the text; fall back to the remaining line
-            found, stripped = cursor, line[cursor:].strip()
-        cursor = found + len(stripped)
-        if out and (_is_fragment(stripped) or _open_parenthesis(text[out[-1].start:out[-1].end])):
-            # "...Premier Liu. He." and "Canaan Inc (CAN. O), a maker, said..." stay one sentence
-            out[-1] = Sentence(out[-1].start, start + cursor)
+def split_units(text: str, blocks: Sequence[Block], lang: str = "en") -> list[Unit]:
+    """The units of every block, in document order."""
+    units: list[Unit] = []
+    for block in blocks:
+        if block.kind is BlockKind.PARAGRAPH:
+            units += [Unit(s.start, s.end, "sentence", block.section)
+                      for s in split_span(text, block.start, block.end, lang)]
         else:
-            out.append(Sentence(start + found, start + cursor))
-    out = [piece for s in out for piece in _cut_long(s.start, s.end, text)]
-    return [s for s in out if any(ch.isalnum() for ch in text[s.start:s.end])]
+            at = "\n" if block.kind is BlockKind.CODE else " "
+            units += [Unit(s.start, s.end, block.kind.value, block.section)
+                      for s in cut_long(text, block.start, block.end, MAX_SENTENCE_CHARS, at)]
+    return units
 
 
-def _open_parenthesis(sentence: str) -> bool:
-    """A full stop just inside brackets ("Ebang International (EBON.O)") ends no sentence.
+def split_sentences(text: str, lang: str = "en") -> list[Unit]:
+    """Units of a plain text (boilerplate left out, hard-wrapped lines joined)."""
+    extracted = extract_text(text)
+    return split_units(text, extracted.blocks, lang)
 
-    Only a bracket opened in the last few words counts, so a stray "(" cannot glue a
-    whole paragraph together.
+
+def chunk_sentences(doc: Document, units: Sequence[Unit | Sentence], chunk_chars: int = 600,
+                    overlap: int = 1) -> list[Chunk]:
+    """Group consecutive units into chunks of about ``chunk_chars`` characters.
+
+    Neighbouring chunks share ``overlap`` units within a section. A heading
+    starts a new chunk, and a chunk never spans a boilerplate gap, since its
+    text must be the exact original slice.
     """
-    opened = sentence.rfind("(")
-    return opened >= 0 and ")" not in sentence[opened:] and len(sentence) - opened <= 30
-
-
-def _is_fragment(sentence: str) -> bool:
-    """A piece too short to stand alone, such as the "He." of a name split by a stray full stop."""
-    return len(sentence.split()) <= 2
-
-
-def _cut_long(start: int, end: int, text: str) -> list[Sentence]:
-    out = []
-    while end - start > MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
-        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
-        out.append(Sentence(start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        out.append(Sentence(start, end))
-    return out
-
-
-def chunk_sentences(
-    doc: Document, sentences: list[Sentence], chunk_chars: int = 600, overlap: int = 1
-) -> list[Chunk]:
-    """Group consecutive sentences into chunks of about ``chunk_chars`` characters.
-
-    Neighbouring chunks share ``overlap`` sentences. A chunk never spans a
-    boilerplate gap, since its text must be the exact original slice.
-    """
-    groups: list[list[Sentence]] = []
-    current: list[Sentence] = []
-    for sentence in sentences:
-        crosses_gap = bool(current) and _has_noise_between(doc.text, current[-1].end, sentence.start)
-        if current and (crosses_gap or sentence.end - current[0].start > chunk_chars):
+    groups: list[list] = []
+    current: list = []
+    for unit in units:
+        heading = getattr(unit, "kind", "") == "heading"
+        crosses_gap = bool(current) and _has_noise_between(doc.text, current[-1].end, unit.start)
+        new_section = bool(current) and getattr(unit, "section", ()) != getattr(current[-1], "section", ())
+        only_headings = all(getattr(u, "kind", "") == "heading" for u in current)
+        heading = heading and not only_headings  # a heading right under another stays with it
+        new_section = new_section and not only_headings
+        if current and (heading or crosses_gap or new_section or unit.end - current[0].start > chunk_chars):
             groups.append(current)
-            keep = current[-overlap:] if overlap and not crosses_gap and len(current) > overlap else []
+            carry = overlap and not (heading or crosses_gap or new_section) and len(current) > overlap
+            keep = [u for u in current[-overlap:] if getattr(u, "kind", "sentence") != "heading"] if carry else []
             current = list(keep)
-        current.append(sentence)
+        current.append(unit)
     if current and not (groups and set(current) <= set(groups[-1])):
         groups.append(current)
     chunks = []
     for ordinal, group in enumerate(groups):
         start, end = group[0].start, group[-1].end
-        chunks.append(Chunk(f"{doc.doc_id}#{ordinal}", doc.doc_id, start, end, doc.text[start:end]))
+        section = SECTION_SEPARATOR.join(getattr(group[0], "section", ()) or ())
+        chunks.append(Chunk(f"{doc.doc_id}#{ordinal}", doc.doc_id, start, end, doc.text[start:end], section=section))
     return chunks
 
 
 def _has_noise_between(text: str, a: int, b: int) -> bool:
-    """Whether the gap between two sentences holds anything but white space and punctuation."""
+    """Whether the gap between two units holds anything but white space and punctuation."""
     return any(ch.isalnum() for ch in text[a:b])

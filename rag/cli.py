@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", parents=[common], help="add files and update the index")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders to add (default: just sync the library)")
     p.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch")
+    p.add_argument("--profile", action="store_true", help="print the seconds spent in each ingestion stage")
 
     p = sub.add_parser("search", parents=[common], help="show the best passages for a question")
     p.add_argument("question")
@@ -123,6 +124,10 @@ def progress_bar():
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, unit="doc", desc="indexing", file=sys.stderr, disable=None)
+            if bar.disable and total:  # not a terminal: one line per file instead of a bar
+                print(f"indexing {total} files", file=sys.stderr)
+        if bar.disable and current:
+            print(f"  [{done + 1}/{total}] {current}", file=sys.stderr, flush=True)
         bar.set_postfix_str(current[-40:])
         bar.n = done
         bar.refresh()
@@ -145,6 +150,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     assistant = open_assistant(settings, build=False)
     report = assistant.ingest(args.paths, rebuild=args.rebuild, progress=progress_bar())
     print_report(report)
+    if args.profile:
+        print(assistant.index.profile.table())
     return 0
 
 

@@ -29,7 +29,7 @@ class Settings:
 
     # Encoding and chunking (recorded in the index manifest: changing them needs a rebuild).
     embedding_model: str = "default"  # "default" = packaged all-MiniLM-L6-v2; or any ST name/path
-    chunk_chars: int = 600  # target chunk length; chunks end on sentence boundaries
+    chunk_chars: int = 1000  # target chunk length; chunks end on unit boundaries (see docs/benchmarks.md)
     chunk_overlap_sentences: int = 1
     translate: bool = True  # index non-English chunks with an English rendering beside them
     multilingual: bool = True  # also embed non-English sentences with multilingual USE
@@ -37,7 +37,7 @@ class Settings:
     # Retrieval.
     top_k: int = 5
     candidates: int = 30  # per retriever, before rank fusion
-    rrf_k: int = 60
+    rrf_k: int = 0  # rank fusion constant; 0 = the calibrated value (rag/data/calibration.json)
 
     # Answering.
     generator: str = "llama"  # "llama" | "transformers" | "openai" | "none" (quotes only)

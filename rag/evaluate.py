@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.metrics import MARKERS, Record, compare, gold_rank, is_correct, must_include_hits, passed, summarize, summarize_by_kind
+from rag.metrics import MARKERS, Record, answer_rank, compare, gold_rank, is_correct, must_include_hits, passed, summarize, summarize_by_kind
 from rag.records import Answer
 from rag.retrieve import BadQuestion
 
@@ -230,6 +230,7 @@ def evaluate_one(assistant: Any, question: Question) -> Record:
     record["must_include_hits"] = must_include_hits(record["answer"], question.must_include)
     record["correct"] = is_correct(record)
     record["gold_rank"] = gold_rank(record) if question.sources else None
+    record["answer_rank"] = answer_rank([f"{h.chunk.text}\n{h.chunk.text_en or ''}" for h in deep], question.must_include)
     record["passed"] = passed(record)
     return record
 

@@ -18,13 +18,15 @@ from pathlib import Path
 
 from embeddings import CachedEncoder, EmbeddingCache, load_encoder
 from embeddings.multilingual import load_multilingual
-from rag.chunk import TEXT_RULES_VERSION, chunk_sentences, split_sentences
+import numpy as np
+
+from rag.chunk import SECTION_SEPARATOR, TEXT_RULES_VERSION, chunk_sentences, split_units
 from rag.config import BUNDLED_CORPUS, Settings
-from rag.generate import Generator, load_translator
+from rag.extract import EXTRACTORS
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
+from rag.profile import Profile
 from rag.records import Chunk, Document, IngestReport, Skipped
-from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable
-from rag.translate import translate_sentence, translation_key
+from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
 from rag.vectors import VectorIndex
 
 VECTORS_FILE = "vectors.faiss"
@@ -51,6 +53,9 @@ class Index:
         self._vectors_generation = -1
         self._lock = threading.RLock()
         self._meta_cache: tuple[int, dict[str, dict]] = (-1, {})
+        self._multilingual: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._multilingual_encoder: CachedEncoder | None = None
+        self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
     # -- components ---------------------------------------------------------------
 
@@ -61,6 +66,13 @@ class Index:
             self._encoder = CachedEncoder(load_encoder(self.settings.embedding_model), cache)
         return self._encoder
 
+    @property
+    def multilingual_encoder(self) -> CachedEncoder:
+        """The multilingual encoder (for non-English text), cached in the same embedding cache."""
+        if self._multilingual_encoder is None:
+            self._multilingual_encoder = CachedEncoder(load_multilingual(), self.encoder.cache)
+        return self._multilingual_encoder
+
     def expected_manifest(self) -> dict[str, str]:
         return {
             "schema": SCHEMA_VERSION,
@@ -69,7 +81,7 @@ class Index:
             "chunk_chars": str(self.settings.chunk_chars),
             "chunk_overlap_sentences": str(self.settings.chunk_overlap_sentences),
             "text_rules": TEXT_RULES_VERSION,
-            "translate": str(self.settings.translate).lower(),
+            "extractors": EXTRACTORS,
             "multilingual": str(self.settings.multilingual).lower(),
         }
 
@@ -223,7 +235,8 @@ class Index:
             if progress:
                 progress(done, len(todo), doc_id)
             try:
-                doc = read_document(path, doc_id, max_bytes)
+                with self.profile.stage("read + extract"):
+                    doc = read_document(path, doc_id, max_bytes)
                 self._put(doc)
             except IngestError as exc:
                 report.skipped.append(Skipped(doc_id, str(exc)))
@@ -250,45 +263,27 @@ class Index:
             self.store.set_manifest(self.expected_manifest())
 
     def _put(self, doc: Document) -> None:
-        spans = split_sentences(doc.text, doc.lang)
-        if not spans:
-            raise IngestError("no article text left after removing boilerplate")
-        english = self._english(doc, spans)
-        chunks = chunk_sentences(doc, spans, self.settings.chunk_chars, self.settings.chunk_overlap_sentences)
-        if english is not None:
-            by_start = {s.start: e for s, e in zip(spans, english)}
-            chunks = [
-                Chunk(c.chunk_id, c.doc_id, c.start, c.end, c.text,
-                      " ".join(by_start[s.start] for s in spans if c.start <= s.start and s.end <= c.end))
-                for c in chunks
-            ]
-        sentence_texts = english or [doc.text[s.start:s.end] for s in spans]
-        chunk_vectors = self.encoder.encode([_search_text(doc, c) for c in chunks])
-        sentence_vectors = self.encoder.encode(sentence_texts)
-        sentences = [(s.start, s.end, english[i] if english else None) for i, s in enumerate(spans)]
+        """Split, chunk, embed and store one document in one transaction.
+
+        Only chunks are embedded here; sentence vectors are made when a
+        sentence is first looked at by an answer (``sentences_in``) and cached,
+        so ingestion costs about one encoder pass over the text.
+        """
+        with self.profile.stage("split"):
+            units = split_units(doc.text, doc.blocks, doc.lang)
+        if not units:
+            raise IngestError("no text left after removing navigation and boilerplate")
+        with self.profile.stage("chunk"):
+            chunks = chunk_sentences(doc, units, self.settings.chunk_chars, self.settings.chunk_overlap_sentences)
+        with self.profile.stage("embed chunks"):
+            chunk_vectors = self.encoder.encode([_search_text(doc, c) for c in chunks])
         multilingual = None
         if doc.lang != "en" and self.settings.multilingual:
-            multilingual = load_multilingual().encode([doc.text[s.start:s.end] for s in spans])
-        with self._lock:
-            self.store.put_document(doc, chunks, chunk_vectors, sentences, sentence_vectors, multilingual)
-
-    def _english(self, doc: Document, spans: list) -> list[str] | None:
-        """Machine translations of every sentence of a non-English document (cached)."""
-        if doc.lang == "en" or not self.settings.translate:
-            return None
-        translator: Generator | None = load_translator(self.settings)
-        if translator is None:
-            return None
-        out = []
-        for span in spans:
-            text = doc.text[span.start:span.end]
-            key = translation_key(text, doc.lang)
-            english = self.store.cached_translation(key)
-            if english is None:
-                english = translate_sentence(translator, text, doc.lang)
-                self.store.cache_translation(key, english)
-            out.append(english)
-        return out
+            with self.profile.stage("multilingual vectors"):
+                multilingual = self.multilingual_encoder.encoder.encode([doc.text[u.start:u.end] for u in units])
+        with self.profile.stage("write"), self._lock:
+            self.store.put_document(doc, chunks, chunk_vectors, [(u.start, u.end, u.kind) for u in units],
+                                    multilingual)
 
     def _delete(self, doc_id: str) -> None:
         with self._lock:
@@ -299,9 +294,42 @@ class Index:
         hashes = self.store.document_hashes()
         digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()
         self.store.set_manifest({"corpus_sha256": digest, "documents": json.dumps(sorted(hashes))})
-        with self._lock:
+        with self.profile.stage("vector index"), self._lock:
             self._vectors = None
             self.vectors()
+
+    # -- reading for retrieval and answers ----------------------------------------------
+
+    def multilingual_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk id, vector) of every non-English sentence, loaded once per generation."""
+        generation = self.generation
+        if self._multilingual is None or self._multilingual[0] != generation:
+            ids, matrix = self.store.multilingual_vectors()
+            self._multilingual = (generation, ids, matrix)
+        return self._multilingual[1], self._multilingual[2]
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        """The units of ``doc_id`` inside ``[start, end)``, with their vectors (encoded once, then cached)."""
+        found = self.store.sentences_in(doc_id, start, end)
+        if not found:
+            return []
+        vectors = self.encoder.encode([s.text for s in found])
+        return [StoredSentence(s.doc_id, s.start, s.end, s.text, s.text_en, vectors[i], s.vector_ml, s.kind)
+                for i, s in enumerate(found)]
+
+    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
+        """The unit just after (or before) ``position`` in ``doc_id``, with its vectors."""
+        found = self.store.sentence_beside(doc_id, position, after)
+        if found is None:
+            return None
+        with_vectors = self.sentences_in(doc_id, found.start, found.end)
+        return with_vectors[0] if with_vectors else found
+
+    def text_span(self, doc_id: str, start: int, end: int) -> str:
+        return self.store.text_span(doc_id, start, end)
+
+    def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
+        return self.store.mentions(doc_ids, terms)
 
     def close(self) -> None:
         self.store.close()
@@ -340,9 +368,12 @@ def _file_sha256(path: Path) -> str:
 
 
 def _search_text(doc: Document, chunk: Chunk) -> str:
-    """What the encoder sees for a chunk: the headline for context, then the (English) text."""
+    """What the encoder sees for a chunk: the title and section path for context, then the text."""
     body = chunk.text_en or chunk.text
-    return f"{doc.title}\n{body}" if doc.title and doc.title not in body else body
+    context = [doc.title] if doc.title and doc.title not in body else []
+    context += [part for part in chunk.section.split(SECTION_SEPARATOR) if part and part not in body
+                and part != doc.title]
+    return "\n".join([" › ".join(context), body]) if context else body
 
 
 def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:

@@ -1,25 +1,20 @@
-"""Read one source file into a ``Document``: text plus title, date and language.
+"""Read one source file into a ``Document``: extracted text and blocks, plus title, date and language.
 
-Only maintained parsers read the formats (BeautifulSoup for HTML, pypdf for
-PDF). Anything that cannot be read raises ``IngestError`` with a one-line
-reason, so a batch can report it and carry on.
+The format-specific work is in ``rag.extract``; this module checks the file
+itself (type, size, links) and turns extraction failures into ``IngestError``
+with a one-line reason, so a batch can report it and carry on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 from functools import lru_cache
 from pathlib import Path
 
-from rag.clean import clean_segments, date_header, find_noise
+from rag.extract import SUPPORTED_SUFFIXES, ExtractError, Extracted, extract
 from rag.records import Document
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+__all__ = ["SUPPORTED_SUFFIXES", "IngestError", "detect_language", "read_bytes", "read_document", "sha256_bytes"]
 
 
 class IngestError(Exception):
@@ -33,17 +28,27 @@ def sha256_bytes(data: bytes) -> str:
 def read_document(path: Path, doc_id: str, max_bytes: int = 20_000_000) -> Document:
     """Parse ``path`` into a Document whose id is ``doc_id``."""
     data = read_bytes(path, max_bytes)
-    text = extract_text(data, path.suffix.lower())
-    if not text.strip():
-        raise IngestError("no text in file")
+    extracted = extract_file(data, path.suffix)
     return Document(
         doc_id=doc_id,
         sha256=sha256_bytes(data),
-        title=guess_title(text, data if path.suffix.lower() in HTML_SUFFIXES else None),
-        date=date_header(text) or _html_date(data, path.suffix.lower()),
-        lang=detect_language(text),
-        text=text,
+        title=extracted.title or Path(doc_id).stem,
+        date=extracted.date,
+        lang=detect_language(extracted.text),
+        text=extracted.text,
+        blocks=extracted.blocks,
     )
+
+
+def extract_file(data: bytes, suffix: str) -> Extracted:
+    """The extraction of a file's bytes; ``IngestError`` if nothing readable is left."""
+    try:
+        extracted = extract(data, suffix)
+    except ExtractError as exc:
+        raise IngestError(str(exc)) from None
+    if not extracted.text.strip() or not extracted.blocks:
+        raise IngestError("no content left after removing navigation and boilerplate")
+    return extracted
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -65,78 +70,6 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     if not data.strip():
         raise IngestError("empty file")
     return data
-
-
-def extract_text(data: bytes, suffix: str) -> str:
-    if suffix in PDF_SUFFIXES:
-        return _pdf_text(data)
-    if b"\x00" in data[:8192]:
-        raise IngestError("binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-    if suffix in HTML_SUFFIXES:
-        return _html_text(text)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _html_text(markup: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "aside", "form", "iframe", "template"]):
-        tag.decompose()
-    root = soup.find("article") or soup.body or soup
-    text = root.get_text("\n")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def _pdf_text(data: bytes) -> str:
-    if not data.startswith(b"%PDF"):
-        raise IngestError("not a PDF file (missing %PDF header)")
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise IngestError("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except IngestError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a parser of untrusted bytes fails in many ways
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise IngestError(f"unreadable PDF: {detail}") from None
-    return "\n\n".join(p.strip() for p in pages if p.strip())
-
-
-def _html_date(data: bytes, suffix: str) -> str | None:
-    if suffix not in HTML_SUFFIXES:
-        return None
-    match = re.search(
-        rb'(?:article:published_time|datePublished|pubdate|date)["\']?\s+content=["\'](\d{4}-\d{2}(?:-\d{2})?)',
-        data,
-        re.IGNORECASE,
-    )
-    return match.group(1).decode() if match else None
-
-
-def guess_title(text: str, html: bytes | None = None) -> str:
-    """The headline: an HTML <title>, else the first short line, else the first sentence."""
-    if html:
-        match = re.search(rb"<title[^>]*>(.*?)</title>", html, re.IGNORECASE | re.DOTALL)
-        if match:
-            title = " ".join(match.group(1).decode("utf-8", "replace").split())
-            if title:
-                return title[:200]
-    for start, end in clean_segments(text, find_noise(text)):
-        first_line = text[start:end].split("\n", 1)[0].strip()
-        if 0 < len(first_line) <= 200:
-            return first_line
-        sentence = re.split(r"(?<=[.!?])\s", first_line, maxsplit=1)[0]
-        return sentence if len(sentence) <= 120 else sentence[:117].rstrip() + "…"
-    return ""
 
 
 @lru_cache(maxsize=1)

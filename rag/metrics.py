@@ -64,6 +64,18 @@ def is_correct(record: Record) -> bool | None:
     return not record.get("refused") and all(hit is not None for hit in must_include_hits(record.get("answer", ""), groups))
 
 
+def answer_rank(passages: Sequence[str], groups: Sequence[Sequence[str]]) -> int | None:
+    """The smallest k whose top-k passages hold every must_include group (None if no k does, or no groups)."""
+    if not groups:
+        return None
+    seen = ""
+    for k, passage in enumerate(passages, start=1):
+        seen += "\n" + passage
+        if all(hit is not None for hit in must_include_hits(seen, groups)):
+            return k
+    return None
+
+
 def passed(record: Record) -> bool:
     """Pass/fail for the report: correct answer, or a refusal when the articles cannot answer."""
     if not record.get("answerable", True):
@@ -180,6 +192,11 @@ def summarize(records: Sequence[Record], cutoffs: Sequence[int] | None = None) -
     for k in cutoffs:
         metrics[f"recall@{k}"] = _mean([recall_at(r, k) for r in with_sources])
     metrics["mrr"] = _mean([1 / rank if rank else 0.0 for rank in ranks])
+    # Passage-level: the answer's words (every must_include group) are in the top k retrieved passages.
+    with_groups = [r for r in answerable if r.get("must_include") and "answer_rank" in r]
+    for k in cutoffs:
+        metrics[f"answer_hit@{k}"] = _ratio(
+            sum(r["answer_rank"] is not None and r["answer_rank"] <= k for r in with_groups), len(with_groups))
     metrics.update({
         "citations": sum(len(r.get("citations") or []) for r in records),
         "citation_precision": _ratio(in_sources, len(precision_cites)),

@@ -20,7 +20,9 @@ class Document:
     title: str
     date: str | None  # as written in the article, e.g. "2021-05-26" or "2021-12"
     lang: str  # ISO 639-1 code, e.g. "en", "nl"
-    text: str  # the original text; every offset points into this
+    text: str  # the extracted text; every offset points into this
+    # The structure extraction found (paragraphs, headings, code, rows); not stored, re-read from the file.
+    blocks: tuple = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Chunk:
     end: int
     text: str  # == Document.text[start:end]
     text_en: str | None = None  # machine translation for non-English chunks
+    section: str = ""  # the headings above the chunk, "Chapter › Section"
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ rendering, which is embedded and indexed beside the original.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from rag.calibration import calibrated
 from rag.index import Index
 from rag.records import Hit
 
@@ -29,21 +31,32 @@ class Retrieval:
     hits: list[Hit]
 
 
-def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int = 60,
-             lexical_weight: float = 1.0) -> Retrieval:
-    """The ``k`` best chunks for ``question``, best first, without duplicate texts."""
+def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int | None = None,
+             lexical_weight: float | None = None, multilingual_scale: float | None = None) -> Retrieval:
+    """The ``k`` best chunks for ``question``, best first, without duplicate texts.
+
+    Weights left as None come from the calibration for the index's encoder.
+    """
+    calibration = calibrated(index.encoder.name)
+    rrf_k = calibration.rrf_k if not rrf_k else rrf_k
+    lexical_weight = calibration.lexical_weight if lexical_weight is None else lexical_weight
     question = " ".join(question.split())
     if not any(ch.isalnum() for ch in question):
         raise BadQuestion("the question is empty: type a question about the documents")
-    vector = index.encoder.encoder.encode_one(question)
+    vector = _encode_question(index.encoder.encoder, question)
     dense = index.vectors().search(vector, candidates)
+    crosslingual = _multilingual_search(index, question, candidates, multilingual_scale)
+    if crosslingual:  # one dense ranking: MiniLM cosines and scaled multilingual cosines
+        best = dict(dense)
+        for row, score in crosslingual:
+            best[row] = max(best.get(row, -1.0), score)
+        dense = sorted(best.items(), key=lambda kv: -kv[1])[:candidates]
     lexical = index.store.lexical_search(question, candidates)
 
     fused: dict[int, float] = {}
-    for rank, (row, _score) in enumerate(dense):
-        fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank + 1)
-    for rank, (row, _score) in enumerate(lexical):
-        fused[row] = fused.get(row, 0.0) + lexical_weight / (rrf_k + rank + 1)
+    for ranking, weight in ((dense, 1.0), (lexical, lexical_weight)):
+        for rank, (row, _score) in enumerate(ranking):
+            fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank + 1)
     dense_score = dict(dense)
     lexical_score = dict(lexical)
 
@@ -70,6 +83,36 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
         if len(hits) == k:
             break
     return Retrieval(question, vector, hits)
+
+
+def _multilingual_search(index: Index, question: str, candidates: int,
+                         scale: float | None) -> list[tuple[int, float]]:
+    """Chunks of non-English documents closest to the question in the multilingual space.
+
+    The English encoder cannot match an English question to a German passage;
+    the multilingual encoder can. Its cosines run on another scale, so they are
+    multiplied by a calibrated factor (``rag.calibration``) before they join
+    the English encoder's ranking.
+    """
+    ids, matrix = index.multilingual_vectors()
+    if not len(ids):
+        return []
+    if scale is None:
+        scale = calibrated(index.encoder.name).multilingual_scale
+    query = _encode_question(index.multilingual_encoder.encoder, question)
+    scores = (matrix @ query) * scale
+    best: dict[int, float] = {}
+    for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
+        best.setdefault(int(ids[i]), float(scores[i]))
+    return sorted(best.items(), key=lambda kv: -kv[1])[:candidates]
+
+
+@lru_cache(maxsize=512)
+def _encode_question(encoder, question: str) -> np.ndarray:
+    """A question's vector; asked again (the eval's deep search, a retry, calibration) it is not re-encoded."""
+    vector = encoder.encode([question])[0]
+    vector.setflags(write=False)
+    return vector
 
 
 def _cosine(index: Index, vector: np.ndarray, row: int) -> float | None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from rag.records import Chunk, Document
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,14 +33,16 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL, text_en TEXT, vector BLOB NOT NULL
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL, text_en TEXT, vector BLOB NOT NULL,
+    section TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS sentences (
     id INTEGER PRIMARY KEY,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, text_en TEXT, vector BLOB NOT NULL,
-    vector_ml BLOB  -- multilingual vector of the original, for non-English sentences
+    start INTEGER NOT NULL, end INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'sentence',  -- sentence | heading | code | row
+    vector_ml BLOB  -- multilingual vector (float16), for non-English documents; English vectors are made when used
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
@@ -75,8 +77,9 @@ class StoredSentence:
     end: int
     text: str
     text_en: str | None
-    vector: np.ndarray  # English encoder, of text_en or text
+    vector: np.ndarray | None  # English encoder, of text_en or text (filled in by ``Index.sentences_in``)
     vector_ml: np.ndarray | None  # multilingual encoder, of the original text (non-English only)
+    kind: str = "sentence"
 
 
 class ChunkStore:
@@ -140,12 +143,12 @@ class ChunkStore:
         doc: Document,
         chunks: list[Chunk],
         chunk_vectors: np.ndarray,
-        sentences: list[tuple[int, int, str | None]],
-        sentence_vectors: np.ndarray,
+        units: list[tuple[int, int, str]],
         multilingual_vectors: np.ndarray | None = None,
     ) -> list[int]:
         """Replace one document and everything derived from it, atomically.
 
+        ``multilingual_vectors`` are one per unit (non-English documents only).
         Returns the row ids of the new chunks (the ids used in the vector index).
         """
         with self.transaction() as db:
@@ -157,18 +160,19 @@ class ChunkStore:
             ids = []
             for chunk, vector in zip(chunks, chunk_vectors):
                 cur = db.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, start, end, text, text_en, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO chunks (chunk_id, doc_id, start, end, text, text_en, vector, section) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.start, chunk.end, chunk.text, chunk.text_en,
-                     np.asarray(vector, dtype=np.float32).tobytes()),
+                     _blob(vector), chunk.section),
                 )
                 ids.append(int(cur.lastrowid))
-                body = chunk.text if not chunk.text_en else f"{chunk.text}\n{chunk.text_en}"
+                body = "\n".join(part for part in (doc.title, chunk.section, chunk.text, chunk.text_en) if part)
                 db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, body))
-            ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(sentences)
+            ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(units)
             db.executemany(
-                "INSERT INTO sentences (doc_id, start, end, text_en, vector, vector_ml) VALUES (?, ?, ?, ?, ?, ?)",
-                [(doc.doc_id, s, e, en, _blob(v), None if m is None else _blob(m))
-                 for (s, e, en), v, m in zip(sentences, sentence_vectors, ml)],
+                "INSERT INTO sentences (doc_id, start, end, kind, vector_ml) VALUES (?, ?, ?, ?, ?)",
+                [(doc.doc_id, s, e, kind, None if m is None else np.asarray(m, dtype=np.float16).tobytes())
+                 for (s, e, kind), m in zip(units, ml)],
             )
             self._bump_generation(db)
         return ids
@@ -236,10 +240,11 @@ class ChunkStore:
             return {}
         with self._use():
             rows = self._db.execute(
-                f"SELECT id, chunk_id, doc_id, start, end, text, text_en FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
+                f"SELECT id, chunk_id, doc_id, start, end, text, text_en, section FROM chunks "
+                f"WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
-        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
+        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "") for r in rows}
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every chunk, for rebuilding the vector index."""
@@ -249,19 +254,31 @@ class ChunkStore:
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
         return ids, vectors
 
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+    def multilingual_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk id, multilingual vector) of every sentence that has one, once per chunk it is in."""
         with self._use():
             rows = self._db.execute(
-                "SELECT s.start, s.end, s.text_en, s.vector, s.vector_ml, substr(d.text, s.start + 1, s.end - s.start) "
+                "SELECT c.id, s.vector_ml FROM sentences s JOIN chunks c "
+                "ON c.doc_id = s.doc_id AND c.start <= s.start AND s.end <= c.end "
+                "WHERE s.vector_ml IS NOT NULL ORDER BY c.id"
+            ).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
+        with self._use():
+            rows = self._db.execute(
+                "SELECT s.start, s.end, s.kind, s.vector_ml, substr(d.text, s.start + 1, s.end - s.start) "
                 "FROM sentences s JOIN documents d USING (doc_id) "
                 "WHERE s.doc_id = ? AND s.start >= ? AND s.end <= ? ORDER BY s.start",
                 (doc_id, start, end),
             ).fetchall()
-        return [
-            StoredSentence(doc_id, s, e, text, en, np.frombuffer(v, dtype=np.float32),
-                           None if m is None else np.frombuffer(m, dtype=np.float32))
-            for s, e, en, v, m, text in rows
-        ]
+        return [StoredSentence(doc_id, s, e, text, None, None,
+                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
+                for s, e, kind, m, text in rows]
 
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         """How many of ``terms`` (lower case) each document's text contains."""

@@ -59,10 +59,12 @@ def test_full_stops_in_names_and_tickers_end_no_sentence():
     assert found[-1] == "The end of it all."  # an unclosed bracket glues at most the next sentence
 
 
-def test_dutch_chunks_carry_an_english_rendering(assistant):
-    dutch = [c for c in all_chunks(assistant) if c.doc_id == DUTCH]
-    assert dutch and all(c.text_en for c in dutch)
-    assert all(c.text_en is None for c in all_chunks(assistant) if c.doc_id != DUTCH)
+def test_dutch_sentences_carry_multilingual_vectors(assistant):
+    """Cross-lingual search needs no translation at ingest: Dutch sentences get multilingual vectors."""
+    dutch = assistant.index.store.sentences_in(DUTCH, 0, 10**9)
+    assert dutch and all(s.vector_ml is not None for s in dutch)
+    english = assistant.index.store.sentences_in(ONE_PARAGRAPH, 0, 10**9)
+    assert english and all(s.vector_ml is None for s in english)
 
 
 def test_boilerplate_produces_no_chunk(assistant):

@@ -1,0 +1,114 @@
+"""`make calibrate`: fit the retrieval weights on the dev sets, with leave-one-corpus-out validation.
+
+For each dev corpus (the bundled news articles, the general HTML pages, the
+PDF manuals) an index is built once under ``var/calibrate/``. Every
+combination of the grid is scored by passage-level answer hit@3 and hit@5
+(all ``must_include`` groups in the top-k retrieved passages), averaged over
+corpora so a large corpus does not outvote a small one. Leave-one-corpus-out:
+the values chosen without a corpus are scored on it, beside the score of the
+values chosen with every corpus in; a large gap means the values were fitted
+to one corpus. The chosen values are written to ``rag/data/calibration.json``
+under the encoder's name.
+
+    python -m bench.calibrate [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rag.calibration import CALIBRATION_FILE  # noqa: E402
+from rag.config import PROJECT_ROOT, Settings  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.metrics import answer_rank  # noqa: E402
+from rag.retrieve import retrieve  # noqa: E402
+
+SHARED = PROJECT_ROOT.parent / "shared" / "eval"
+CORPORA = {  # name: (library folder or None for the bundled articles, questions file)
+    "news": (None, SHARED / "dev_questions.jsonl"),
+    "general": (SHARED / "general" / "corpus", SHARED / "general" / "questions.jsonl"),
+    "pdf": (SHARED / "pdf" / "corpus", SHARED / "pdf" / "questions.jsonl"),
+}
+GRID = {
+    "rrf_k": [5, 20, 60],
+    "lexical_weight": [0.75, 1.0, 1.5],
+    "multilingual_scale": [1.0, 1.15, 1.3, 1.5],
+}
+CUTOFFS = (3, 5)
+
+
+def open_index(name: str, home_root: Path) -> Index:
+    library, _questions = CORPORA[name]
+    settings = Settings(home=home_root / name, corpus_dir=library)
+    index = Index(settings)
+    index.sync(progress=lambda done, total, doc: print(f"  {name}: [{done}/{total}] {doc}", file=sys.stderr)
+               if doc else None)
+    return index
+
+
+def questions(name: str) -> list[dict]:
+    rows = [json.loads(line) for line in CORPORA[name][1].read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [q for q in rows if q.get("answerable", True) and q.get("must_include")]
+
+
+def score(index: Index, qs: list[dict], params: dict) -> float:
+    """Mean of answer hit@3 and hit@5 for ``params``."""
+    hits = {k: 0 for k in CUTOFFS}
+    for q in qs:
+        found = retrieve(index, q["question"], k=max(CUTOFFS), **params).hits
+        rank = answer_rank([f"{h.chunk.text}\n{h.chunk.text_en or ''}" for h in found], q["must_include"])
+        for k in CUTOFFS:
+            hits[k] += rank is not None and rank <= k
+    return sum(hits.values()) / (len(CUTOFFS) * len(qs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
+    parser.add_argument("--write", action="store_true", help=f"write the chosen values to {CALIBRATION_FILE}")
+    args = parser.parse_args(argv)
+    indexes = {name: open_index(name, args.home) for name in CORPORA}
+    qs = {name: questions(name) for name in CORPORA}
+    combos = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    table = {}  # (combo index, corpus) -> score
+    for i, params in enumerate(combos):
+        for name in CORPORA:
+            table[i, name] = score(indexes[name], qs[name], params)
+        print(f"  {i + 1}/{len(combos)} {params}: " + " ".join(f"{n} {table[i, n]:.3f}" for n in CORPORA),
+              file=sys.stderr)
+
+    def best(names: list[str]) -> int:
+        return max(range(len(combos)), key=lambda i: (sum(table[i, n] for n in names) / len(names), -i))
+
+    chosen = best(list(CORPORA))
+    print(f"chosen with every corpus: {combos[chosen]}")
+    print(f"{'held out':10} {'with it in':>11} {'held out':>9} {'gap':>6}   values chosen without it")
+    held = {}
+    for name in CORPORA:
+        without = best([n for n in CORPORA if n != name])
+        held[name] = {"with": table[chosen, name], "held_out": table[without, name], "values": combos[without]}
+        print(f"{name:10} {table[chosen, name]:11.3f} {table[without, name]:9.3f} "
+              f"{table[without, name] - table[chosen, name]:+6.3f}   {combos[without]}")
+    if args.write:
+        encoder = indexes["news"].encoder.name
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
+        entry = data.get(encoder, {})
+        entry.update({"name": f"{encoder} (bench/calibrate.py)", **combos[chosen],
+                      "leave_one_corpus_out": held})
+        data[encoder] = entry
+        data.setdefault("default", {k: v for k, v in entry.items() if k != "leave_one_corpus_out"})
+        CALIBRATION_FILE.parent.mkdir(parents=True, exist_ok=True)
+        CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {CALIBRATION_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""Weights and thresholds fitted by `make calibrate`, read from one data file.
+
+Nothing tuned lives in the code: ``bench/calibrate.py`` fits every value on
+the dev question sets with leave-one-corpus-out validation and writes
+``rag/data/calibration.json``, keyed by encoder model. An encoder without an
+entry uses the ``default`` entry, and the index manifest records which entry
+an index was built under so a new encoder says it needs calibrating.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).with_name("data") / "calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted values; the defaults are only used when the file has no entry at all."""
+
+    name: str = "uncalibrated"
+    multilingual_scale: float = 1.0  # multilingual cosine x this ~ English-encoder cosine for the same match
+    rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
+    lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
+
+
+@lru_cache(maxsize=8)
+def calibrated(encoder: str) -> Calibration:
+    """The calibration for ``encoder`` (its own entry, else ``default``, else the dataclass defaults)."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Calibration()
+    entry = data.get(encoder) or data.get("default") or {}
+    known = {f.name for f in fields(Calibration)}
+    return Calibration(**{k: v for k, v in entry.items() if k in known})
