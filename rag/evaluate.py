@@ -324,15 +324,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if not args.questions.exists():
         raise FileNotFoundError(f"no questions file at {args.questions}")
-    from rag.cli import open_assistant
+    from rag.pipeline import open_assistant
 
-    assistant = open_assistant(settings)
+    assistant = open_assistant(settings, on_report=_print_report)
     summary = evaluate_file(assistant, args.questions, args.out, limit=args.limit, progress=not args.quiet)
     if summary is None:
         return 2
     print(format_summary(summary["overall"]))
     print(f"wrote {files.results}, {files.summary}, {files.report}")
     return 0
+
+
+def _print_report(report: Any) -> None:
+    """One line on stderr when the index had to be built before the run."""
+    print(f"rag eval: indexed the library first: {len(report.added)} documents, {report.chunks} chunks "
+          f"({len(report.skipped)} skipped)", file=sys.stderr)
 
 
 def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | None = None,

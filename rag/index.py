@@ -23,7 +23,7 @@ from rag.config import BUNDLED_CORPUS, Settings
 from rag.generate import Generator, load_translator
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
 from rag.records import Chunk, Document, IngestReport, Skipped
-from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable
+from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
 from rag.translate import translate_sentence, translation_key
 from rag.vectors import VectorIndex
 
@@ -305,6 +305,33 @@ class Index:
 
     def close(self) -> None:
         self.store.close()
+
+    # -- reading, for the answer layer (which never reaches into ``store``) ----------
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        """The indexed sentences of ``doc_id`` that lie within [start, end)."""
+        return self.store.sentences_in(doc_id, start, end)
+
+    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
+        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
+        return self.store.sentence_beside(doc_id, position, after)
+
+    def text_span(self, doc_id: str, start: int, end: int) -> str:
+        """``document.text[start:end]``."""
+        return self.store.text_span(doc_id, start, end)
+
+    def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
+        """How many of ``terms`` (lower case) each document's text contains."""
+        return self.store.mentions(doc_ids, terms)
+
+    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """In how many passages (of ``chunk_ids``, if given) each term occurs: full-text matching, so stemmed,
+        case and accents folded."""
+        return self.store.term_document_frequency(terms, chunk_ids)
+
+    def passage_count(self) -> int:
+        """How many passages (chunks) the index holds: the N of inverse document frequency."""
+        return self.store.counts()["chunks"]
 
 
 class _DamagedStore:
