@@ -34,11 +34,8 @@ def fold(word: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light suffix strip, enough to match "miners" with "miner" and "moved" with "move"."""
-    for suffix in ("'s", "ies", "es", "s", "ed", "ing", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+    """A light suffix strip (English's, from ``rag.lang``): "miners" matches "miner", "moved" "move"."""
+    return lang.stem(word)
 
 
 def _language(text: str, code: str | None) -> lang.Language:

@@ -49,8 +49,11 @@ def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None)
     """
     present = folded_words(f"{h.title} {h.chunk.text} {h.chunk.text_en or ''}" for h in hits)
     origins = {origin(word) for word in present}
+    # The question's language stems its own way too (Dampfmaschinen, Dampfmaschine).
+    stems = {lang.stem(word, plan.language) for word in present} if plan.language != lang.DEFAULT else set()
     missing = {folded: spelling for folded, spelling in plan.about.items()
-               if folded not in present and origin(folded) not in origins}
+               if folded not in present and origin(folded) not in origins
+               and lang.stem(fold(spelling), plan.language) not in stems}
     if missing and stats is not None:
         found = stats.term_document_frequency(sorted(set(missing.values())), [h.chunk.chunk_id for h in hits])
         missing = {folded: spelling for folded, spelling in missing.items() if not found.get(spelling)}

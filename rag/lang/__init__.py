@@ -40,6 +40,9 @@ class Language:
     name: str  # in English, as used in prompts
     stopwords: frozenset[str] = frozenset()
     number_words: dict[str, str] = field(default_factory=dict)  # "three" -> "3"
+    # A light stemmer: (ending, replacement) pairs, the first that fits wins, leaving at least
+    # STEM_MIN letters: enough to match "miners" with "miner", "Dampfmaschinen" with "Dampfmaschine".
+    inflections: tuple[tuple[str, str], ...] = ()
     # Answer types: (kind, pattern over the lower-cased question), first match wins; else "other".
     answer_types: tuple[tuple[str, str], ...] = ()
     # Words that name a date without digits (weekdays, months, "yesterday"): a "time" fact.
@@ -124,6 +127,17 @@ def any_language(attribute: str) -> re.Pattern[str]:
     """One pattern matching ``attribute`` in any registered language (injections come in every language)."""
     sources = [getattr(lang, attribute) for lang in _registry().values() if getattr(lang, attribute)]
     return re.compile("|".join(f"(?:{s})" for s in sources) or r"(?!)", re.IGNORECASE)
+
+
+STEM_MIN = 3  # letters a stem keeps (so "is", "was", "news" keep their shape)
+
+
+def stem(word: str, code: str = DEFAULT) -> str:
+    """``word`` (lower case) without its inflection, by the light stemmer of language ``code``."""
+    for ending, replacement in get(code).inflections:
+        if word.endswith(ending) and len(word) - len(ending) >= STEM_MIN:
+            return word[: -len(ending)] + replacement
+    return word
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ LANGUAGE = Language(
         warum was weil welche welchem welchen welcher welches wem wen wenn wer werde werden wessen wie wieder
         will wir wird wirst wo wohin woher wollen wollte worden wurde wurden zu zum zur zwar zwischen""".split()
     ),
+    inflections=(("en", ""), ("er", ""), ("es", ""), ("e", ""), ("n", ""), ("s", "")),
     number_words={  # "ein" is left out: it is mostly the article "a"
         "zwei": "2", "drei": "3", "vier": "4", "fünf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9",
         "zehn": "10", "zwölf": "12", "zwanzig": "20", "hundert": "100", "tausend": "1000",

@@ -14,6 +14,7 @@ LANGUAGE = Language(
         our your my me us about into over under after before during according say said says tell also much many
         any some such more most very just only""".split()
     ),
+    inflections=(("'s", ""), ("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""), ("ly", "")),
     number_words={
         "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
         "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "hundred": "100", "thousand": "1000",

@@ -18,6 +18,7 @@ LANGUAGE = Language(
         wanneer want waren was wat we wel welk welke werd werden wie wij wil willen word worden wordt zal
         zei zeggen zegt zelf zich zij zijn zo zoals zodat zonder zou zouden zulke zullen zult""".split()
     ),
+    inflections=(("en", ""), ("s", ""), ("e", "")),
     number_words={  # "een" is left out: it is mostly the article "a"
         "twee": "2", "drie": "3", "vier": "4", "vijf": "5", "zes": "6", "zeven": "7", "acht": "8", "negen": "9",
         "tien": "10", "twaalf": "12", "twintig": "20", "honderd": "100", "duizend": "1000",
