@@ -12,7 +12,6 @@ not to rank its sentences.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 

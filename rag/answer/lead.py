@@ -69,6 +69,10 @@ def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Ev
     """
     if lang.any_language("override").search(best.english) or lang.any_language("instruction_like").search(best.english):
         return Lead("", "the best passage reads like an instruction to a model; quoting it, not following it")
+    if plan.is_list:
+        # The model reads one sentence; a list's items sit in several (the evidence holds up to
+        # LIST_EVIDENCE of them), so its lead could only name part of the answer ("Ebang" of "Ebang, Canaan").
+        return Lead("", "the answer is a list spread over several passages; quoting them instead of a short answer")
     if best.text_en:
         # A reply drawn from a machine translation inherits its mistakes, and they pass every
         # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
