@@ -331,7 +331,8 @@ class ChunkStore:
         tokens ("max_workers", "3,000") counts as a phrase.
         """
         within = list(chunk_ids) if chunk_ids is not None else None
-        where = "" if within is None else f" AND rowid IN (SELECT id FROM chunks WHERE chunk_id IN ({','.join('?' * len(within))}))"
+        where = "" if within is None else \
+            f" AND rowid IN (SELECT id FROM chunks WHERE chunk_id IN ({','.join('?' * len(within))}))"
         counts: dict[str, int] = {}
         with self._use():
             for term in terms:

@@ -191,3 +191,14 @@ def test_wrong_leads_are_counted():
     m = summarize(records)
     assert (m["leads"], m["wrong_leads"]) == (3, 2)
     assert is_correct(records[1]) is True  # the answer as a whole still holds the gold
+
+
+def test_statements_render_as_the_answer_text():
+    from rag.records import Statement
+    from rag.statements import render
+
+    statements = [Statement("Irkutsk.", "lead", 1, verified=False), Statement("Naar Irkoetsk.", "quote", 1),
+                  Statement("To Irkutsk.", "translation", 1), Statement("By train.", "quote", 2)]
+    assert render(statements, {1: "nl", 2: "en"}) == (
+        "Irkutsk. (unverified) [1] Naar Irkoetsk. (machine translation from nl: To Irkutsk.) [1] By train. [2]")
+    assert render(statements[3:], {2: "en"}, escape=str.upper, marker=lambda n: f"<{n}>") == "BY TRAIN. <2>"

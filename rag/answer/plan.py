@@ -2,10 +2,11 @@
 
 A ``Plan`` is made once per question and read by every later step, so
 evidence scoring, refusal and the lead agree on what was asked. The terms
-a question is about come from the library itself: a word is one of them when
-it is rare in the indexed passages (high inverse document frequency), which
-works for lowercase identifiers (``max_workers``), codes (``CP437``), German
-compounds and names alike, without reading capital letters.
+a question is about are its numbers and its names and identifiers
+(``Tesla``, ``max_workers``, ``CP437``, a German noun) that are rare in this
+library by document frequency in the full-text index: a name the whole
+library is about is not what a question turns on, and one the library has
+never seen is a premise it cannot confirm.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Plan:
     answer_type: str  # one of KINDS
     is_list: bool  # the answer is several names ("which makers ...?")
     words: frozenset[str]  # content words (stemmed), for overlap scoring
-    # Terms a passage must contain to answer (rare words, unknown names, numbers): folded form -> the
-    # question's own spelling (for the full-text index, which stems its own way).
+    # Terms a passage must contain to answer (numbers, rare or unknown names and identifiers): folded
+    # form -> the question's own spelling (for the full-text index, which stems its own way).
     about: dict[str, str]
     describing: frozenset[str]  # folded words that pick a source ("the Dutch article"), not facts to find
     override: bool  # the question asks to set the sources aside
@@ -137,7 +138,10 @@ def about_terms(question: str, stats: CorpusStats | None, language: str | None =
 
 
 def _name_shaped(question: str, data: lang.Language) -> dict[str, str]:
-    """Words shaped like names or identifiers (capitalised inside a sentence, CAPS, digits, underscores), folded -> as written."""
+    """Words shaped like names or identifiers, folded -> as written (lower case).
+
+    Capitalised inside a sentence, all capitals, a capital inside (BitMining), a digit, an underscore.
+    """
     shaped: dict[str, str] = {}
     for sentence in re.split(r"(?<=[.!?])\s+|\n", question):
         for position, token in enumerate(re.findall(r"\w+", sentence)):
