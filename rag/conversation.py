@@ -13,10 +13,9 @@ import re
 
 from rag import lang
 from rag.records import Turn
+from rag.tuning import FOLLOW_UP_CONTEXT_CHARS, FOLLOW_UP_FEW_WORDS
 from rag.verify import content_words, names
 
-FEW_WORDS = 2  # a question with this many content words or fewer (and no name) cannot stand alone
-CONTEXT_CHARS = 300  # how much of the last answer's first statement goes into the search
 
 
 def is_follow_up(question: str) -> bool:
@@ -27,7 +26,9 @@ def is_follow_up(question: str) -> bool:
     """
     code = lang.for_text(question).code
     leading = lang.pattern(code, "follow_up_leading")
-    if leading and leading.search(question) or len(content_words(question)) <= FEW_WORDS and not names(question):
+    if leading and leading.search(question):
+        return True
+    if len(content_words(question)) <= FOLLOW_UP_FEW_WORDS and not names(question):
         return True
     referring = lang.pattern(code, "follow_up_referring")
     pronoun = referring.search(question) if referring else None
@@ -43,7 +44,7 @@ def resolve(question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> str:
         return question
     last = history[-1]
     context = " ".join(dict.fromkeys(content_words(last.question)))
-    return f"{question} (context: {context}; {_first_statement(last)[:CONTEXT_CHARS]})"
+    return f"{question} (context: {context}; {_first_statement(last)[:FOLLOW_UP_CONTEXT_CHARS]})"
 
 
 def _first_statement(turn: Turn) -> str:

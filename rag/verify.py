@@ -14,10 +14,10 @@ import re
 import unicodedata
 
 from rag import lang
+from rag.tuning import SUPPORT_THRESHOLD
 
-# A claim needs this share of its content words in the passage. Set by hand with the first
-# answer layer (short faithful answers pass, fluent inventions fail); to be calibrated.
-SUPPORT_THRESHOLD = 0.75
+__all__ = ["SUPPORT_THRESHOLD", "check", "content_words", "fold", "is_supported", "leading_name", "names",
+           "normalise", "numbers", "stem", "support"]
 
 
 def normalise(text: str) -> str:

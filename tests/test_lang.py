@@ -26,8 +26,8 @@ def test_each_language_has_its_tables(code):
     assert len(data.stopwords) >= 80
     assert data.number_words and all(v.isdigit() for v in data.number_words.values())
     assert {kind for kind, _ in data.answer_types} == {"quantity", "time", "place", "name"}
-    for attribute in ("time_words", "list_question", "follow_up_leading", "follow_up_referring", "override",
-                      "instruction_like"):
+    for attribute in ("time_words", "list_question", "clause_break", "follow_up_leading", "follow_up_referring",
+                      "override", "instruction_like"):
         assert lang.pattern(code, attribute) is not None, attribute
     assert data.source_nouns and data.answer_instruction and len(data.answer_examples) >= 2
     if code != "en":

@@ -8,7 +8,7 @@ import pytest
 from rag.answer.evidence import Evidence
 from rag.answer.plan import about_terms, asks_for_list, describing_sources, expected_answer, is_override, make_plan
 from rag.answer.refuse import missing_terms, refusal_reason
-from rag.answer.tuning import RARE_TERM_MAX_SHARE
+from rag.tuning import RARE_TERM_MAX_SHARE
 from rag.config import Settings
 from rag.records import Chunk, Document, Hit
 from rag.store import ChunkStore

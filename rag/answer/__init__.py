@@ -8,8 +8,9 @@ One job per module:
 - ``lead``: the prompt, generation and the checks on the model's short answer;
 - ``verifier``: the ``Verifier`` protocol and the default word-overlap verifier;
 - ``compose``: the structured answer (citations and statements);
-- ``answerer``: the ``Answerer`` protocol and ``CitedAnswerer``, which runs the steps in order;
-- ``tuning``: every hand-set number, in one place.
+- ``answerer``: the ``Answerer`` protocol and ``CitedAnswerer``, which runs the steps in order.
+
+Every hand-set number they use is in ``rag.tuning``.
 
 So the answer never states more than the documents do, whatever the model.
 """

@@ -18,7 +18,7 @@ from rag.answer import compose, lead as leads
 from rag.answer.evidence import select_evidence
 from rag.answer.plan import make_plan
 from rag.answer.refuse import REFUSAL, refusal_reason
-from rag.answer.tuning import EVIDENCE_CHUNKS
+from rag.tuning import EVIDENCE_CHUNKS
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import Settings
 from rag.generate import Generator

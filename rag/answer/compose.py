@@ -11,7 +11,7 @@ from difflib import SequenceMatcher
 
 from rag.answer.evidence import Evidence
 from rag.answer.lead import Lead
-from rag.answer.tuning import SIMILAR_RATIO
+from rag.tuning import SIMILAR_RATIO
 from rag.records import Citation, Statement
 from rag.verify import names, normalise, numbers
 

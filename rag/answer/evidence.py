@@ -20,7 +20,7 @@ import numpy as np
 from embeddings.multilingual import load_multilingual
 from rag import lang
 from rag.answer.plan import Plan
-from rag.answer.tuning import (
+from rag.tuning import (
     EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, ML_SCALE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
     WEIGHTS, WINDOW_CHARS, WINDOW_HITS,
 )

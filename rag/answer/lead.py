@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
-from rag.answer.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
+from rag.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
 from rag.answer.verifier import Verifier, supported
 from rag.config import Settings
 from rag.generate import Generator, GeneratorError, fit_prompt
@@ -117,7 +117,8 @@ def ambiguous_number(lead: str, evidence: Evidence, question: str) -> bool:
     picked = numbers(lead)
     if not picked:
         return False
-    clauses = [c for c in re.split(r";|\.\s|, (?:and|but|while|whereas) ", evidence.english) if c.strip()]
+    clause_break = lang.pattern(PROMPT_LANGUAGE, "clause_break")  # evidence.english is English
+    clauses = [c for c in clause_break.split(evidence.english) if c.strip()] if clause_break else []
     if len(clauses) < 2:
         return False
     wanted = set(content_words(question))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag import lang
-from rag.answer.tuning import RARE_TERM_MAX_SHARE
+from rag.tuning import RARE_TERM_MAX_SHARE
 from rag.verify import content_words, fold, numbers
 
 KINDS = ("quantity", "time", "place", "name", "other")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import CorpusStats, Plan
-from rag.answer.tuning import ORIGIN_STEM_MIN
+from rag.tuning import ORIGIN_STEM_MIN
 from rag.config import Settings
 from rag.records import Hit
 from rag.verify import fold, normalise, numbers

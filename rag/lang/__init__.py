@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag.tuning import LANGUAGE_MIN_HITS, STEM_MIN
+
 DEFAULT = "en"
 
 # English names of languages that may appear in a library, also those without a module here
@@ -52,6 +54,9 @@ class Language:
     plural_suffixes: tuple[str, ...] = ()
     not_plural_suffixes: tuple[str, ...] = ()  # "-ss" ends no English plural
     not_plural: frozenset[str] = frozenset()  # words with a plural-looking ending that are not plurals
+    # Where a sentence splits into clauses that can each hold their own number ("$25 million for the
+    # US; and $9 million for Kazakhstan"): the pattern to split on.
+    clause_break: str = ""
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""
@@ -98,9 +103,6 @@ def name(code: str) -> str:
 
 
 WORD = re.compile(r"\w\w+(?:['’]\w+)?")  # two letters or more: "a", "o", "y" are stopwords in too many languages
-# Another language than English needs this many stopword hits, and more than English has, to be chosen
-# (short questions such as "Welke landen?" have one). Set by hand.
-MIN_HITS = 1
 
 
 @lru_cache(maxsize=8192)
@@ -110,7 +112,7 @@ def for_text(text: str) -> Language:
     default = get(DEFAULT)
     hits = {code: sum(w in language.stopwords for w in words) for code, language in _registry().items()}
     best = max(hits, key=lambda code: (hits[code], code == DEFAULT))
-    if best == DEFAULT or hits[best] < MIN_HITS or hits[best] <= hits[DEFAULT]:
+    if best == DEFAULT or hits[best] < LANGUAGE_MIN_HITS or hits[best] <= hits[DEFAULT]:
         return default
     return _registry()[best]
 
@@ -127,9 +129,6 @@ def any_language(attribute: str) -> re.Pattern[str]:
     """One pattern matching ``attribute`` in any registered language (injections come in every language)."""
     sources = [getattr(lang, attribute) for lang in _registry().values() if getattr(lang, attribute)]
     return re.compile("|".join(f"(?:{s})" for s in sources) or r"(?!)", re.IGNORECASE)
-
-
-STEM_MIN = 3  # letters a stem keeps (so "is", "was", "news" keep their shape)
 
 
 def stem(word: str, code: str = DEFAULT) -> str:

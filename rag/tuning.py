@@ -1,9 +1,10 @@
-"""Every hand-set number of the answer layer, in one place, with where it came from.
+"""Every hand-set number of the answer layer (and the language and follow-up rules it reads), in one place.
 
 None of these is calibrated yet: they were set by hand on the news dev set
 (``../shared/eval/dev_questions.jsonl``) by the first answer layer, unless the
 comment says otherwise. They are meant to move into a calibration file fitted
-per encoder model; until then, change them here and nowhere else.
+per encoder model; until then, change them here and nowhere else. This module
+imports nothing, so every layer can read it.
 """
 
 from __future__ import annotations
@@ -47,3 +48,18 @@ ORIGIN_STEM_MIN = 4
 # -- lead ----------------------------------------------------------------------------------
 LEAD_MAX_CHARS = 300  # a lead longer than this is not a short answer
 PROMPT_RESERVE = 8  # tokens kept free beside max_new_tokens when fitting the prompt
+
+# -- verification ----------------------------------------------------------------------------
+# A claim needs this share of its content words in the passage (numbers and names: all of them).
+# Set by hand with the first answer layer: short faithful answers pass, fluent inventions fail.
+SUPPORT_THRESHOLD = 0.75
+
+# -- language data ---------------------------------------------------------------------------
+# Another language than English needs this many stopword hits, and more than English has, to be
+# chosen for a text (short questions such as "Welke landen?" have one). Set by hand.
+LANGUAGE_MIN_HITS = 1
+STEM_MIN = 3  # letters a light stem keeps ("is", "was", "news" keep their shape); from the first verify.stem
+
+# -- follow-up questions ---------------------------------------------------------------------
+FOLLOW_UP_FEW_WORDS = 2  # a question with this many content words or fewer (and no name) cannot stand alone
+FOLLOW_UP_CONTEXT_CHARS = 300  # how much of the last answer's first statement goes into the search
