@@ -145,7 +145,7 @@ def _name_shaped(question: str, data: lang.Language) -> dict[str, str]:
     shaped: dict[str, str] = {}
     for sentence in re.split(r"(?<=[.!?])\s+|\n", question):
         for position, token in enumerate(re.findall(r"\w+", sentence)):
-            if token.lower() in data.stopwords:
+            if token.lower() in data.stopwords or len(token) < 2:  # "B" of "B-tree" tells nothing apart
                 continue
             inner_capital = any(ch.isupper() for ch in token[1:]) and any(ch.islower() for ch in token)
             if (position and token[0].isupper()) or (token.isupper() and len(token) > 1) or inner_capital \
