@@ -6,11 +6,11 @@ The public API is small: ``Assistant`` (ingest, search, ask, stream), ``Settings
 from rag.config import Settings
 from rag.generate import GeneratorError
 from rag.pipeline import Assistant
-from rag.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Turn
+from rag.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Statement, Turn
 from rag.retrieve import BadQuestion
 from rag.store import IndexUnusable
 
 __all__ = [
     "Answer", "Assistant", "BadQuestion", "Chunk", "Citation", "Document", "GeneratorError", "Hit", "IndexUnusable",
-    "IngestReport", "Settings", "Skipped", "Turn",
+    "IngestReport", "Settings", "Skipped", "Statement", "Turn",
 ]

@@ -103,15 +103,10 @@ def check_question(question: str) -> None:
 
 
 def open_assistant(settings: Settings, build: bool = True):
-    """An assistant on an index that exists (built from the library on first use)."""
-    from rag.pipeline import Assistant
+    """An assistant on an index that exists, with a progress bar and a report if it is built now."""
+    from rag.pipeline import open_assistant as open_with
 
-    assistant = Assistant(settings)
-    if build:
-        report = assistant.ensure_index(progress=progress_bar())
-        if report is not None:
-            print_report(report)
-    return assistant
+    return open_with(settings, build=build, progress=progress_bar(), on_report=print_report)
 
 
 def progress_bar():

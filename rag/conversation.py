@@ -3,21 +3,19 @@
 "And why did he pick that city?" cannot be searched on its own. A question
 that leans on earlier turns (pronouns, "that city", a leading "and", or very
 few words of its own) is searched together with the names and key words of
-the previous question and answer.
+the previous question and answer. The cue words are language data
+(``rag.lang``), read for the language the question is in.
 """
 
 from __future__ import annotations
 
 import re
 
+from rag import lang
 from rag.records import Turn
+from rag.tuning import FOLLOW_UP_CONTEXT_CHARS, FOLLOW_UP_FEW_WORDS
 from rag.verify import content_words, names
 
-LEADING = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|then)\b", re.IGNORECASE)
-REFERRING = re.compile(
-    r"\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
-    re.IGNORECASE,
-)
 
 
 def is_follow_up(question: str) -> bool:
@@ -26,9 +24,14 @@ def is_follow_up(question: str) -> bool:
     A referring word counts unless a name comes before it ("Why did Deng say he
     would move?" refers to Deng; "What did he say about North America?" does not).
     """
-    if LEADING.search(question) or len(content_words(question)) <= 2 and not names(question):
+    code = lang.for_text(question).code
+    leading = lang.pattern(code, "follow_up_leading")
+    if leading and leading.search(question):
         return True
-    pronoun = REFERRING.search(question)
+    if len(content_words(question)) <= FOLLOW_UP_FEW_WORDS and not names(question):
+        return True
+    referring = lang.pattern(code, "follow_up_referring")
+    pronoun = referring.search(question) if referring else None
     if not pronoun:
         return False
     return not names(question[:pronoun.start()])
@@ -40,7 +43,11 @@ def resolve(question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> str:
     if not history or not is_follow_up(question):
         return question
     last = history[-1]
-    answer = re.sub(r"\[\d+\]", "", last.answer)
-    first_sentence = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0][:300]
     context = " ".join(dict.fromkeys(content_words(last.question)))
-    return f"{question} (context: {context}; {first_sentence})"
+    return f"{question} (context: {context}; {_first_statement(last)[:FOLLOW_UP_CONTEXT_CHARS]})"
+
+
+def _first_statement(turn: Turn) -> str:
+    """The first sentence of the last answer: of its first statement, or of its text for older callers."""
+    text = turn.statements[0].text if turn.statements else re.sub(r"\[\d+\]", "", turn.answer)
+    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.metrics import MARKERS, Record, answer_rank, compare, gold_rank, is_correct, must_include_hits, passed, summarize, summarize_by_kind
+from rag.metrics import (
+    SUPPORT_JUDGE, Record, answer_rank, answer_text, compare, gold_rank, is_correct, must_include_hits, passed,
+    summarize, summarize_by_kind,
+)
 from rag.records import Answer
 from rag.retrieve import BadQuestion
 
@@ -226,7 +229,7 @@ def evaluate_one(assistant: Any, question: Question) -> Record:
     for citation in record["citations"]:
         document = assistant.document(citation["doc_id"])
         citation["exact"] = document is not None and document.text[citation["start"]:citation["end"]] == citation["quote"]
-    record["similarity"] = _similarity(assistant, record["answer"], question.reference) if question.reference else None
+    record["similarity"] = _similarity(assistant, answer_text(record), question.reference) if question.reference else None
     record["must_include_hits"] = must_include_hits(record["answer"], question.must_include)
     record["correct"] = is_correct(record)
     record["gold_rank"] = gold_rank(record) if question.sources else None
@@ -236,8 +239,8 @@ def evaluate_one(assistant: Any, question: Question) -> Record:
 
 
 def _similarity(assistant: Any, answer: str, reference: str) -> float:
-    """Cosine of the answer's and the reference's embeddings (the assistant's own encoder)."""
-    vectors = np.asarray(assistant.index.encoder.encoder.encode([MARKERS.sub(" ", answer), reference]), dtype=np.float64)
+    """Cosine of the answer's (words, without markers) and the reference's embeddings (the assistant's own encoder)."""
+    vectors = np.asarray(assistant.index.encoder.encoder.encode([answer, reference]), dtype=np.float64)
     a, b = vectors
     denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
     return round(float(a @ b) / denominator, 4) if denominator else 0.0
@@ -287,7 +290,7 @@ def write_outputs(files: RunFiles, records: list[Record], run: dict[str, Any], b
 
     backends = sorted({f"{r.get('backend')}:{r.get('model')}" for r in records if r.get("backend")})
     summary = {
-        "run": {**run, "answered_by": backends, "bad_rows": [vars(b) for b in bad_rows]},
+        "run": {**run, "answered_by": backends, "bad_rows": [vars(b) for b in bad_rows], "support_judge": SUPPORT_JUDGE},
         "overall": summarize(records),
         "by_kind": summarize_by_kind(records),
     }
@@ -325,15 +328,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if not args.questions.exists():
         raise FileNotFoundError(f"no questions file at {args.questions}")
-    from rag.cli import open_assistant
+    from rag.pipeline import open_assistant
 
-    assistant = open_assistant(settings)
+    assistant = open_assistant(settings, on_report=_print_report)
     summary = evaluate_file(assistant, args.questions, args.out, limit=args.limit, progress=not args.quiet)
     if summary is None:
         return 2
     print(format_summary(summary["overall"]))
     print(f"wrote {files.results}, {files.summary}, {files.report}")
     return 0
+
+
+def _print_report(report: Any) -> None:
+    """One line on stderr when the index had to be built before the run."""
+    print(f"rag eval: indexed the library first: {len(report.added)} documents, {report.chunks} chunks "
+          f"({len(report.skipped)} skipped)", file=sys.stderr)
 
 
 def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | None = None,

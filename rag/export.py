@@ -2,7 +2,7 @@
 
 Every format is rendered from one plain record, the JSON export (see
 docs/export-schema.md), so Markdown, HTML, JSON and PDF always say the same
-thing: the questions, the answers with their [n] markers, each citation's
+thing: the questions, the answers (their statements, and the text with [n] markers rendered from them), each citation's
 exact passage and span, and what is needed to reproduce the answer (models,
 index version, settings, each cited document's sha256).
 
@@ -26,7 +26,7 @@ from rag.records import Answer
 if TYPE_CHECKING:  # the pipeline pulls in the models; exporting a record does not need them
     from rag.pipeline import Assistant
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: turns[].statements
 FORMATS = ("md", "html", "json", "pdf")
 SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json", ".pdf": "pdf"}
 NOT_RECORDED = {"api_key", "home", "corpus_dir", "index_dir"}  # a secret, and paths recorded under "index"
@@ -74,6 +74,7 @@ def _turn(number: int, answer: Answer, documents: dict[str, dict[str, Any]]) -> 
         "question": answer.question,
         "resolved_question": answer.resolved_question or answer.question,
         "answer": answer.answer,
+        "statements": [s.to_dict() for s in answer.statements],
         "refused": answer.refused,
         "reason": answer.reason,
         "model": answer.model,

@@ -13,6 +13,9 @@ import re
 from html import escape
 from typing import Any
 
+from rag import statements as rendering
+from rag.records import Statement
+
 MARKER = re.compile(r"\[(\d+)\]")
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1d2330;
@@ -139,8 +142,7 @@ def _html_turn(turn: dict[str, Any]) -> list[str]:
         out.append(f'<div class="refused"><p><strong>Refused:</strong> {escape(turn["answer"])}</p>'
                    f'<p><strong>Reason:</strong> {escape(turn.get("reason") or "not given")}</p></div>')
         return out
-    numbers = {c["n"] for c in turn["citations"]}
-    out.append(f'<p class="answer">{_linked(turn["answer"], n, numbers)}</p>')
+    out.append(f'<p class="answer">{_answer_html(turn)}</p>')
     if turn.get("reason"):
         out.append(f'<p class="meta">Note: {escape(turn["reason"])}</p>')
     if turn["citations"]:
@@ -154,6 +156,24 @@ def _html_turn(turn: dict[str, Any]) -> list[str]:
             out.append(f'<p class="translation">Machine translation: {escape(c["translation"])}</p>')
         out.append("</div>")
     return out
+
+
+def _answer_html(turn: dict[str, Any]) -> str:
+    """The escaped answer with each citation an in-page link, rendered from the turn's statements.
+
+    Exports written before answers had statements (schema 1.0) link the [n] markers of their text.
+    """
+    n = turn["n"]
+    numbers = {c["n"] for c in turn["citations"]}
+    if not turn.get("statements"):
+        return _linked(turn["answer"], n, numbers)
+
+    def link(k: int) -> str:
+        return f'<a href="#q{n}-c{k}">[{k}]</a>' if k in numbers else f"[{k}]"
+
+    languages = {c["n"]: c.get("lang") or "" for c in turn["citations"]}
+    return rendering.render([Statement.from_dict(s) for s in turn["statements"]], languages, escape=escape,
+                            marker=link)
 
 
 def _linked(answer: str, turn: int, numbers: set[int]) -> str:

@@ -334,6 +334,17 @@ class Index:
     def close(self) -> None:
         self.store.close()
 
+    # -- full-text statistics, for the answer layer ------------------------------------
+
+    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """In how many passages (of ``chunk_ids``, if given) each term occurs: full-text matching, so stemmed,
+        case and accents folded."""
+        return self.store.term_document_frequency(terms, chunk_ids)
+
+    def passage_count(self) -> int:
+        """How many passages (chunks) the index holds: the N of inverse document frequency."""
+        return self.store.counts()["chunks"]
+
 
 class _DamagedStore:
     """Stands in for a chunk store that cannot be opened: any use raises why, closing is a no-op."""

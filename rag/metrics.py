@@ -1,9 +1,11 @@
 """Grade evaluation results and sum them up: pure functions over results.jsonl records.
 
 A record is one line of results.jsonl (see ``rag.evaluate``). Everything here
-is recomputed from the record's plain fields (answer, citations, retrieved,
-sources, must_include), so a summary can be rebuilt from any results file and
-tested on hand-made ones. The two checks that need the documents or the
+is recomputed from the record's plain fields (answer, statements, citations,
+retrieved, sources, must_include), so a summary can be rebuilt from any
+results file and tested on hand-made ones. Statements are read as records;
+only results files written before answers had statements are split by their
+[n] markers. The two checks that need the documents or the
 encoder are made while running and stored in the record: ``citations[i].exact``
 (quote == document text[start:end]) and ``similarity`` (answer vs reference).
 """
@@ -20,6 +22,10 @@ import numpy as np
 from rag.verify import content_words, is_supported
 
 Record = dict[str, Any]
+# Who grades "support": the pipeline's own verifier, so the support rate is a self-check (it can only
+# show that the pipeline kept to its own rule, not that the rule is right).
+SUPPORT_JUDGE = "self-check: rag.verify word overlap, the same verifier that filtered the answer"
+CLAIM_ROLES = ("lead", "quote", "summary")  # a translation statement is a reading aid, not a claim
 RANK_CUTOFFS = (1, 3, 5, 10)
 LATENCY_KEYS = ("total", "first_token", "retrieve", "generate")
 
@@ -84,13 +90,23 @@ def passed(record: Record) -> bool:
     return (not record.get("refused")) if correct is None else correct
 
 
-def cited_sentences(answer: str, citations: Sequence[Record]) -> list[CitedSentence]:
-    """Split an answer into sentences and check each one that carries [n] markers.
+def cited_sentences(answer: str, citations: Sequence[Record],
+                    statements: Sequence[Record] | None = None) -> list[CitedSentence]:
+    """The cited claims of an answer and whether a passage each cites backs it.
 
-    A sentence is supported when any passage it cites (quote or its translation)
-    supports the sentence with markers and labels taken out.
+    With ``statements`` (every record written since answers have them) each lead,
+    quote or summary statement with a citation is one claim; translations are
+    reading aids, not claims. Older records are split into sentences at their
+    [n] markers. A claim is supported when a passage it cites (quote or its
+    translation) supports it.
     """
     passages = {c["n"]: [c.get("quote") or "", c.get("translation") or ""] for c in citations}
+    if statements:
+        return [
+            CitedSentence(s["text"], (s["citation"],),
+                          s["citation"] in passages and is_supported(s["text"], passages[s["citation"]]))
+            for s in statements if s.get("role") in CLAIM_ROLES and s.get("citation") is not None
+        ]
     sentences: list[str] = []
     for piece in SENTENCE_BREAK.split(answer.strip()):
         if sentences and not content_words(_claim(piece)):
@@ -108,6 +124,35 @@ def cited_sentences(answer: str, citations: Sequence[Record]) -> list[CitedSente
         supported = any(n in passages and is_supported(claim, passages[n]) for n in numbers)
         out.append(CitedSentence(claim, numbers, supported))
     return out
+
+
+def leads(record: Record) -> list[str]:
+    """The texts of the answer's lead statements (none for a refusal or an old record without statements)."""
+    if record.get("refused"):
+        return []
+    return [s["text"] for s in record.get("statements") or [] if s.get("role") == "lead"]
+
+
+def wrong_lead(record: Record) -> bool:
+    """A lead that states something wrong: on an unanswerable question, or missing a must_include group.
+
+    A wrong lead is worse than no lead: it is the short answer a reader takes away.
+    """
+    stated = leads(record)
+    if not stated:
+        return False
+    if not record.get("answerable", True):
+        return True
+    groups = record.get("must_include") or []
+    return bool(groups) and any(hit is None for hit in must_include_hits(" ".join(stated), groups))
+
+
+def answer_text(record: Record) -> str:
+    """The answer's words without citation markers: its statements, or (old records) the text without [n]."""
+    statements = record.get("statements")
+    if statements:
+        return " ".join(s["text"] for s in statements)
+    return " ".join(MARKERS.sub(" ", record.get("answer", "")).split())
 
 
 def _claim(sentence: str) -> str:
@@ -169,7 +214,8 @@ def summarize(records: Sequence[Record], cutoffs: Sequence[int] | None = None) -
     in_sources = sum(c["doc_id"] in set(r["sources"]) for r in with_sources for c in r.get("citations") or [])
     exact_checked = [c["exact"] for r in records for c in r.get("citations") or [] if c.get("exact") is not None]
     sentences = [s for r in records if not r.get("refused")
-                 for s in cited_sentences(r.get("answer", ""), r.get("citations") or [])]
+                 for s in cited_sentences(r.get("answer", ""), r.get("citations") or [], r.get("statements"))]
+    with_leads = [r for r in records if leads(r)]
     similarities = [r["similarity"] for r in records if r.get("similarity") is not None]
 
     metrics: dict[str, Any] = {
@@ -204,7 +250,9 @@ def summarize(records: Sequence[Record], cutoffs: Sequence[int] | None = None) -
         "quote_exactness": _ratio(sum(exact_checked), len(exact_checked)),
         "quotes_checked": len(exact_checked),
         "cited_sentences": len(sentences),
-        "support_rate": _ratio(sum(s.supported for s in sentences), len(sentences)),
+        "support_rate": _ratio(sum(s.supported for s in sentences), len(sentences)),  # a self-check: SUPPORT_JUDGE
+        "leads": len(with_leads),
+        "wrong_leads": sum(wrong_lead(r) for r in with_leads),
     })
     for key in LATENCY_KEYS:
         values = [r["timings_ms"][key] for r in records if (r.get("timings_ms") or {}).get(key) is not None]

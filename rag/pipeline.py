@@ -9,10 +9,10 @@ caller, so the assistant itself keeps no per-user state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import stream_answer, warm_up
+from rag.answer import Answerer, CitedAnswerer
 from rag.config import Settings
 from rag.conversation import resolve
 from rag.generate import Generator, GeneratorError, load_generator
@@ -24,10 +24,15 @@ MAX_QUESTION_CHARS = 2000
 
 
 class Assistant:
-    """Ask questions about the documents in one library, with cited, verified answers."""
+    """Ask questions about the documents in one library, with cited, verified answers.
 
-    def __init__(self, settings: Settings | None = None):
+    ``answerer`` is the answering strategy (default: ``CitedAnswerer`` with the
+    word-overlap verifier); any ``rag.answer.Answerer`` plugs in here.
+    """
+
+    def __init__(self, settings: Settings | None = None, answerer: Answerer | None = None):
         self.settings = settings or Settings.from_env()
+        self.answerer: Answerer = answerer or CitedAnswerer()
         self.index = Index(self.settings)
         self._generator: Generator | None = None
         self._generator_loaded = False
@@ -77,7 +82,7 @@ class Assistant:
         self.search("warm up")
         try:
             if self.generator is not None:
-                warm_up(self.generator)
+                self.answerer.warm_up(self.generator)
         except GeneratorError:
             pass  # reported with the first answer, where the user sees it
 
@@ -91,7 +96,7 @@ class Assistant:
         """Yield pieces of answer text as they are verified, then the finished ``Answer``."""
         question = check_question(question)
         resolved = resolve(question, history)
-        yield from stream_answer(self.index, self.generator, self.settings, question, resolved)
+        yield from self.answerer.stream(self.index, self.generator, self.settings, question, resolved)
 
     def ask(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Answer:
         """Answer one question (with earlier turns for follow-ups)."""
@@ -118,6 +123,20 @@ class Assistant:
 
     def close(self) -> None:
         self.index.close()
+
+
+def open_assistant(settings: Settings, build: bool = True, progress: Progress | None = None,
+                   on_report: Callable[[IngestReport], None] | None = None) -> Assistant:
+    """An assistant on an index that exists (built from the library on first use, reported to ``on_report``).
+
+    Shared by the ``rag`` commands (``rag.cli``, ``rag.evaluate``) so neither imports the other.
+    """
+    assistant = Assistant(settings)
+    if build:
+        report = assistant.ensure_index(progress=progress)
+        if report is not None and on_report is not None:
+            on_report(report)
+    return assistant
 
 
 def check_question(question: str) -> str:

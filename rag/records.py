@@ -86,11 +86,46 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A text a claim is checked against: the original, and its machine rendering if any."""
+
+    text: str  # the original text (names and numbers must come from here)
+    translation: str | None = None  # English machine translation of a non-English text
+
+
+STATEMENT_ROLES = ("lead", "quote", "translation", "summary")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of an answer, as built (never parsed back out of the rendered text).
+
+    ``lead`` is the model's short answer, ``quote`` a sentence of a document,
+    ``translation`` a machine rendering of the quote before it (a reading aid,
+    not a claim), ``summary`` a statement composed from several quotes.
+    """
+
+    text: str  # without [n] markers or labels
+    role: str  # one of STATEMENT_ROLES
+    citation: int | None = None  # Citation.n of the passage that backs it
+    verified: bool = True  # False only for a lead shown unverified (--no-strict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Statement":
+        return cls(text=str(data.get("text", "")), role=str(data.get("role", "quote")),
+                   citation=data.get("citation"), verified=bool(data.get("verified", True)))
+
+
+@dataclass(frozen=True)
 class Turn:
     """One earlier exchange of a conversation, used to resolve follow-up questions."""
 
     question: str
-    answer: str
+    answer: str  # the rendered answer text
+    statements: tuple[Statement, ...] = ()  # the answer's statements, when the caller has them
 
 
 @dataclass
@@ -98,9 +133,10 @@ class Answer:
     """The result of asking one question; ``to_dict`` is the shape `rag eval` writes."""
 
     question: str
-    answer: str  # text with [n] markers that refer to ``citations``
+    answer: str  # the rendered text, with [n] markers that refer to ``citations``, for display
     refused: bool
     citations: list[Citation] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)  # what ``answer`` renders, as records
     retrieved: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     resolved_question: str = ""  # the question after follow-up resolution
@@ -115,6 +151,7 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
+            "statements": [s.to_dict() for s in self.statements],
             "retrieved": [
                 {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "score": round(h.score, 6)}
                 for h in self.retrieved

@@ -14,7 +14,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rag.metrics import RANK_CUTOFFS, Record, gold_rank, must_include_hits, passed
+from rag import statements as rendering
+from rag.metrics import RANK_CUTOFFS, SUPPORT_JUDGE, Record, gold_rank, must_include_hits, passed
+from rag.records import Statement
 
 PERCENT_METRICS = {
     "pass_rate", "accuracy", "refusal_accuracy", "similarity", "mrr", "citation_precision", "quote_exactness",
@@ -27,7 +29,8 @@ METRIC_LABELS = {
     "similarity": "Similarity to reference", "similarity_n": "With reference", "retrieval_n": "With gold sources",
     "mrr": "MRR", "citations": "Citations", "citation_precision": "Citation precision",
     "citation_precision_n": "Citations graded", "quote_exactness": "Quote exactness", "quotes_checked": "Quotes checked",
-    "cited_sentences": "Cited sentences", "support_rate": "Support rate",
+    "cited_sentences": "Cited sentences", "support_rate": "Support rate (self-check)",
+    "leads": "Answers with a lead", "wrong_leads": "Wrong leads",
 }
 ACCENT, GOOD, BAD, MUTED = "#2f5d9e", "#2e7d4f", "#b23b3b", "#8a94a6"
 
@@ -137,7 +140,9 @@ def render_report(summary: dict[str, Any], records: Sequence[Record]) -> str:
         "<button data-show='fail'>failed</button><button data-show='pass'>passed</button></div>",
         *(_question(r) for r in records),
         "<footer>Pass = every must_include group found in a non-refused answer (answerable questions), or a "
-        "refusal (unanswerable ones). Support = a cited passage backs the sentence citing it (rag.verify). "
+        f"refusal (unanswerable ones). Support = a cited passage backs the statement citing it, judged by "
+        f"{esc(SUPPORT_JUDGE)}. Wrong lead = a short answer (lead) that lacks a must_include group, or any lead "
+        "on an unanswerable question. "
         "Quote exactness = the quote equals the document text at its offsets.</footer>",
         f"</main><script>{FILTER_SCRIPT}</script></body></html>",
     ]
@@ -162,7 +167,8 @@ def _cards(m: dict[str, Any]) -> str:
         ("mrr", "first gold passage"),
         ("citation_precision", f"{m['citation_precision_n']} citations"),
         ("quote_exactness", f"{m['quotes_checked']} quotes"),
-        ("support_rate", f"{m['cited_sentences']} cited sentences"),
+        ("support_rate", f"{m['cited_sentences']} cited statements"),
+        ("wrong_leads", f"of {m.get('leads')} leads"),
         ("total_ms_p50", f"p95 {fmt('total_ms_p95', m.get('total_ms_p95'))}"),
         ("first_token_ms_p50", f"p95 {fmt('first_token_ms_p95', m.get('first_token_ms_p95'))}"),
     ]
@@ -174,7 +180,8 @@ def _cards(m: dict[str, Any]) -> str:
 def _metrics_table(overall: dict[str, Any], by_kind: dict[str, dict[str, Any]]) -> str:
     sections = [
         ("Answers", ["questions", "passed", "pass_rate", "answerable", "graded", "correct", "accuracy",
-                     "false_refusals", "unanswerable", "refusal_accuracy", "similarity", "similarity_n"]),
+                     "false_refusals", "unanswerable", "refusal_accuracy", "leads", "wrong_leads", "similarity",
+                     "similarity_n"]),
         ("Retrieval", ["retrieval_n", *[k for k in overall if k.startswith(("hit@", "recall@"))], "mrr"]),
         ("Citations", ["citations", "citation_precision", "citation_precision_n", "quote_exactness",
                        "quotes_checked", "cited_sentences", "support_rate"]),
@@ -201,7 +208,7 @@ def _bad_rows(bad_rows: list[dict[str, Any]]) -> str:
 def _question(r: Record) -> str:
     ok = passed(r)
     state = "pass" if ok else "fail"
-    answer_text = re.sub(r"\[(\d+)\]", r"<sup class='cite'>[\1]</sup>", esc(r.get("answer")))
+    answer_text = _answer_html(r)
     facts = [f"expected: {'answer' if r.get('answerable', True) else 'refusal'}"]
     groups = r.get("must_include") or []
     hits = must_include_hits(r.get("answer", ""), groups) if groups else []
@@ -229,6 +236,15 @@ def _question(r: Record) -> str:
         f"<div class='facts'>{''.join(f'<span>{f}</span>' for f in facts)}</div>"
         f"{_citations(r)}</section>"
     )
+
+
+def _answer_html(r: Record) -> str:
+    """The answer rendered from its statements; results written before statements existed show their text."""
+    if not r.get("statements") or r.get("refused"):
+        return re.sub(r"\[(\d+)\]", r"<sup class='cite'>[\1]</sup>", esc(r.get("answer")))
+    languages = {c["n"]: c.get("lang") or "" for c in r.get("citations") or []}
+    return rendering.render([Statement.from_dict(s) for s in r["statements"]], languages, escape=esc,
+                            marker=lambda n: f"<sup class='cite'>[{n}]</sup>")
 
 
 def _citations(r: Record) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import lang
 from rag.records import Chunk, Document
 
 SCHEMA_VERSION = "3"
@@ -337,25 +338,42 @@ class ChunkStore:
         with self._use():
             self._db.close()
 
+    # -- corpus statistics (for the answer layer) -------------------------------------
+
+    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """In how many passages each term occurs (only among ``chunk_ids`` if given), as the full-text index matches.
+
+        The FTS5 tokenizer stems (porter), folds case and drops diacritics, so
+        "Miners" counts "miner" and "Käufer" counts "kaufer". A term of several
+        tokens ("max_workers", "3,000") counts as a phrase.
+        """
+        within = list(chunk_ids) if chunk_ids is not None else None
+        where = "" if within is None else \
+            f" AND rowid IN (SELECT id FROM chunks WHERE chunk_id IN ({','.join('?' * len(within))}))"
+        counts: dict[str, int] = {}
+        with self._use():
+            for term in terms:
+                tokens = re.findall(r"\w+", term.lower().replace("_", " "))
+                if not tokens or within == []:
+                    counts[term] = 0
+                    continue
+                phrase = '"' + " ".join(tokens) + '"'
+                row = self._db.execute(f"SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?{where}",
+                                       (phrase, *(within or []))).fetchone()
+                counts[term] = int(row[0])
+        return counts
+
 
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being do does did
-    what which who whom whose when where why how that this these those it its he she they them his her their
-    there here than then so not no yes can could would should will shall may might must has have had i you we
-    our your my me us about into over under after before during according say said says tell also much many
-    any some such more most very just only""".split()
-)
-
-
 def fts_terms(text: str) -> list[str]:
     """Distinct content words of ``text`` in a form safe for an FTS5 query."""
     words = re.findall(r"\w+", text.lower())
+    stopwords = lang.for_text(text).stopwords
     seen: dict[str, None] = {}
     for word in words:
-        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+        if word not in stopwords and (len(word) > 1 or word.isdigit()):
             seen.setdefault(word, None)
     return list(seen)[:64]

@@ -11,38 +11,24 @@ from __future__ import annotations
 import hashlib
 import re
 
+from rag import lang
 from rag.generate import Generator, complete
 
-LANGUAGE_NAMES = {
-    "nl": "Dutch", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
-    "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "sv": "Swedish", "da": "Danish",
-    "tr": "Turkish", "ar": "Arabic",
-}
-
-# One worked example steers the base model into the format; it is generic, not about the corpus.
-EXAMPLE = {
-    "nl": ("De burgemeester opende gisteren de nieuwe brug in het centrum van de stad.",
-           "The mayor opened the new bridge in the city centre yesterday."),
-    "de": ("Der Bürgermeister eröffnete gestern die neue Brücke im Stadtzentrum.",
-           "The mayor opened the new bridge in the city centre yesterday."),
-    "fr": ("Le maire a inauguré hier le nouveau pont du centre-ville.",
-           "The mayor opened the new bridge in the city centre yesterday."),
-    "es": ("El alcalde inauguró ayer el nuevo puente del centro de la ciudad.",
-           "The mayor opened the new bridge in the city centre yesterday."),
-}
+# Languages without a worked example of their own borrow this one's (generic, not about any corpus).
+FALLBACK_EXAMPLE = "nl"
 
 
-def translation_key(text: str, lang: str) -> str:
-    return hashlib.sha256(f"{lang}\0{text}".encode()).hexdigest()
+def translation_key(text: str, code: str) -> str:
+    return hashlib.sha256(f"{code}\0{text}".encode()).hexdigest()
 
 
-def translate_sentence(generator: Generator, text: str, lang: str) -> str:
+def translate_sentence(generator: Generator, text: str, code: str) -> str:
     """An English rendering of one sentence (best effort: a small model may paraphrase).
 
     Long sentences go clause by clause: the small model drops the second half
     of a long sentence, names included, far more often than it garbles a clause.
     """
-    return " ".join(_translate(generator, clause, lang) for clause in clauses(text))
+    return " ".join(_translate(generator, clause, code) for clause in clauses(text))
 
 
 def clauses(text: str, longest: int = 120) -> list[str]:
@@ -62,9 +48,9 @@ def clauses(text: str, longest: int = 120) -> list[str]:
     return pieces
 
 
-def _translate(generator: Generator, text: str, lang: str) -> str:
-    name = LANGUAGE_NAMES.get(lang, "the original language")
-    source, target = EXAMPLE.get(lang, EXAMPLE["nl"])
+def _translate(generator: Generator, text: str, code: str) -> str:
+    name = lang.name(code)
+    source, target = lang.get(code).translation_example or lang.get(FALLBACK_EXAMPLE).translation_example
     prompt = (
         f"Translate {name} to English.\n\n"
         f"{name}: {source}\nEnglish: {target}\n\n"

@@ -1,9 +1,11 @@
-"""Check that a sentence says nothing its cited passage does not say.
+"""Check that a sentence says nothing its cited passage does not say, and the text helpers it rests on.
 
 A claim is supported when every number and name in it appears in the
 passage (or the passage's English rendering) and most of its content words
 do. This is deliberately strict: a small model's fluent invention fails it,
-a faithful short answer passes it.
+a faithful short answer passes it. The answer layer reaches this through
+``rag.answer.verifier.WordOverlapVerifier``; the word lists come from
+``rag.lang``.
 """
 
 from __future__ import annotations
@@ -11,32 +13,44 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rag.store import STOPWORDS
+from rag import lang
+from rag.tuning import SUPPORT_THRESHOLD
 
-SUPPORT_THRESHOLD = 0.75
-NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "hundred": "100", "thousand": "1000",
-}
+__all__ = ["SUPPORT_THRESHOLD", "check", "content_words", "fold", "is_supported", "leading_name", "names",
+           "normalise", "numbers", "stem", "support"]
 
 
 def normalise(text: str) -> str:
+    """Lower case, one kind of apostrophe, and thousands separators dropped (3,000 -> 3000)."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = re.sub(r"[’‘`´]", "'", text)
-    return re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # 3,000 -> 3000
+    return re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)
+
+
+def fold(word: str) -> str:
+    """``word`` normalised, stemmed and without diacritics: the form exact matching compares."""
+    decomposed = unicodedata.normalize("NFKD", stem(normalise(word)))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def stem(word: str) -> str:
-    """A light suffix strip, enough to match "miners" with "miner" and "moved" with "move"."""
-    for suffix in ("'s", "ies", "es", "s", "ed", "ing", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+    """A light suffix strip (English's, from ``rag.lang``): "miners" matches "miner", "moved" "move"."""
+    return lang.stem(word)
 
 
-def content_words(text: str) -> list[str]:
+def _language(text: str, code: str | None) -> lang.Language:
+    return lang.get(code) if code else lang.for_text(text)
+
+
+def content_words(text: str, language: str | None = None) -> list[str]:
+    """The words of ``text`` that carry meaning, stemmed; number words as digits.
+
+    ``language`` picks the stopwords; by default they are those of the language the text is in.
+    """
+    data = _language(text, language)
     words = re.findall(r"[\w$%]+(?:'[\w]+)?", normalise(text))
-    return [stem(NUMBER_WORDS.get(w, w)) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(data.number_words.get(w, w)) for w in words
+            if w not in data.stopwords and (len(w) > 1 or w.isdigit())]
 
 
 def numbers(text: str) -> set[str]:
@@ -45,17 +59,27 @@ def numbers(text: str) -> set[str]:
 
 def names(text: str) -> set[str]:
     """Capitalised words that are not the first word of a sentence: people, places, companies."""
+    stopwords = lang.for_text(text).stopwords
     found = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         tokens = re.findall(r"\w[\w'’]*", sentence)
         for token in tokens[1:]:
-            if token[0].isupper() and token.lower() not in STOPWORDS:
+            if token[0].isupper() and token.lower() not in stopwords:
                 found.add(stem(normalise(token)))
     return found
 
 
-def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = ()) -> float:
-    """How well ``sources`` back ``claim``, from 0 to 1.
+def leading_name(text: str) -> set[str]:
+    """The first word when it is capitalised and not a common word (short answers start with names)."""
+    tokens = re.findall(r"\w[\w'’]*", text)
+    stopwords = lang.for_text(text).stopwords
+    if tokens and tokens[0][0].isupper() and tokens[0].lower() not in stopwords and len(tokens[0]) > 1:
+        return {stem(normalise(tokens[0]))}
+    return set()
+
+
+def check(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = ()) -> tuple[float, list[str]]:
+    """How well ``sources`` back ``claim`` (0 to 1), and why it falls short.
 
     ``sources`` are original texts; ``renderings`` are machine translations of
     them. Numbers and names must appear in an original (a translation is
@@ -66,28 +90,25 @@ def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, .
     evidence_words = original_words | set(content_words(" ".join(renderings)))
     claim_words = content_words(claim)
     if not claim_words:
-        return 0.0
-    if not numbers(claim) <= numbers(original):
-        return 0.0
+        return 0.0, ["the claim has no content words"]
+    missing_numbers = numbers(claim) - numbers(original)
+    if missing_numbers:
+        return 0.0, [f"number {n} is not in the original" for n in sorted(missing_numbers)]
     original_tokens = original_words | {stem(normalise(t)) for t in re.findall(r"\w[\w'’]*", original)}
-    if any(name not in original_tokens for name in names(claim) | leading_name(claim)):
-        return 0.0  # every name, even a one-letter one ("Canaan Inc (CAN.O)"), must be in the original
-    return sum(w in evidence_words for w in claim_words) / len(claim_words)
+    # Every name, even a one-letter one ("Canaan Inc (CAN.O)"), must be in the original.
+    missing_names = sorted(name for name in names(claim) | leading_name(claim) if name not in original_tokens)
+    if missing_names:
+        return 0.0, [f"name {n} is not in the original" for n in missing_names]
+    unsupported = [w for w in claim_words if w not in evidence_words]
+    reasons = [f"words not in the passage: {', '.join(dict.fromkeys(unsupported))}"] if unsupported else []
+    return (len(claim_words) - len(unsupported)) / len(claim_words), reasons
+
+
+def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = ()) -> float:
+    """``check``'s score alone."""
+    return check(claim, sources, renderings)[0]
 
 
 def is_supported(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = (),
                  threshold: float = SUPPORT_THRESHOLD) -> bool:
     return support(claim, sources, renderings) >= threshold
-
-
-def leading_name(text: str) -> set[str]:
-    """The first word when it is capitalised and not a common word (short answers start with names)."""
-    tokens = re.findall(r"\w[\w'’]*", text)
-    if tokens and tokens[0][0].isupper() and tokens[0].lower() not in STOPWORDS and len(tokens[0]) > 1:
-        return {stem(normalise(tokens[0]))}
-    return set()
-
-
-def key_terms(question: str) -> set[str]:
-    """Terms a passage must contain to answer ``question``: numbers, years and names in it."""
-    return numbers(question) | names(question) | {stem(normalise(t)) for t in re.findall(r"\b[A-Z]{2,}\b", question)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
@@ -13,8 +12,8 @@ from rag import Turn
 from rag.answer import Evidence, ambiguous_number, asks_for_list, describing_sources, expected_answer
 from rag.config import PROJECT_ROOT
 from rag.conversation import resolve
-from rag.metrics import PIPELINE_LABELS
 from rag.records import Chunk, Hit
+from rag.statements import render
 from rag.verify import is_supported, support
 
 
@@ -23,9 +22,11 @@ def must_include(answer: str, groups: list[list[str]]) -> bool:
 
 
 def check_citations(assistant, answer) -> None:
-    """Every [n] refers to a citation, and every quote is the exact original text."""
-    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    """Every statement's citation exists, every citation is cited, and every quote is the exact original text."""
+    numbers = {s.citation for s in answer.statements if s.citation is not None}
     assert numbers == {c.n for c in answer.citations}
+    if not answer.refused:  # a refusal is its text and reason, with no statements
+        assert answer.answer == render(answer.statements, {c.n: c.lang for c in answer.citations})
     for citation in answer.citations:
         assert assistant.document(citation.doc_id).text[citation.start:citation.end] == citation.quote
 
@@ -82,20 +83,31 @@ def test_questions_outside_the_articles_are_refused(assistant, question):
     assert answer.answer == "The articles do not cover this."
 
 
-def test_every_answer_sentence_is_supported_by_its_citation(assistant):
+def test_every_answer_statement_is_supported_by_its_citation(assistant):
     for question, _ in OWN_QUESTIONS[:4]:
         answer = assistant.ask(question)
         by_number = {c.n: c for c in answer.citations}
-        for sentence, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)", answer.answer):
-            sentence = PIPELINE_LABELS.sub("", sentence).strip()
-            cited = [by_number[int(n)] for n in re.findall(r"\d+", marks)]
-            assert any(is_supported(sentence, [c.quote], [c.translation or ""]) for c in cited), sentence
+        claims = [s for s in answer.statements if s.role != "translation"]
+        assert claims and all(s.citation in by_number for s in claims)
+        for statement in claims:
+            c = by_number[statement.citation]
+            assert is_supported(statement.text, [c.quote], [c.translation or ""]), statement.text
+
+
+def test_statements_say_what_each_part_of_the_answer_is(assistant):
+    answer = assistant.ask("Which company did Long Dian found?")
+    roles = [s.role for s in answer.statements]
+    assert roles[0] == "lead" and "Huoxun" in answer.statements[0].text and answer.statements[0].citation == 1
+    assert set(roles[1:]) <= {"quote", "translation"} and "quote" in roles
+    assert answer.to_dict()["statements"][0] == {"text": answer.statements[0].text, "role": "lead", "citation": 1,
+                                                  "verified": True}
 
 
 def test_follow_up_questions_use_the_conversation(assistant):
     first = assistant.ask("Who is the vice president of Innosilicon Technology?")
     assert "Ao" in first.answer
-    follow_up = assistant.ask("What advantages did he say North America has?", [Turn(first.question, first.answer)])
+    follow_up = assistant.ask("What advantages did he say North America has?",
+                              [Turn(first.question, first.answer, tuple(first.statements))])
     assert not follow_up.refused
     assert "Innosilicon" in follow_up.resolved_question or "Ao" in follow_up.resolved_question
     assert "power supply" in follow_up.answer
@@ -166,5 +178,6 @@ def test_cli_ask_json_has_the_eval_shape(built_home):
     data = json.loads(result.stdout)
     assert {"question", "answer", "refused", "citations", "retrieved", "timings_ms"} <= set(data)
     assert "Huoxun" in data["answer"] and len(data["retrieved"]) >= 5
+    assert data["statements"][0]["role"] == "lead" and "Huoxun" in data["statements"][0]["text"]
     assert {"n", "doc_id", "chunk_id", "start", "end", "quote"} <= set(data["citations"][0])
     assert {"retrieve", "generate", "total"} <= set(data["timings_ms"])

@@ -167,3 +167,25 @@ def test_a_run_writes_results_summary_report_and_resumes(assistant, tmp_path, ca
     new = read_results(out / "results.jsonl")[-1]
     assert new["id"] == "e4" and new["must_include"] == [["3000", "3 000", "3,000"]]
     assert summary is not None and summary["overall"]["questions"] == 4
+
+
+def test_report_renders_answers_from_their_statements_escaped():
+    record = {**hand_made("1", True), "answer": "ignored [1]",
+              "statements": [{"text": "yes <b>", "role": "lead", "citation": 1, "verified": True},
+                             {"text": "<i>yes</i>", "role": "quote", "citation": 1, "verified": True}]}
+    summary = {"run": {}, "overall": summarize([record]), "by_kind": summarize_by_kind([record])}
+    page = render_report(summary, [record])
+    assert "yes &lt;b&gt; <sup class='cite'>[1]</sup> &lt;i&gt;yes&lt;/i&gt; <sup class='cite'>[1]</sup>" in page
+    assert "ignored" not in page and "self-check" in page
+
+
+def test_evaluate_does_not_import_the_cli():
+    import ast
+    import inspect
+
+    import rag.evaluate
+
+    tree = ast.parse(inspect.getsource(rag.evaluate))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "rag.cli" not in imported and "importlib" not in imported

@@ -162,3 +162,43 @@ def test_compare_lists_flips_and_metric_moves():
     assert diff["metrics"]["overall.refusal_accuracy"] == {"a": 1.0, "b": 0.0, "delta": -1.0}
     assert diff["metrics"]["overall.accuracy"] == {"a": 0.5, "b": 0.5, "delta": 0.0}
     assert diff["metrics"]["fact.questions"] == {"a": 3, "b": 3, "delta": 0}
+
+
+def statement(text, role="quote", citation=1, verified=True):
+    return {"text": text, "role": role, "citation": citation, "verified": verified}
+
+
+def test_cited_statements_are_read_from_the_records_not_the_text():
+    dutch = "Deng gaat zijn mijncomputers volgende maand per trein naar Kazachstan verhuizen."
+    statements = [statement("Kazakhstan.", "lead"), statement(dutch), statement(QUOTE_TRAIN, "translation"),
+                  statement("Deng will fly to Canada.", "summary", 2), statement("No citation.", "quote", None)]
+    citations = [cite(1, quote=dutch, translation=QUOTE_TRAIN), cite(2, quote=QUOTE_CITY)]
+    sentences = cited_sentences("text that is not parsed [7]", citations, statements)
+    assert [(s.text, s.cited, s.supported) for s in sentences] == [
+        ("Kazakhstan.", (1,), True), (dutch, (1,), True), ("Deng will fly to Canada.", (2,), False)]
+
+
+def test_wrong_leads_are_counted():
+    records = [
+        record(id="1", must_include=[["Chengdu"]], answer="Chengdu. [1]", statements=[statement("Chengdu.", "lead")]),
+        record(id="2", must_include=[["Chengdu"]], answer="Beijing. [1] In Chengdu. [1]",
+               statements=[statement("Beijing.", "lead"), statement("In Chengdu.")]),  # right answer, wrong lead
+        record(id="3", answerable=False, answer="Elon Musk. [1]", statements=[statement("Elon Musk.", "lead")]),
+        record(id="4", must_include=[["Chengdu"]], answer="In Chengdu. [1]", statements=[statement("In Chengdu.")]),
+        record(id="5", answerable=False, refused=True, answer="Not covered."),
+        record(id="6", must_include=[["Chengdu"]], answer="Beijing. [1]"),  # an old record: no statements, no lead
+    ]
+    m = summarize(records)
+    assert (m["leads"], m["wrong_leads"]) == (3, 2)
+    assert is_correct(records[1]) is True  # the answer as a whole still holds the gold
+
+
+def test_statements_render_as_the_answer_text():
+    from rag.records import Statement
+    from rag.statements import render
+
+    statements = [Statement("Irkutsk.", "lead", 1, verified=False), Statement("Naar Irkoetsk.", "quote", 1),
+                  Statement("To Irkutsk.", "translation", 1), Statement("By train.", "quote", 2)]
+    assert render(statements, {1: "nl", 2: "en"}) == (
+        "Irkutsk. (unverified) [1] Naar Irkoetsk. (machine translation from nl: To Irkutsk.) [1] By train. [2]")
+    assert render(statements[3:], {2: "en"}, escape=str.upper, marker=lambda n: f"<{n}>") == "BY TRAIN. <2>"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag import Answer, Document, Hit
+from rag.statements import render as render_statements
 
 MARKER = re.compile(r"\[(\d+)\]")
 PREVIEW_CHARS = 220
@@ -71,14 +72,16 @@ def _reply_html(turn: int, ex: Exchange) -> str:
         )
     known = {c.n for c in answer.citations}
 
-    def button(match: re.Match) -> str:
-        n = int(match.group(1))
+    def button(n: int) -> str:
         if n not in known:
-            return match.group(0)
+            return f"[{n}]"
         return (f'<button class="rag-cite" data-turn="{turn}" data-n="{n}" '
                 f'title="Show passage {n}">{n}</button>')
 
-    body = MARKER.sub(button, esc(answer.answer))
+    if answer.statements:  # rendered from the records; the text is split only for answers made before statements
+        body = render_statements(answer.statements, {c.n: c.lang for c in answer.citations}, escape=esc, marker=button)
+    else:
+        body = MARKER.sub(lambda match: button(int(match.group(1))), esc(answer.answer))
     body = body.replace("(unverified)", '<span class="rag-unverified">unverified</span>')
     note = f'<div class="rag-note">{esc(_sentence(answer.reason))}</div>' if answer.reason else ""
     return (

@@ -1,0 +1,103 @@
+"""The answering strategy behind ``Assistant``: a protocol, and the default cited, verified one.
+
+``CitedAnswerer`` runs the steps of this package in order: plan the question,
+retrieve and select evidence, refuse if the documents cannot answer, ask the
+model for a verified lead, compose the structured answer. Another strategy
+(another model, a different policy) implements ``Answerer`` and is handed to
+``Assistant(answerer=...)``; the pipeline does not change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+from rag import statements as rendering
+from rag.answer import compose, lead as leads
+from rag.answer.evidence import select_evidence
+from rag.answer.plan import make_plan
+from rag.answer.refuse import REFUSAL, refusal_reason
+from rag.tuning import EVIDENCE_CHUNKS
+from rag.answer.verifier import Verifier, WordOverlapVerifier
+from rag.config import Settings
+from rag.generate import Generator
+from rag.index import Index
+from rag.records import Answer
+from rag.retrieve import retrieve
+
+
+class Answerer(Protocol):
+    """Answers one (already resolved) question from an index."""
+
+    def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
+               resolved: str) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces as it becomes final, then the finished ``Answer``."""
+        ...
+
+    def warm_up(self, generator: Generator) -> None:
+        """Prepare the generator (prompt caches) so the first question is as quick as the rest."""
+        ...
+
+
+class CitedAnswerer:
+    """Quotes with citations, led by the model's short answer when the verifier accepts it."""
+
+    def __init__(self, verifier: Verifier | None = None):
+        self.verifier: Verifier = verifier or WordOverlapVerifier()
+
+    def warm_up(self, generator: Generator) -> None:
+        leads.warm_up(generator)
+
+    def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
+               resolved: str) -> Iterator[str | Answer]:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        plan = make_plan(resolved, index)
+        k = max(settings.top_k, EVIDENCE_CHUNKS)
+        retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
+        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan)
+        timings["retrieve"] = (time.perf_counter() - started) * 1000
+        answer = Answer(
+            question=question, answer="", refused=False, retrieved=retrieval.hits, resolved_question=resolved,
+            model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
+            index_version=index.version, timings_ms=timings,
+        )
+        reason = refusal_reason(plan, evidence, retrieval.hits, settings, index)
+        if reason:
+            answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
+            timings["generate"] = 0.0
+            timings["total"] = (time.perf_counter() - started) * 1000
+            yield answer.answer
+            yield answer
+            return
+
+        cited = compose.citations(evidence)
+        lead = None
+        timings["generate"] = 0.0
+        if generator is not None:
+            generate_started = time.perf_counter()
+            lead = leads.verified_lead(generator, settings, plan, evidence[0], self.verifier)
+            timings["generate"] = (time.perf_counter() - generate_started) * 1000
+            answer.reason = lead.note
+        answer.statements = compose.statements(lead, evidence, cited)
+        answer.citations = cited
+        pieces = rendering.pieces(answer.statements, {c.n: c.lang for c in cited})
+        for i, piece in enumerate(pieces):
+            yield piece if i == 0 else " " + piece
+        answer.answer = " ".join(pieces)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        yield answer
+
+
+_DEFAULT = CitedAnswerer()
+
+
+def stream_answer(index: Index, generator: Generator | None, settings: Settings, question: str,
+                  resolved: str) -> Iterator[str | Answer]:
+    """The default strategy's ``stream`` (the entry point the pipeline used before ``Answerer``)."""
+    return _DEFAULT.stream(index, generator, settings, question, resolved)
+
+
+def warm_up(generator: Generator) -> None:
+    _DEFAULT.warm_up(generator)

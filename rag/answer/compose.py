@@ -1,0 +1,63 @@
+"""Build the structured answer: citations and statements from the lead and the evidence.
+
+The answer is a list of ``Statement`` records; its text is rendered from them
+(``rag.statements``) and never parsed back.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from rag.answer.evidence import Evidence
+from rag.answer.lead import Lead
+from rag.tuning import SIMILAR_RATIO
+from rag.records import Citation, Statement
+from rag.verify import names, normalise, numbers
+
+
+def citations(evidence: list[Evidence]) -> list[Citation]:
+    """One citation per piece of evidence, numbered from 1 in order."""
+    return [
+        Citation(n=n, doc_id=e.hit.chunk.doc_id, chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
+                 quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
+                 support=round(max(e.score, 0.0), 4))
+        for n, e in enumerate(evidence, start=1)
+    ]
+
+
+def statements(lead: Lead | None, evidence: list[Evidence], cited: list[Citation]) -> list[Statement]:
+    """The lead (citing the best evidence), then each piece of evidence as a quote, with its rendering if faithful.
+
+    The original always comes first: the small model's translations keep names and
+    numbers but can turn a meaning around ("turn his back on China" came out as
+    "going to China"), so a rendering is an aid for reading, never the statement.
+    """
+    out: list[Statement] = []
+    if lead is not None and lead.text:
+        out.append(Statement(lead.text, "lead", cited[0].n, lead.verified))
+    for e, citation in zip(evidence, cited):
+        out.append(Statement(quote_text(e.text), "quote", citation.n))
+        if e.text_en and faithful_translation(e):
+            out.append(Statement(" ".join(e.text_en.split()), "translation", citation.n))
+    return out
+
+
+def quote_text(text: str) -> str:
+    """A quote as it reads in the answer: white space folded, "country. ." read as "country."."""
+    return re.sub(r"([.!?])(\s*\.)+", r"\1", " ".join(text.split()))
+
+
+def faithful_translation(e: Evidence) -> bool:
+    """Show a machine translation only if it keeps the original's numbers and invents no names.
+
+    Names may be spelled the English way (Irkoetsk -> Irkutsk), so they match by spelling similarity.
+    """
+    english = e.text_en or ""
+    if numbers(english) != numbers(e.text):
+        return False
+    original_words = set(re.findall(r"\w+", normalise(e.text)))
+    return all(
+        any(SequenceMatcher(None, name, word).ratio() >= SIMILAR_RATIO for word in original_words)
+        for name in names(english)
+    )

@@ -1,0 +1,136 @@
+"""The lead: a short answer the model writes from the best evidence sentence, kept only if it checks out.
+
+The model sees one passage, never several (given more, a small model readily
+answers from the wrong one), and a prompt with worked examples from
+``rag.lang``. Its reply is kept only if the verifier finds it supported, it
+adds no word the passage lacks, and a number it picks is the one the
+question points to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag import lang
+from rag.answer.evidence import Evidence
+from rag.answer.plan import Plan
+from rag.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
+from rag.answer.verifier import Verifier, supported
+from rag.config import Settings
+from rag.generate import Generator, GeneratorError, fit_prompt
+from rag.records import Passage
+from rag.verify import content_words, leading_name, names, numbers
+
+STOP = ["\n", "Question:", "Passage:"]
+PROMPT_LANGUAGE = "en"  # the evidence the model reads is English (or its English rendering)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The outcome of asking for a lead: its text ("" if none) and why it was dropped or flagged."""
+
+    text: str
+    note: str = ""
+    verified: bool = True
+
+
+def prompt_head(language: str = PROMPT_LANGUAGE) -> str:
+    """The fixed start of every answer prompt: the instruction and the worked examples."""
+    data = lang.get(language)
+    examples = "".join(f"Passage: {p}\nQuestion: {q}\nAnswer: {a}\n\n" for p, q, a in data.answer_examples)
+    return f"{data.answer_instruction}\n\n{examples}"
+
+
+def warm_up(generator: Generator) -> None:
+    """Evaluate the fixed head of the prompt once, so later questions reuse it from the cache."""
+    for _ in generator.stream(prompt_head() + "Passage:", max_tokens=1, stop=["\n"]):
+        pass
+
+
+def build_prompt(generator: Generator, question: str, evidence: Evidence, max_new_tokens: int) -> str:
+    """The completion prompt over the single best evidence sentence; GeneratorError if it cannot fit."""
+    prompt = f"{prompt_head()}Passage: {evidence.english}\nQuestion: {question}\nAnswer:"
+    fit_prompt(generator, [prompt], reserve=max_new_tokens + PROMPT_RESERVE)
+    return prompt
+
+
+def clean_lead(text: str) -> str:
+    """The first sentence of the model's output, without stray markup."""
+    text = re.sub(r"\s+", " ", text).strip().strip('"“”').strip()
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    return first[:LEAD_MAX_CHARS].strip()
+
+
+def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Evidence, verifier: Verifier) -> Lead:
+    """The model's short answer if the best passage supports it, and a note on why not otherwise.
+
+    In non-strict mode a failed lead is still returned, marked unverified.
+    """
+    if lang.any_language("override").search(best.english) or lang.any_language("instruction_like").search(best.english):
+        return Lead("", "the best passage reads like an instruction to a model; quoting it, not following it")
+    if plan.is_list:
+        # The model reads one sentence; a list's items sit in several (the evidence holds up to
+        # LIST_EVIDENCE of them), so its lead could only name part of the answer ("Ebang" of "Ebang, Canaan").
+        return Lead("", "the answer is a list spread over several passages; quoting them instead of a short answer")
+    if best.text_en or best.hit.lang != "en":
+        # A reply drawn from a machine translation inherits its mistakes, and they pass every
+        # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
+        return Lead("", "the best passage is a translation; quoting the original instead of a short answer")
+    try:
+        text = generate_lead(generator, settings, plan.question, best)
+    except GeneratorError as exc:
+        return Lead("", f"generator unavailable ({exc}); showing the passages")
+    if not text:
+        return Lead("", "the model gave no answer; showing the passages")
+    if (supported(verifier, text, [Passage(best.text, best.text_en)])
+            and adds_only_supported(text, best, plan.question)
+            and not ambiguous_number(text, best, plan.question)):
+        return Lead(text)
+    if not settings.strict:
+        return Lead(text, "the model's answer is not supported by the passage", verified=False)
+    return Lead("", "the model's answer was not supported by the passages; showing them instead")
+
+
+def generate_lead(generator: Generator, settings: Settings, question: str, evidence: Evidence) -> str:
+    prompt = build_prompt(generator, question, evidence, settings.max_new_tokens)
+    out = "".join(generator.stream(prompt, max_tokens=settings.max_new_tokens,
+                                   temperature=settings.temperature, stop=STOP))
+    return clean_lead(out)
+
+
+def adds_only_supported(lead: str, evidence: Evidence, question: str) -> bool:
+    """Every word the lead adds to the question (its actual answer) must be in the passage."""
+    passage = set(content_words(evidence.text)) | set(content_words(evidence.text_en or ""))
+    added = set(content_words(lead)) - set(content_words(question))
+    return bool(added) and added <= passage
+
+
+def ambiguous_number(lead: str, evidence: Evidence, question: str) -> bool:
+    """A number picked from a sentence that holds other numbers, with nothing to tell them apart.
+
+    "BitMining plans $25 million for the US; and $9 million for Kazakhstan":
+    a small model asked about Kazakhstan may pick either. The lead is kept
+    only if the clause holding its number matches the question strictly
+    better than every clause holding another number.
+    """
+    picked = numbers(lead)
+    if not picked:
+        return False
+    clause_break = lang.pattern(PROMPT_LANGUAGE, "clause_break")  # evidence.english is English
+    clauses = [c for c in clause_break.split(evidence.english) if c.strip()] if clause_break else []
+    if len(clauses) < 2:
+        return False
+    wanted = set(content_words(question))
+    asked_names = names(question)
+
+    def fit(clause: str) -> tuple[int, int]:
+        """Names of the question count first ("Inner Mongolia ... 8%"), then shared words."""
+        named = names(clause) | leading_name(clause)
+        return len(asked_names & named), len(wanted & set(content_words(clause)))
+
+    holding = [fit(c) for c in clauses if numbers(c) & picked]
+    others = [fit(c) for c in clauses if numbers(c) and not numbers(c) & picked]
+    if not others:
+        return False
+    return not holding or max(holding) <= max(others)

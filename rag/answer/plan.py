@@ -1,0 +1,155 @@
+"""What a question asks: the kind of fact, one or several, the terms it is about, and whether it tries an override.
+
+A ``Plan`` is made once per question and read by every later step, so
+evidence scoring, refusal and the lead agree on what was asked. The terms
+a question is about are its numbers and its names and identifiers
+(``Tesla``, ``max_workers``, ``CP437``, a German noun) that are rare in this
+library by document frequency in the full-text index: a name the whole
+library is about is not what a question turns on, and one the library has
+never seen is a premise it cannot confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from rag import lang
+from rag.tuning import RARE_TERM_MAX_SHARE
+from rag.verify import content_words, fold, numbers
+
+KINDS = ("quantity", "time", "place", "name", "other")
+
+
+class CorpusStats(Protocol):
+    """What the plan needs from an index: document frequencies of terms (``rag.index.Index`` has them)."""
+
+    def term_document_frequency(self, terms: list[str], chunk_ids: list[str] | None = None) -> dict[str, int]: ...
+
+    def passage_count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one question asks for, as read from its words and the library's statistics."""
+
+    question: str
+    language: str  # ISO code of the question's language
+    answer_type: str  # one of KINDS
+    is_list: bool  # the answer is several names ("which makers ...?")
+    words: frozenset[str]  # content words (stemmed), for overlap scoring
+    # Terms a passage must contain to answer (numbers, rare or unknown names and identifiers): folded
+    # form -> the question's own spelling (for the full-text index, which stems its own way).
+    about: dict[str, str]
+    describing: frozenset[str]  # folded words that pick a source ("the Dutch article"), not facts to find
+    override: bool  # the question asks to set the sources aside
+
+
+def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
+    """The plan for ``question``; without ``stats`` only its numbers and unknown-looking names count as terms."""
+    language = lang.for_text(question)
+    kind = expected_answer(question, language.code)
+    describing = frozenset(describing_sources(question, language.code))
+    return Plan(
+        question=question,
+        language=language.code,
+        answer_type=kind,
+        is_list=kind in ("name", "place") and asks_for_list(question, language.code),
+        words=frozenset(content_words(question)),
+        about={f: s for f, s in about_terms(question, stats, language.code).items() if f not in describing},
+        describing=describing,
+        override=is_override(question),
+    )
+
+
+def expected_answer(question: str, language: str | None = None) -> str:
+    """The kind of fact the question asks for: quantity, time, place, name or other."""
+    data = lang.get(language) if language else lang.for_text(question)
+    lowered = question.lower()
+    for kind, source in data.answer_types:
+        if re.search(source, lowered):
+            return kind
+    return "other"
+
+
+def asks_for_list(question: str, language: str | None = None) -> bool:
+    """ "Which makers ...?", "What countries ...?": the answer is several names, from several sentences."""
+    data = lang.get(language) if language else lang.for_text(question)
+    if not data.list_question:
+        return False
+    match = re.match(data.list_question, question, re.IGNORECASE)
+    if not match:
+        return False
+    return any(
+        w.endswith(data.plural_suffixes) and not w.endswith(data.not_plural_suffixes or ("\0",))
+        and w not in data.not_plural
+        for w in match.group(1).lower().split()
+    )
+
+
+def is_override(text: str) -> bool:
+    """Whether ``text`` asks to set the sources aside, in any language the registry knows."""
+    return bool(lang.any_language("override").search(text))
+
+
+def describing_sources(question: str, language: str | None = None) -> set[str]:
+    """Words that describe which source is meant ("the Dutch article", "Chinese media"), not what it says."""
+    data = lang.get(language) if language else lang.for_text(question)
+    if not data.source_nouns:
+        return set()
+    nouns = "|".join(map(re.escape, data.source_nouns))
+    found = set()
+    for match in re.finditer(rf"\b([\w'’-]+)\s+(?:{nouns})\b", question, re.IGNORECASE):
+        word = match.group(1)
+        if word.lower() not in data.stopwords:
+            found.add(fold(word))
+    return found
+
+
+def about_terms(question: str, stats: CorpusStats | None, language: str | None = None) -> dict[str, str]:
+    """The terms a passage must contain to answer ``question`` (folded form -> spelling in the question).
+
+    - every number ("in 2020");
+    - every name or identifier (a capital inside the sentence, all capitals, a
+      digit, an underscore: "Tesla", "CP437", "max_connections", a German noun)
+      that is rare in this library: in at most RARE_TERM_MAX_SHARE of its
+      passages, or in none. A name the library is full of ("China" in news
+      about China) is its topic, not what tells one question from another.
+
+    Plain words do not count, however rare: on the news dev set the rare plain
+    words missing from the retrieved passages ("transport", "friends",
+    "behind", "author", "outside") were all the question's paraphrase of the
+    text's own words, in answerable questions.
+    """
+    data = lang.get(language) if language else lang.for_text(question)
+    terms = {fold(n): n for n in numbers(question)}
+    shaped = _name_shaped(question, data)
+    if not shaped:
+        return terms
+    if stats is None:
+        return terms | shaped
+    frequency = stats.term_document_frequency(sorted(set(shaped.values())))
+    passages = max(stats.passage_count(), 1)
+    for folded, token in shaped.items():
+        if frequency.get(token, 0) <= RARE_TERM_MAX_SHARE * passages:
+            terms[folded] = token
+    return terms
+
+
+def _name_shaped(question: str, data: lang.Language) -> dict[str, str]:
+    """Words shaped like names or identifiers, folded -> as written (lower case).
+
+    Capitalised inside a sentence, all capitals, a capital inside (BitMining), a digit, an underscore.
+    """
+    shaped: dict[str, str] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", question):
+        for position, token in enumerate(re.findall(r"\w+", sentence)):
+            if token.lower() in data.stopwords or len(token) < 2:  # "B" of "B-tree" tells nothing apart
+                continue
+            inner_capital = any(ch.isupper() for ch in token[1:]) and any(ch.islower() for ch in token)
+            if (position and token[0].isupper()) or (token.isupper() and len(token) > 1) or inner_capital \
+                    or any(ch.isdigit() for ch in token) or "_" in token.strip("_"):
+                if not token.isdigit():  # numbers are counted as numbers ("3,000" is one)
+                    shaped.setdefault(fold(token), token.lower())
+    return shaped

@@ -1,0 +1,81 @@
+"""The answerability policy: when the documents cannot answer, say so instead of answering.
+
+Three reasons, checked in order:
+
+1. the question asks to set the sources aside (``Plan.override``);
+2. no evidence sentence is close enough (``Settings.min_relevance``);
+3. a term the question is about (``Plan.about``: its numbers, the words rare in
+   this library, names the library does not hold) occurs in none of the
+   retrieved passages. Terms match exactly after normalising case, diacritics,
+   thousands separators and a light stem: never by spelling similarity, which
+   took one company's name for another's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rag import lang
+from rag.answer.evidence import Evidence
+from rag.answer.plan import CorpusStats, Plan
+from rag.tuning import ORIGIN_STEM_MIN
+from rag.config import Settings
+from rag.records import Hit
+from rag.verify import fold, normalise, numbers
+
+REFUSAL = "The articles do not cover this."
+
+
+def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settings: Settings,
+                   stats: CorpusStats | None = None) -> str:
+    """Why the documents cannot answer the planned question ("" when they can)."""
+    if plan.override:
+        return "the question asks to set the articles aside; answers come only from them"
+    if not evidence or evidence[0].score < settings.min_relevance:
+        return "no passage in the articles is close enough to the question"
+    missing = missing_terms(plan, hits, stats)
+    if missing:
+        return "the articles do not mention " + ", ".join(missing)
+    return ""
+
+
+def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:
+    """The terms (as the question spells them) the question is about that no retrieved passage contains.
+
+    A term is present when a word of the passages has its folded form, or, with
+    ``stats``, when the full-text index matches it in a retrieved passage (its
+    stemmer is the one the term was found rare with).
+    """
+    present = folded_words(f"{h.title} {h.chunk.text} {h.chunk.text_en or ''}" for h in hits)
+    origins = {origin(word) for word in present}
+    # The question's language stems its own way too (Dampfmaschinen, Dampfmaschine).
+    stems = {lang.stem(word, plan.language) for word in present} if plan.language != lang.DEFAULT else set()
+    missing = {folded: spelling for folded, spelling in plan.about.items()
+               if folded not in present and origin(folded) not in origins
+               and lang.stem(fold(spelling), plan.language) not in stems}
+    if missing and stats is not None:
+        found = stats.term_document_frequency(sorted(set(missing.values())), [h.chunk.chunk_id for h in hits])
+        missing = {folded: spelling for folded, spelling in missing.items() if not found.get(spelling)}
+    return sorted(missing.values())
+
+
+def origin(word: str) -> str:
+    """``word`` without an origin suffix of any language (Siberian, Siberia, Siberische -> siber).
+
+    An exact rule, like a stemmer's: names match across languages only when
+    they differ in such an ending, never by looking alike (Bitmain is not Bitmall).
+    """
+    for suffix in lang.origin_suffixes():
+        if word.endswith(suffix) and len(word) - len(suffix) >= ORIGIN_STEM_MIN:
+            return word[: -len(suffix)]
+    return word
+
+
+def folded_words(texts: Iterable[str]) -> set[str]:
+    """Every word and number ("3.5") of ``texts`` in the folded form plan terms are compared in."""
+    found: set[str] = set()
+    for text in texts:
+        text = normalise(text)
+        found |= {fold(w) for w in re.findall(r"\w+", text)} | numbers(text)
+    return found

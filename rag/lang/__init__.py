@@ -1,0 +1,150 @@
+"""Language data: one module per language, one registry that every other module reads.
+
+Word lists and question patterns are data, not code: the answer layer, the
+verifier, follow-up detection, full-text search and translation all read them
+from here. Adding a language is adding one module to this package that
+defines ``LANGUAGE = Language(...)``; the registry finds it by itself.
+
+``get(code)`` gives a language's data (English for codes without a module),
+``for_text(text)`` guesses the language of a text from its stopwords.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rag.tuning import LANGUAGE_MIN_HITS, STEM_MIN
+
+DEFAULT = "en"
+
+# English names of languages that may appear in a library, also those without a module here
+# (translation prompts name the source language: "Translate Polish to English").
+NAMES = {
+    "en": "English", "nl": "Dutch", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "sv": "Swedish",
+    "da": "Danish", "tr": "Turkish", "ar": "Arabic",
+}
+
+
+@dataclass(frozen=True)
+class Language:
+    """Everything language-specific the pipeline needs, as plain data.
+
+    Patterns are regular expression sources, matched case-insensitively
+    unless their name says otherwise; they are compiled once by the registry.
+    """
+
+    code: str  # ISO 639-1
+    name: str  # in English, as used in prompts
+    stopwords: frozenset[str] = frozenset()
+    number_words: dict[str, str] = field(default_factory=dict)  # "three" -> "3"
+    # A light stemmer: (ending, replacement) pairs, the first that fits wins, leaving at least
+    # STEM_MIN letters: enough to match "miners" with "miner", "Dampfmaschinen" with "Dampfmaschine".
+    inflections: tuple[tuple[str, str], ...] = ()
+    # Answer types: (kind, pattern over the lower-cased question), first match wins; else "other".
+    answer_types: tuple[tuple[str, str], ...] = ()
+    # Words that name a date without digits (weekdays, months, "yesterday"): a "time" fact.
+    time_words: str = ""
+    # "Which makers ...?": the words after the question word, to look for a plural among.
+    list_question: str = ""
+    plural_suffixes: tuple[str, ...] = ()
+    not_plural_suffixes: tuple[str, ...] = ()  # "-ss" ends no English plural
+    not_plural: frozenset[str] = frozenset()  # words with a plural-looking ending that are not plurals
+    # Where a sentence splits into clauses that can each hold their own number ("$25 million for the
+    # US; and $9 million for Kazakhstan"): the pattern to split on.
+    clause_break: str = ""
+    # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
+    follow_up_leading: str = ""
+    follow_up_referring: str = ""
+    # Attempts to set the sources aside ("ignore the articles"), and text addressed to a model.
+    override: str = ""
+    instruction_like: str = ""
+    # Endings that turn a place or people's name into an adjective or demonym (Siberia, Siberian,
+    # Siberische): stripped so one name matches across languages, exactly, without spelling similarity.
+    origin_suffixes: tuple[str, ...] = ()
+    # Nouns for a source ("article", "report"): the word before one picks a source, not a fact.
+    source_nouns: tuple[str, ...] = ()
+    # Worked examples for the answer prompt: (passage, question, answer), generic, about no corpus.
+    answer_examples: tuple[tuple[str, str, str], ...] = ()
+    answer_instruction: str = ""
+    # One sentence in this language with its English rendering, to steer translation.
+    translation_example: tuple[str, str] | None = None
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, Language]:
+    """Every language module of this package, by code (English first)."""
+    found: dict[str, Language] = {}
+    for module in pkgutil.iter_modules(__path__):
+        language = getattr(importlib.import_module(f"{__name__}.{module.name}"), "LANGUAGE", None)
+        if isinstance(language, Language):
+            found[language.code] = language
+    return {code: found[code] for code in sorted(found, key=lambda c: (c != DEFAULT, c))}
+
+
+def codes() -> list[str]:
+    """The codes of the languages with a module, English first."""
+    return list(_registry())
+
+
+def get(code: str | None) -> Language:
+    """The data of language ``code``; English when there is no module for it."""
+    registry = _registry()
+    return registry.get((code or DEFAULT).lower(), registry[DEFAULT])
+
+
+def name(code: str) -> str:
+    """The English name of a language, also one without a module ("the original language" if unknown)."""
+    return NAMES.get(code, _registry()[code].name if code in _registry() else "the original language")
+
+
+WORD = re.compile(r"\w\w+(?:['’]\w+)?")  # two letters or more: "a", "o", "y" are stopwords in too many languages
+
+
+@lru_cache(maxsize=8192)
+def for_text(text: str) -> Language:
+    """The language whose stopwords cover most words of ``text``; English on a tie or too little evidence."""
+    words = [w.lower().replace("’", "'") for w in WORD.findall(text)]
+    default = get(DEFAULT)
+    hits = {code: sum(w in language.stopwords for w in words) for code, language in _registry().items()}
+    best = max(hits, key=lambda code: (hits[code], code == DEFAULT))
+    if best == DEFAULT or hits[best] < LANGUAGE_MIN_HITS or hits[best] <= hits[DEFAULT]:
+        return default
+    return _registry()[best]
+
+
+@lru_cache(maxsize=None)
+def pattern(code: str, attribute: str) -> re.Pattern[str] | None:
+    """A language's pattern ``attribute`` compiled (case-insensitive), None when it has none."""
+    source = getattr(get(code), attribute)
+    return re.compile(source, re.IGNORECASE) if source else None
+
+
+@lru_cache(maxsize=None)
+def any_language(attribute: str) -> re.Pattern[str]:
+    """One pattern matching ``attribute`` in any registered language (injections come in every language)."""
+    sources = [getattr(lang, attribute) for lang in _registry().values() if getattr(lang, attribute)]
+    return re.compile("|".join(f"(?:{s})" for s in sources) or r"(?!)", re.IGNORECASE)
+
+
+def stem(word: str, code: str = DEFAULT) -> str:
+    """``word`` (lower case) without its inflection, by the light stemmer of language ``code``."""
+    for ending, replacement in get(code).inflections:
+        if word.endswith(ending) and len(word) - len(ending) >= STEM_MIN:
+            return word[: -len(ending)] + replacement
+    return word
+
+
+@lru_cache(maxsize=1)
+def origin_suffixes() -> tuple[str, ...]:
+    """The origin suffixes of every registered language, longest first."""
+    return tuple(sorted({x for lang in _registry().values() for x in lang.origin_suffixes}, key=lambda x: (-len(x), x)))
+
+
+def all_stopwords() -> frozenset[str]:
+    """The stopwords of every registered language together."""
+    return frozenset().union(*(lang.stopwords for lang in _registry().values()))

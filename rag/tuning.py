@@ -1,0 +1,65 @@
+"""Every hand-set number of the answer layer (and the language and follow-up rules it reads), in one place.
+
+None of these is calibrated yet: they were set by hand on the news dev set
+(``../shared/eval/dev_questions.jsonl``) by the first answer layer, unless the
+comment says otherwise. They are meant to move into a calibration file fitted
+per encoder model; until then, change them here and nowhere else. This module
+imports nothing, so every layer can read it.
+"""
+
+from __future__ import annotations
+
+# -- evidence: which sentences are candidates ------------------------------------------
+EVIDENCE_CHUNKS = 8  # chunks searched for evidence (the answer may sit just below the top k)
+WINDOW_HITS = 3  # the top hits whose neighbouring text is searched for evidence too
+WINDOW_CHARS = 600  # how far around those hits (one chunk's length, Settings.chunk_chars)
+EVIDENCE_LIMIT = 3  # evidence sentences shown for an ordinary question
+LIST_EVIDENCE = 5  # ... for a question whose answer is a list of names
+KEEP_RATIO = 0.8  # a further sentence is kept if its score is within 20% of the best one's
+NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to be read as one
+
+# -- evidence: score = sum of feature x weight -----------------------------------------
+ML_SCALE = 1.8  # multilingual USE cosines run lower than MiniLM's for the same match
+WEIGHTS = {
+    "similarity": 0.65,  # cosine of the question and the sentence
+    "overlap": 0.35,  # share of the question's content words the sentence holds
+    "answer_type": 0.08,  # 1 if it holds the kind of fact asked for (a number, a date, a new name)
+    "focus": -0.1,  # per question name (up to FOCUS_MAX) its document lacks that another retrieved one has
+    "rank": -0.01,  # per place its chunk was ranked below the first
+    "outside": -0.02,  # 1 if it lies beside the retrieved chunk rather than in it
+}
+FOCUS_MAX = 2
+
+# -- the same spelling of a name in two forms (evidence only, never refusal) -----------
+SIMILAR_PREFIX = 3  # Siberian/Siberische share their first three letters
+SIMILAR_RATIO = 0.6  # difflib ratio for China/Chinese, Irkutsk/Irkoetsk
+
+# -- plan: what a question is about ------------------------------------------------------
+# A name or identifier of the question found in at most this share of the library's passages is
+# one of the terms the question is about (a passage that answers it must contain it). Chosen as "rare" in the
+# IDF sense (idf >= ln 10), not fitted: in the news library (about 70 passages) it admits terms
+# in up to 7 passages; in a library of 10,000 passages, up to 1,000.
+RARE_TERM_MAX_SHARE = 0.1
+
+# What is left of a name after an origin suffix is stripped (Siberian -> siber) must be this long,
+# so that short names (Indian, Asian) are never cut to a fragment. Set by hand, not fitted.
+ORIGIN_STEM_MIN = 4
+
+# -- lead ----------------------------------------------------------------------------------
+LEAD_MAX_CHARS = 300  # a lead longer than this is not a short answer
+PROMPT_RESERVE = 8  # tokens kept free beside max_new_tokens when fitting the prompt
+
+# -- verification ----------------------------------------------------------------------------
+# A claim needs this share of its content words in the passage (numbers and names: all of them).
+# Set by hand with the first answer layer: short faithful answers pass, fluent inventions fail.
+SUPPORT_THRESHOLD = 0.75
+
+# -- language data ---------------------------------------------------------------------------
+# Another language than English needs this many stopword hits, and more than English has, to be
+# chosen for a text (short questions such as "Welke landen?" have one). Set by hand.
+LANGUAGE_MIN_HITS = 1
+STEM_MIN = 3  # letters a light stem keeps ("is", "was", "news" keep their shape); from the first verify.stem
+
+# -- follow-up questions ---------------------------------------------------------------------
+FOLLOW_UP_FEW_WORDS = 2  # a question with this many content words or fewer (and no name) cannot stand alone
+FOLLOW_UP_CONTEXT_CHARS = 300  # how much of the last answer's first statement goes into the search
