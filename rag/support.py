@@ -360,6 +360,7 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
         strong = value is not None
         if value is None and low in data["numbers"]:
             value = float(data["numbers"][low])
+            strong = value >= 3  # "two acquaintances" may paraphrase "A and B"; "eight farms" is a fact
         if value is None and low in data["one"]:
             # "a whole year", "one month": a count of one, but only in front of a unit
             j = i + 1
@@ -427,18 +428,30 @@ def clauses(text: str, lang: str = "en") -> list[str]:
     return merged
 
 
-def negated(text: str, lang: str = "en") -> bool:
-    """Whether ``text`` denies something: a negation word or a verb of stopping, not "not only"."""
+def negation_cues(text: str, lang: str = "en", aims: bool = False) -> list[str]:
+    """The words of ``text`` that deny something: "not", "no", "n't", and verbs of stopping.
+
+    "not only" denies nothing, and a stopping verb after "to" ("aims to stop
+    the risk") states an aim, not that something stopped.
+    """
     data = lang_data(lang)
     lows = [t.low for t in tokens(text)]
     skip = {i for i in range(len(lows) - 1) if (lows[i], lows[i + 1]) in data["not_negating"]}
+    cues = []
     for i, low in enumerate(lows):
         if i in skip:
             continue
-        if low in data["negation"] or low.endswith("n't") or any(
-                low.startswith(c) and len(low) - len(c) <= 3 for c in data["cessation"]):
-            return True
-    return False
+        if low in data["negation"] or low.endswith("n't"):
+            cues.append("not")
+            continue
+        stop = next((c for c in data["cessation"] if low.startswith(c) and len(low) - len(c) <= 3), None)
+        if stop and (aims or not (i > 0 and lows[i - 1] in ("to", "te"))):
+            cues.append(stop)
+    return cues
+
+
+def negated(text: str, lang: str = "en") -> bool:
+    return bool(negation_cues(text, lang))
 
 
 def speaker(text: str, lang: str = "en", known: str = "") -> tuple[list[Token], str] | None:
@@ -772,22 +785,35 @@ def _run(text: str, name: Token) -> str:
 
 
 def _polarity_conflict(claim: str, original: str, english: str | None, lang: str) -> str:
-    """A reason when one side denies what the other asserts."""
-    claim_neg = negated(claim)
-    if lang != "en":  # the original decides; its words are not the claim's, so compare whole sentences
-        if claim_neg != negated(original, lang):
-            shown = english or original
-            return (f"the article says the opposite: “{' '.join(original.split())}”"
-                    + (f" ({shown})" if english else ""))
+    """A reason when one side denies what the other asserts.
+
+    The same stopping verb on both sides ("halted" / "to halt") cancels out.
+    In English the denying clause must also line up with the other side: most
+    of its words appear there, undenied.
+    """
+    c_cues, e_cues = negation_cues(claim), negation_cues(original, lang)
+    shared = set(negation_cues(claim, aims=True)) & set(negation_cues(original, lang, aims=True)) - {"not"}
+    claim_neg = any(c not in shared for c in c_cues)
+    if claim_neg == any(c not in shared for c in e_cues):
         return ""
-    if claim_neg == negated(original):
+    if lang != "en":  # the original decides; its words are not the claim's, so whole sentences are compared
+        return (f"the article says the opposite: “{' '.join(original.split())}”"
+                + (f" ({english})" if english else ""))
+    denier, other = (claim, original) if claim_neg else (original, claim)
+    other_words = set(content_stems(other))
+    best, best_share = "", 0.0
+    for part in clauses(denier) or [denier]:
+        if not negated(part):
+            continue
+        words = set(content_stems(part))
+        shared_words = words & other_words
+        share = len(shared_words) / len(words) if words else 0.0
+        if len(shared_words) >= 2 and share >= 0.5 and share > best_share:
+            best, best_share = part, share
+    if not best:
         return ""
-    # point at the clause of the evidence that lines up with the claim, and require it to differ too
-    claim_words = set(content_stems(claim))
-    parts = clauses(original) or [original]
-    best = max(parts, key=lambda c: len(claim_words & set(content_stems(c))))
-    if len(claim_words & set(content_stems(best))) < 2 or negated(best) == claim_neg:
-        return ""
+    if claim_neg:
+        return f"the article does not deny this; the claim says “{best}”"
     return f"the article says the opposite: “{best}”"
 
 
@@ -799,6 +825,8 @@ def _wrong_speaker(claim: str, p: Passage, known: str) -> str:
     if not claim_names:
         return ""
     found = speaker(p.text, p.lang, known) or (speaker(p.english, "en", known) if p.english else None)
+    if found is None and p.text.lstrip()[:1] in "\"“'‘" and p.after:
+        found = speaker(p.after, "en", known)  # a quotation whose speaker is named just after it
     if found is None:
         return ""
     ev_names, ev_phrase = found
