@@ -99,11 +99,8 @@ def check_sentence(assistant, verifier: StructuredVerifier, sentence: str, start
                    k: int | None = None) -> CheckResult:
     """Retrieve passages for one sentence and verify it against their sentences."""
     end = len(sentence) if end is None else end
-    hits = assistant.search(sentence, k=k or CHECK_K)
-    candidates = evidence_sentences(assistant, hits)
-    documents = {h.chunk.doc_id: assistant.document(h.chunk.doc_id) for h in hits}
-    background = " ".join(d.text for d in documents.values() if d is not None)
-    verdict = verifier.support(sentence, [c[1] for c in candidates], background=background)
+    analysis, candidates, documents = analyse_sentence(assistant, verifier, sentence, k)
+    verdict = verifier.decide(analysis)
     citations = []
     if verdict.evidence >= 0:
         hit, _passage, s_start, s_end, english, after = candidates[verdict.evidence]
@@ -114,6 +111,19 @@ def check_sentence(assistant, verifier: StructuredVerifier, sentence: str, start
         citations.append(CheckCitation(hit.chunk.doc_id, s_start, s_end, doc.text[s_start:s_end], hit.title,
                                        hit.date, hit.lang, english))
     return CheckResult(sentence, start, end, verdict.verdict, verdict.score, verdict.reason, citations)
+
+
+def analyse_sentence(assistant, verifier: StructuredVerifier, sentence: str, k: int | None = None):
+    """The verifier's measurements for one sentence (thresholds not applied), with the candidates behind them.
+
+    Split from ``check_sentence`` so calibration measures once and tries many thresholds.
+    """
+    hits = assistant.search(sentence, k=k or CHECK_K)
+    candidates = evidence_sentences(assistant, hits)
+    documents = {h.chunk.doc_id: assistant.document(h.chunk.doc_id) for h in hits}
+    background = " ".join(d.text for d in documents.values() if d is not None)
+    analysis = verifier.analyse(sentence, [c[1] for c in candidates], background=background)
+    return analysis, candidates, documents
 
 
 def evidence_sentences(assistant, hits) -> list[tuple]:

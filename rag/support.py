@@ -307,11 +307,17 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
     quantities: list[Quantity] = []
     dates: list[DateMention] = []
     used: set[int] = set()
+    plain = normalise(text)
+
+    def span(a: int, b: int) -> str:
+        """The text as written from token a to token b: "3,000 kilograms", "$25 million", "35%"."""
+        return plain[toks[a].start: toks[b].start + len(toks[b].text)]
+
     for i, t in enumerate(toks):
         low = t.low
         nxt = lows[i + 1] if i + 1 < len(lows) else ""
         prev = lows[i - 1] if i > 0 else ""
-        if low in data["months"]:
+        if low in data["months"] and (lang != "en" or t.text[:1].isupper()):
             month = data["months"].index(low) + 1
             day = None
             if re.fullmatch(r"\d{1,2}", nxt):
@@ -351,7 +357,7 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
             hours, minutes = (int(x) for x in low.split(":"))
             if nxt in data["pm"] and hours < 12:
                 hours += 12
-            quantities.append(Quantity(hours * 60 + minutes, "clock", t.text + (f" {toks[i + 1].text}" if nxt in data["pm"] | data["am"] else ""), True))
+            quantities.append(Quantity(hours * 60 + minutes, "clock", span(i, i + 1 if nxt in data["pm"] | data["am"] else i), True))
             continue
         if re.fullmatch(r"(19|20)\d{2}", low) and prev not in ("$", "€", "£") and nxt not in data["units"]:
             dates.append(DateMention("year", low, t.text))
@@ -373,27 +379,27 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
                 continue
         if value is None:
             if low in data["fractions"] and prev in data["one"] | {"than", "the"} | set(data["stopwords"]):
-                quantities.append(Quantity(data["fractions"][low], "percent", t.text, True))
+                quantities.append(Quantity(data["fractions"][low], "percent", span(i, i), True))
             continue
         j = i + 1
         if j < len(lows) and lows[j] in data["scales"]:
             value *= data["scales"][lows[j]]
             j += 1
-        unit = None
+        unit, first, last = None, i, j - 1
         if prev in ("$", "€", "£"):
-            unit = data["units"][prev]
+            unit, first = data["units"][prev], i - 1
         k = j
         while unit is None and k < len(lows) and k <= j + 2:
             two = f"{lows[k]} {lows[k + 1]}" if k + 1 < len(lows) else ""
             if two in data["units"]:
-                unit = data["units"][two]
+                unit, last = data["units"][two], k + 1
             elif lows[k] in data["units"]:
-                unit = data["units"][lows[k]]
+                unit, last = data["units"][lows[k]], k
             elif lows[k] in ("full", "whole", "entire", "square", "more", "long") or lows[k] in data["stopwords"] and k == j:
                 k += 1
                 continue
             break
-        quantities.append(Quantity(value, unit, t.text if unit is None else f"{t.text} {unit}", strong or unit is not None))
+        quantities.append(Quantity(value, unit, span(first, last), strong or unit is not None))
     # "80 to 90 percent": the unit of the second number belongs to the first as well
     fixed: list[Quantity] = []
     for q in quantities:
@@ -403,22 +409,29 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
         if qa.unit is None and qb.unit is not None and re.search(
                 re.escape(qa.text.split()[0]) + r"\s*(" + "|".join(re.escape(w) for w in data["range_words"]) + r")\s*"
                 + re.escape(qb.text.split()[0]), normalise(text), re.IGNORECASE):
-            fixed[a] = Quantity(qa.value, qb.unit, f"{qa.text} {qb.unit}", True)
+            fixed[a] = Quantity(qa.value, qb.unit, f"{qa.text} {qb.text.split()[-1]}", True)
     return fixed, dates
 
 
 def show_quantity(q: Quantity) -> str:
-    return q.text.replace(" usd", "").replace(" clock", "") if q.unit in ("usd", "clock") else q.text
+    return " ".join(q.text.split())
 
 
 # -- negation, speakers, roles ------------------------------------------------------------
 
 
-def clauses(text: str, lang: str = "en") -> list[str]:
-    """``text`` cut at punctuation and at clause-opening conjunctions ("because", "while")."""
+def clauses(text: str, lang: str = "en", merge: bool = True) -> list[str]:
+    """``text`` cut at punctuation and at clause-opening conjunctions ("because", "while").
+
+    With ``merge``, a piece of fewer than four content words joins the one before
+    ("in a more scattered, low-profile way" stays whole), which suits comparing
+    meaning; polarity needs the unmerged pieces ("closed, Sichuan has not yet").
+    """
     breaks = lang_data(lang).get("clause_breaks", set())
     pattern = r"[,;:()\u201c\u201d\"]+|\s(?=(?:" + "|".join(sorted(breaks)) + r")\b)" if breaks else r"[,;:]+"
     pieces = [c.strip(" .?!'\u2019") for c in re.split(pattern, normalise(text)) if len(content_stems(c, lang)) >= 1]
+    if not merge:
+        return pieces
     merged: list[str] = []
     for piece in pieces:  # "a more scattered, low-profile way" stays one clause
         if merged and (len(content_stems(piece, lang)) < 4 or len(content_stems(merged[-1], lang)) < 2):
@@ -751,12 +764,19 @@ def _rival_date(d: DateMention, e: DateMention) -> bool:
 
 
 def _context(text: str, position: int, width: int = 3) -> set[str]:
-    skip = LANGUAGE_DATA["en"]["context_skip"]
+    """The ``width`` nearest content words on each side of a position, names skipped.
+
+    Skipping names lets a place in a list ("the United States and Canada") keep
+    the words that say what the list is about ("build mines in").
+    """
+    skip = LANGUAGE_DATA["en"]["context_skip"] | LANGUAGE_DATA["en"]["stopwords"]
     toks = tokens(text)
     index = next((i for i, t in enumerate(toks) if t.start >= position), len(toks))
-    near = toks[max(0, index - width): index] + toks[index + 1: index + 1 + width]
-    stop = LANGUAGE_DATA["en"]["stopwords"]
-    return {stem(t.low) for t in near if t.low not in skip and t.low not in stop and not t.text[:1].isupper()}
+    words = [(i, stem(t.low)) for i, t in enumerate(toks) if t.low not in skip and not t.text[:1].isupper()
+             and t.low.isalpha()]
+    left = [w for i, w in words if i < index][-width:]
+    right = [w for i, w in words if i > index][:width]
+    return set(left + right)
 
 
 def _aligned(name: Token, claim: str, candidates: list[Token], evidence: str) -> str | None:
@@ -788,33 +808,60 @@ def _polarity_conflict(claim: str, original: str, english: str | None, lang: str
     """A reason when one side denies what the other asserts.
 
     The same stopping verb on both sides ("halted" / "to halt") cancels out.
-    In English the denying clause must also line up with the other side: most
-    of its words appear there, undenied.
+    In English a denying clause must line up with the other side: it shares
+    words with it, and either the other side denies nothing and holds most of
+    the clause, or the other side asserts the very word denied ("not allowed"
+    against "allowed") in a clause that denies nothing.
     """
     c_cues, e_cues = negation_cues(claim), negation_cues(original, lang)
     shared = set(negation_cues(claim, aims=True)) & set(negation_cues(original, lang, aims=True)) - {"not"}
     claim_neg = any(c not in shared for c in c_cues)
-    if claim_neg == any(c not in shared for c in e_cues):
-        return ""
+    ev_neg = any(c not in shared for c in e_cues)
     if lang != "en":  # the original decides; its words are not the claim's, so whole sentences are compared
+        if claim_neg == ev_neg:
+            return ""
         return (f"the article says the opposite: “{' '.join(original.split())}”"
                 + (f" ({english})" if english else ""))
-    denier, other = (claim, original) if claim_neg else (original, claim)
-    other_words = set(content_stems(other))
     best, best_share = "", 0.0
-    for part in clauses(denier) or [denier]:
-        if not negated(part):
+    for denier, other, other_neg, is_claim in ((claim, original, ev_neg, True), (original, claim, claim_neg, False)):
+        if not (claim_neg if is_claim else ev_neg):
             continue
-        words = set(content_stems(part))
-        shared_words = words & other_words
-        share = len(shared_words) / len(words) if words else 0.0
-        if len(shared_words) >= 2 and share >= 0.5 and share > best_share:
-            best, best_share = part, share
+        other_words = set(content_stems(other))
+        other_parts = clauses(other, merge=False) or [other]
+        for part in clauses(denier, merge=False) or [denier]:
+            if not negated(part):
+                continue
+            words = set(content_stems(part))
+            shared_words = words & other_words
+            share = len(shared_words) / len(words) if words else 0.0
+            denied = _denied_word(part)
+            holding = [c for c in other_parts if denied is not None and denied in content_stems(c)]
+            asserted = bool(holding) and not any(negated(c) for c in holding)
+            if len(shared_words) >= 2 and (asserted or (not other_neg and share >= 0.5)) and share > best_share:
+                # quote the article's side: its denying clause, or the clause asserting what the claim denies
+                best = part if not is_claim else (holding[0] if asserted else _closest(part, other_parts))
+                best_share = share
     if not best:
         return ""
-    if claim_neg:
-        return f"the article does not deny this; the claim says “{best}”"
     return f"the article says the opposite: “{best}”"
+
+
+def _closest(text: str, parts: list[str]) -> str:
+    words = set(content_stems(text))
+    return max(parts, key=lambda p: len(words & set(content_stems(p))))
+
+
+def _denied_word(text: str) -> str | None:
+    """The first content word after the first negation word: "allowed" in "are not allowed to"."""
+    data = LANGUAGE_DATA["en"]
+    toks = tokens(text)
+    for i, t in enumerate(toks):
+        if t.low in data["negation"] or t.low.endswith("n't"):
+            for u in toks[i + 1: i + 4]:
+                if u.low not in data["stopwords"] and u.low.isalpha():
+                    return stem(u.low)
+            return None
+    return None
 
 
 def _wrong_speaker(claim: str, p: Passage, known: str) -> str:
