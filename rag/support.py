@@ -89,7 +89,6 @@ LANGUAGE_DATA: dict[str, dict[str, Any]] = {
                      "coming": "future", "following": "future", "this": "now", "current": "now"},
         "relative_days": {"yesterday": "past", "today": "now", "tomorrow": "future"},
         "time_units": {"day", "week", "month", "year", "season", "quarter"},
-        "pm": {"pm", "p.m."}, "am": {"am", "a.m."},
         "context_skip": {"the", "a", "an", "of", "and", "to", "in", "on", "at", "for", "with", "by", "'s"},
     },
     "nl": {
@@ -267,7 +266,8 @@ def same_name(a: str, b: str) -> bool:
     prefix = len(next((a[:i] for i in range(shorter, 0, -1) if a[:i] == b[:i]), ""))
     if prefix >= 4 and prefix >= 0.75 * shorter:
         return True
-    return shorter >= 5 and SequenceMatcher(None, a, b).ratio() >= 0.8
+    # spelling variants differ inside a name, not at its ends (Canada and Canaan are two names)
+    return shorter >= 5 and a[0] == b[0] and a[-2:] == b[-2:] and SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
 # -- quantities and dates --------------------------------------------------------------
@@ -355,9 +355,12 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
             continue
         if re.fullmatch(r"\d{1,2}:\d{2}", low):
             hours, minutes = (int(x) for x in low.split(":"))
-            if nxt in data["pm"] and hours < 12:
+            end = t.start + len(t.text)
+            meridiem = re.match(r"\s*([ap])\.?\s?m\b\.?", plain[end:], re.IGNORECASE)
+            if meridiem and meridiem.group(1).lower() == "p" and hours < 12:
                 hours += 12
-            quantities.append(Quantity(hours * 60 + minutes, "clock", span(i, i + 1 if nxt in data["pm"] | data["am"] else i), True))
+            written = plain[t.start: end + (meridiem.end() if meridiem else 0)]
+            quantities.append(Quantity(hours * 60.0 + minutes, "clock", written, True))
             continue
         if re.fullmatch(r"(19|20)\d{2}", low) and prev not in ("$", "€", "£") and nxt not in data["units"]:
             dates.append(DateMention("year", low, t.text))

@@ -178,8 +178,8 @@ def test_export_json_and_markdown(assistant, tmp_path):
 # -- the reading rules ------------------------------------------------------------------
 
 
-def values(text: str) -> set[tuple[float, str | None]]:
-    return {(q.value, q.unit) for q in quantities_and_dates(text)[0]}
+def values(text: str, lang: str = "en") -> set[tuple[float, str | None]]:
+    return {(q.value, q.unit) for q in quantities_and_dates(text, lang)[0]}
 
 
 def test_quantities_compare_by_value_unit_and_scale():
@@ -188,7 +188,7 @@ def test_quantities_compare_by_value_unit_and_scale():
     assert values("$25 million") == {(25e6, "usd")}
     assert values("35%") == values("35 percent") == {(35.0, "percent")}
     assert values("a whole year") == {(1.0, "year")} and values("two weeks") == {(2.0, "week")}
-    assert values("80 tot 90 procent") == {(80.0, "percent"), (90.0, "percent")}
+    assert values("80 tot 90 procent", "nl") == {(80.0, "percent"), (90.0, "percent")}
     assert values("by 2:00 p.m.") == {(14 * 60.0, "clock")}
 
 
