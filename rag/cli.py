@@ -24,6 +24,7 @@ EXTERNAL_COMMANDS = {
     "eval": ("rag.evaluate", "evaluate answers to a file of questions (JSONL or CSV)"),
     "verify": ("rag.export", "re-check every quote of a JSON export against the corpus"),
     "serve": ("ui.cli", "start the browser chat"),
+    "check": ("rag.check", "fact-check a text sentence by sentence: supported, contradicted or not found"),
 }
 
 

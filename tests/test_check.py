@@ -1,0 +1,208 @@
+"""`rag check` with the real encoder and index: each kind of edit the verifier must catch.
+
+The claims here are written for the tests (not taken from the dev or held-out
+claims files), each about one sentence of the bundled articles.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rag.check import MAX_CHECK_CHARS, check_text, write_check
+from rag.config import PROJECT_ROOT
+from rag.retrieve import BadQuestion
+from rag.support import clauses, negated, quantities_and_dates, same_name
+
+
+def one(assistant, claim: str):
+    results = check_text(assistant, claim)
+    assert len(results) == 1, [r.sentence for r in results]
+    return results[0]
+
+
+def assert_exact_citations(assistant, result) -> None:
+    for c in result.citations:
+        assert assistant.document(c.doc_id).text[c.start:c.end] == c.quote
+
+
+# -- the verdicts -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("claim,source", [
+    ("Canaan is going to open its first after-sales service centre abroad in Kazakhstan.", "003_dba489deda596f31.txt"),
+    ("Guangzhou Customs says 3000 kg of mining machines are being cleared to be shipped abroad.",
+     "004_47c41b848a0edef2.txt"),
+    ("The People's Bank of China told major banks and Alipay again that banks may not take part in digital "
+     "currency trading.", "004_47c41b848a0edef2.txt"),
+])
+def test_a_paraphrase_is_supported_and_cites_its_source(assistant, claim, source):
+    result = one(assistant, claim)
+    assert result.verdict == "supported", result.reason
+    assert result.citations and result.citations[0].doc_id == source
+    assert_exact_citations(assistant, result)
+
+
+def test_a_changed_number_is_contradicted_with_both_values(assistant):
+    result = one(assistant, "Guangzhou Customs says 30,000 kilograms of mining machines are being cleared for "
+                            "shipment overseas.")
+    assert result.verdict == "contradicted"
+    assert "3,000 kilograms" in result.reason and "30,000 kilograms" in result.reason
+    assert_exact_citations(assistant, result)
+
+
+def test_a_changed_percentage_is_contradicted(assistant):
+    result = one(assistant, "According to Cambridge University data, Xinjiang accounts for 53% of China's "
+                            "computing power.")
+    assert result.verdict == "contradicted"
+    assert "35%" in result.reason
+
+
+@pytest.mark.parametrize("claim", [
+    "The People's Bank of China said banks are allowed to take part in digital currency trading.",
+    "Wu Blockchain said Inner Mongolia has not been completely closed to mining.",
+])
+def test_a_flipped_negation_is_contradicted(assistant, claim):
+    result = one(assistant, claim)
+    assert result.verdict == "contradicted", result.reason
+    assert "opposite" in result.reason or "deny" in result.reason
+
+
+def test_a_swapped_place_is_contradicted(assistant):
+    result = one(assistant, "BitMining is seeking to deploy mining overseas and plans to build mines in the "
+                            "United States and Canada.")
+    assert result.verdict == "contradicted", result.reason
+    assert "Kazakhstan" in result.reason and "Canada" in result.reason
+
+
+def test_a_statement_put_in_the_wrong_mouth_is_contradicted(assistant):
+    result = one(assistant, "Wu Hongliang said the evacuation wave has begun and that going overseas will "
+                            "become the norm.")
+    assert result.verdict == "contradicted", result.reason
+    assert "Long Dian" in result.reason
+
+
+def test_a_wrong_job_title_is_contradicted(assistant):
+    result = one(assistant, "Alex Ao, president of Innosilicon Technology, said foreign miners will benefit "
+                            "if China quickly loses its computing power.")
+    assert result.verdict == "contradicted", result.reason
+    assert "vice president" in result.reason
+
+
+def test_an_invented_detail_is_not_reported_supported(assistant):
+    result = one(assistant, "Didar Bekbauov said Chinese miners asked him every day about moving to Kazakhstan "
+                            "because electricity there costs a tenth of the Chinese price.")
+    assert result.verdict == "not_found", result.reason
+
+
+def test_a_claim_about_something_else_is_not_found(assistant):
+    result = one(assistant, "The Eiffel Tower was repainted in a new shade of bronze for the Olympic Games.")
+    assert result.verdict == "not_found"
+    assert result.score < 0.5
+
+
+def test_each_sentence_of_a_text_gets_its_own_verdict(assistant):
+    text = ("Huobi Mining Pool and Litecoin Mining Pool stopped offering mining machine hosting to mainland China. "
+            "Inner Mongolia released draft rules on Thursday to root out the company.")
+    results = check_text(assistant, text)
+    assert [r.verdict for r in results] == ["supported", "contradicted"], [r.reason for r in results]
+    assert [text[r.start:r.end].strip() for r in results] == [r.sentence for r in results]
+    assert "Tuesday" in results[1].reason
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   \n ", "?!"])
+def test_empty_text_is_refused(assistant, text):
+    with pytest.raises(BadQuestion, match="empty"):
+        check_text(assistant, text)
+
+
+def test_huge_text_is_refused(assistant):
+    with pytest.raises(BadQuestion, match="too long"):
+        check_text(assistant, "Miners left China. " * (MAX_CHECK_CHARS // 10))
+
+
+# -- the command and the export -------------------------------------------------------
+
+
+def run_cli(*args: str, home) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rag", "check", *args, "--home", str(home), "--generator", "none"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(home)},
+    )
+
+
+def test_cli_check_json(built_home, assistant):
+    result = run_cli("--json", "BitDeer and Mars Cloud Mining block IP access from mainland China. "
+                               "Xinjiang holds 53% of China's computing power.", home=built_home)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "check" and data["summary"]["supported"] == 1
+    verdicts = [r["verdict"] for r in data["results"]]
+    assert verdicts == ["supported", "contradicted"], [r["reason"] for r in data["results"]]
+    for record in data["results"]:
+        assert {"sentence", "start", "end", "verdict", "score", "reason", "citations"} <= set(record)
+        for c in record["citations"]:
+            assert assistant.document(c["doc_id"]).text[c["start"]:c["end"]] == c["quote"]
+            assert c["title"]
+
+
+def test_cli_bad_input_is_one_line(built_home, tmp_path):
+    huge = tmp_path / "huge.txt"
+    huge.write_text("Miners left China. " * (MAX_CHECK_CHARS // 10))
+    for arg in ("  ", str(huge)):
+        result = run_cli(arg, home=built_home)
+        assert result.returncode == 2
+        assert result.stderr.startswith("rag: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_export_json_and_markdown(assistant, tmp_path):
+    text = "Guangzhou Customs says 30,000 kilograms of mining machines are being cleared for shipment overseas."
+    results = check_text(assistant, text)
+    write_check(tmp_path / "check.json", text, results, assistant)
+    data = json.loads((tmp_path / "check.json").read_text())
+    assert data["text"] == text and data["results"][0]["verdict"] == "contradicted"
+    write_check(tmp_path / "check.md", text, results, assistant)
+    markdown = (tmp_path / "check.md").read_text()
+    assert "contradicted" in markdown and results[0].citations[0].doc_id in markdown
+    with pytest.raises(ValueError, match="json or .md"):
+        write_check(tmp_path / "check.pdf", text, results)
+
+
+# -- the reading rules ------------------------------------------------------------------
+
+
+def values(text: str, lang: str = "en") -> set[tuple[float, str | None]]:
+    return {(q.value, q.unit) for q in quantities_and_dates(text, lang)[0]}
+
+
+def test_quantities_compare_by_value_unit_and_scale():
+    assert values("3,000 kg") == values("3000 kilograms") == {(3000.0, "kg")}
+    assert values("3 million people") == values("3,000,000 people")
+    assert values("$25 million") == {(25e6, "usd")}
+    assert values("35%") == values("35 percent") == {(35.0, "percent")}
+    assert values("a whole year") == {(1.0, "year")} and values("two weeks") == {(2.0, "week")}
+    assert values("80 tot 90 procent", "nl") == {(80.0, "percent"), (90.0, "percent")}
+    assert values("by 2:00 p.m.") == {(14 * 60.0, "clock")}
+
+
+def test_dates_are_read_by_kind():
+    _q, dates = quantities_and_dates("On June 2, 2021, last month, on Friday")
+    assert {(d.kind, d.value) for d in dates} == {
+        ("month", "6"), ("day", "6-2"), ("year", "2021"), ("relative", "past:month"), ("weekday", "4")}
+
+
+def test_negation_and_names():
+    assert negated("many farms have not taken any action") and not negated("not only that, it grew")
+    assert negated("they have suspended the service") and not negated("the policy aims to stop the risk")
+    assert negated("wij zijn er volledig mee gestopt", "nl")
+    assert same_name("Kazakh", "Kazakhstan") and same_name("Irkutsk", "Irkoetsk") and same_name("China", "Chinese")
+    assert not same_name("Canada", "Canaan") and not same_name("Hangzhou", "Shenzhen")
+    assert clauses("miners shut farms and keep mining in a scattered, low-profile way") == [
+        "miners shut farms and keep mining in a scattered, low-profile way"]
