@@ -24,6 +24,7 @@ EXTERNAL_COMMANDS = {
     "eval": ("rag.evaluate", "evaluate answers to a file of questions (JSONL or CSV)"),
     "verify": ("rag.export", "re-check every quote of a JSON export against the corpus"),
     "serve": ("ui.cli", "start the browser chat"),
+    "restore": ("rag.trash", "bring a removed document back from the trash (no DOC: list the trash)"),
 }
 
 
