@@ -188,7 +188,8 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                         uploads = gr.File(label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
                                           file_types=UPLOAD_TYPES, elem_id="rag-upload")
                         add_button = gr.Button("Add to library", variant="primary", elem_id="rag-add")
-                        remove_choice = gr.Dropdown([], value=None, label="Remove a document", elem_id="rag-remove-choice")
+                        remove_choice = gr.Dropdown([], value=None, label="Remove a document", allow_custom_value=True,
+                                                    elem_id="rag-remove-choice")
                         remove_button = gr.Button("Remove…", variant="stop", elem_id="rag-remove")
                         with gr.Group(visible=False, elem_id="rag-remove-confirm-box") as remove_confirm_box:
                             remove_question = gr.HTML("", elem_id="rag-remove-question")
@@ -197,7 +198,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                                                        elem_id="rag-remove-confirm")
                                 remove_no = gr.Button("Cancel", size="sm", elem_id="rag-remove-cancel")
                         restore_choice = gr.Dropdown([], value=None, label="Trash: bring a document back",
-                                                     elem_id="rag-restore-choice")
+                                                     allow_custom_value=True, elem_id="rag-restore-choice")
                         restore_button = gr.Button("Restore", elem_id="rag-restore")
                     reader_note = gr.HTML('<div class="rag-help">You can ask and export; only an admin can change '
                                           'the library.</div>', visible=False, elem_id="rag-reader-note")
