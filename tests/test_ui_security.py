@@ -24,7 +24,7 @@ from rag import Assistant, Settings
 from rag.auth import LoginGuard, Users
 from tests.ui_http import Browserless
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = pytest.mark.timeout(900)  # the shared index is built inside the first test's setup
 
 DOC = "002_73a215b6f4d68b6c.txt"
 
@@ -120,9 +120,9 @@ def test_no_handler_reaches_a_url_or_loads_a_file(open_server, sink):
     fn = client.fn_index("rag-ask")
     for model in ("/etc/passwd", sink, "llama · /etc/passwd"):
         out = _text(client.call(fn, ["Where do the miners go?", None, None, model, 5, 0.0, True, []]))
-        assert "Choose one of the models in the list." in out and "passwd" not in out.replace(
-            "Where do the miners go?", "")
-        assert "Traceback" not in out
+        # refused by the dropdown's own check, or by Models.get behind it; never "not found"/"failed to load"
+        assert "not in the list of choices" in out or "Choose one of the models in the list." in out
+        assert "found" not in out and "load" not in out.lower() and "Traceback" not in out
     for k, t in ((0, 0.0), (99, 0.0), (5, 7.5), (5, -1)):
         out = _text(client.call(fn, ["Where do the miners go?", None, None, None, k, t, True, []]))
         assert "must be between" in out

@@ -166,6 +166,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                         with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                             model_choice = gr.Dropdown(models.names, value=models.names[0], label="Model",
                                                        interactive=len(models.names) > 1, elem_id="rag-model",
+                                                       allow_custom_value=True,  # checked by Models.get: one line
                                                        info="the models this server's operator configured")
                             top_k = gr.Slider(*TOP_K_RANGE, value=s.top_k, step=1, label="Passages to retrieve (top-k)",
                                               elem_id="rag-top-k")
@@ -373,7 +374,8 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             try:
                 from rag.export import export_to_file
 
-                path = export_to_file(answers if whole else answers[-1:], fmt, base, Path(tempfile.mkdtemp()))
+                path = export_to_file(answers if whole else answers[-1:], fmt, _Published(base),
+                                      Path(tempfile.mkdtemp()))
             except Exception as exc:  # noqa: BLE001
                 return gr.update(visible=False), _message(f"Export failed: {_one_line(exc)}", "error")
             what = f"{len(answers)} answers" if whole and len(answers) > 1 else "the answer"
@@ -500,6 +502,24 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
         gr.api(api_search, api_name="search")
 
     return app
+
+
+class _Published:
+    """The assistant as an export from the chat shows it: folders relative to the home, not the server's paths."""
+
+    def __init__(self, assistant: Assistant):
+        self._assistant = assistant
+
+    def info(self) -> dict:
+        info = dict(self._assistant.info())
+        home = Path(self._assistant.settings.home).resolve()
+        for key in ("library", "index"):
+            path = Path(info.get(key, "")).resolve()
+            info[key] = path.relative_to(home).as_posix() if home in path.parents else path.name
+        return info
+
+    def __getattr__(self, name: str):
+        return getattr(self._assistant, name)
 
 
 def _document_choices(documents: list[dict]) -> list[tuple[str, str]]:
