@@ -123,6 +123,12 @@ class Conversations:
             return db.execute("UPDATE conversations SET doc_ids = ? WHERE owner = ? AND id = ?",
                               (_dump_ids(doc_ids), owner, str(cid))).rowcount == 1
 
+    def touch(self, owner: str, cid: str) -> bool:
+        """Mark as just used, so a reload or restart opens it again."""
+        with self._db() as db:
+            return db.execute("UPDATE conversations SET updated = ? WHERE owner = ? AND id = ?",
+                              (time.time(), owner, str(cid))).rowcount == 1
+
     def delete(self, owner: str, cid: str) -> bool:
         with self._db() as db:
             return db.execute("DELETE FROM conversations WHERE owner = ? AND id = ?", (owner, str(cid))).rowcount == 1

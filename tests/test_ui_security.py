@@ -203,3 +203,30 @@ def test_wrong_logins_are_slowed_down(auth_server):
     time.sleep(5.2)  # the cap in this test
     assert client.login("bob", "reader-pw") == 200
     assert client.login("bob", "wrong") == 400  # success reset the count: back to the shortest wait
+
+
+def test_expected_user_errors_print_no_traceback(auth_server, capfd):
+    from gradio_client import Client
+
+    url, _ = auth_server
+    client = Client(url, auth=("bob", "reader-pw"), verbose=False)
+    for bad in ("  ?  ", "x" * 2001):
+        with pytest.raises(Exception, match="empty|too long"):
+            client.predict(bad, api_name="/ask")
+    with pytest.raises(Exception, match="top_k"):
+        client.predict("miners", 99, api_name="/search")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_chat_exports_name_no_server_paths_and_no_empty_headings(auth_server, tmp_path):
+    from rag.export import export_to_file
+    from ui.app import _Published
+
+    _, assistant = auth_server
+    published = _Published(assistant)
+    assert published.info()["library"] == "library" and published.info()["index"] == "index"
+    refused = assistant.ask("Who won the football world cup in 1966?")
+    assert refused.refused
+    for fmt in ("md", "html", "json"):
+        text = export_to_file([refused], fmt, published, tmp_path).read_text(encoding="utf-8")
+        assert str(assistant.settings.home) not in text and "Cited documents" not in text

@@ -336,11 +336,14 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             return conversation_views(owner(request), store.create(owner(request)))
 
         def switch_conversation(cid: str, request: gr.Request) -> tuple:
+            if isinstance(cid, str):
+                store.touch(owner(request), cid)  # a reload or restart comes back to it
             return conversation_views(owner(request), cid)
 
         def rename_conversation(cid: str | None, title: str, request: gr.Request) -> tuple:
             if not cid or not store.rename(owner(request), cid, title):
                 return gr.skip(), _message("Type a new title first.")
+            store.touch(owner(request), cid)
             listed = store.list(owner(request))
             return gr.update(choices=[(c.title, c.id) for c in listed], value=cid), ""
 
