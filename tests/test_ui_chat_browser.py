@@ -233,3 +233,36 @@ def test_stop_cancels_an_answer(browser, built_home, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_home, tmp_path):
+    from rag.auth import Users
+    from ui.app import launch
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    assistant = Assistant(Settings(home=home, generator="none"))
+    app, url = launch(assistant, port=0, block=False, users=Users.parse("ann:admin-pw:admin\nbob:reader-pw:reader"))
+    try:
+        seen = {}
+        for user, password in (("bob", "reader-pw"), ("ann", "admin-pw")):
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.fill("input[type=text]", user)
+            page.fill("input[type=password]", password)
+            page.get_by_role("button", name="Login").click()
+            page.locator("#rag-conv-list input[type=radio]").first.wait_for()
+            page.get_by_role("tab", name="Library").click()
+            page.locator("#rag-documents table").wait_for()
+            if user == "ann":
+                page.locator("#rag-upload").wait_for()
+            else:
+                page.locator("#rag-reader-note").get_by_text("only an admin").wait_for()
+            seen[user] = {elem: page.locator(f"#{elem}").is_visible() for elem in ("rag-upload", "rag-remove", "rag-restore")}
+            page.screenshot(path=str(ARTIFACTS / f"c6-{user}-library.png"), full_page=True)
+            page.close()
+        assert seen == {"bob": dict.fromkeys(seen["bob"], False), "ann": dict.fromkeys(seen["ann"], True)}
+    finally:
+        app.close()
+        assistant.close()

@@ -48,6 +48,12 @@ EXAMPLES = [
 # Clicks on citation buttons become one 'click' event carrying which answer and which number.
 TRANSCRIPT_JS = """
 element.addEventListener('click', (event) => {
+  const copy = event.target.closest('.rag-copy');
+  if (copy) {
+    const text = copy.closest('.rag-bubble').querySelector('.rag-answer').innerText;
+    navigator.clipboard?.writeText(text).then(() => { copy.textContent = 'Copied'; });
+    return;
+  }
   const button = event.target.closest('[data-turn][data-n]');
   if (!button) return;
   element.querySelectorAll('.rag-active').forEach((b) => b.classList.remove('rag-active'));

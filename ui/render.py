@@ -115,7 +115,8 @@ def citation_list_html(turn: int, answer: Answer) -> str:
 def _meta_html(answer: Answer) -> str:
     seconds = answer.timings_ms.get("total", 0.0) / 1000
     model = answer.model if answer.model and answer.model != "none" else "quotes only"
-    return f'<div class="rag-meta">{esc(model)} · {seconds:.1f} s</div>'
+    return (f'<div class="rag-meta"><button class="rag-copy" type="button" title="Copy the answer">Copy</button> '
+            f'{esc(model)} · {seconds:.1f} s</div>')
 
 
 # -- side panels --------------------------------------------------------------------
