@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    settings = settings_from_args(args)
     try:
+        settings = settings_from_args(args)  # a bad RAG_CONFIG file is one line, like any other error
         if args.command in EXTERNAL_COMMANDS:
             return importlib.import_module(EXTERNAL_COMMANDS[args.command][0]).run(args, settings)
         return COMMANDS[args.command](args, settings)

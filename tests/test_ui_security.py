@@ -102,6 +102,7 @@ def test_public_api_takes_no_url_model_or_key(open_server):
     assert names == ["question", "question", "k"]
 
 
+@pytest.mark.slow  # the real model answers
 def test_no_handler_reaches_a_url_or_loads_a_file(open_server, sink):
     url, assistant, models = open_server
     library = assistant.index.library()
@@ -131,6 +132,7 @@ def test_no_handler_reaches_a_url_or_loads_a_file(open_server, sink):
         assert "rag-bot" not in out or "rag-error" in out
 
 
+@pytest.mark.slow  # the real model answers
 def test_fifty_different_settings_leave_files_and_memory_flat(open_server):
     url, assistant, models = open_server
     client = Browserless(url)

@@ -359,8 +359,11 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             return (*conversation_views(owner(request), None), gr.update(visible=False))
 
         def save_scope(cid: str | None, chosen: list[str] | None, request: gr.Request) -> None:
-            if cid:
-                store.set_scope(owner(request), cid, _scope(chosen, base))
+            try:
+                if isinstance(cid, str):
+                    store.set_scope(owner(request), cid, _scope(chosen, base))
+            except ValueError:
+                pass  # a scope of unknown documents is not kept; the next question says why
 
         new_conv.click(new_conversation, None, conversation_outputs, api_visibility="private")
         conv_list.input(switch_conversation, [conv_list], conversation_outputs, api_visibility="private")
