@@ -25,6 +25,7 @@ EXTERNAL_COMMANDS = {
     "verify": ("rag.export", "re-check every quote of a JSON export against the corpus"),
     "serve": ("ui.cli", "start the browser chat"),
     "check": ("rag.check", "fact-check a text sentence by sentence: supported, contradicted or not found"),
+    "restore": ("rag.trash", "bring a removed document back from the trash (no DOC: list the trash)"),
 }
 
 
@@ -37,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    settings = settings_from_args(args)
     try:
+        settings = settings_from_args(args)  # a bad RAG_CONFIG file is one line, like any other error
         if args.command in EXTERNAL_COMMANDS:
             return importlib.import_module(EXTERNAL_COMMANDS[args.command][0]).run(args, settings)
         return COMMANDS[args.command](args, settings)

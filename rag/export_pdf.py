@@ -151,7 +151,8 @@ def _reproduce(pdf: Report, record: dict[str, Any]) -> None:
         pdf.set_text_color(*INK)
         pdf.multi_cell(width - 38, 4.3, pdf.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
     pdf.ln(3)
-    pdf.para("Cited documents", size=10, style="B")
+    if record["documents"]:  # a refused answer cites nothing: no empty heading
+        pdf.para("Cited documents", size=10, style="B")
     for doc_id, doc in record["documents"].items():
         pdf.ln(1)
         pdf.para(f"{doc_id} — {doc.get('title') or '(untitled)'}", size=8.5, height=4.3)

@@ -78,7 +78,8 @@ def to_markdown(record: dict[str, Any]) -> str:
         lines += _markdown_turn(turn)
     lines += ["## Reproduce", ""]
     lines += [f"- **{label}:** {value}" for label, value in reproduce_rows(record)]
-    lines += ["", "### Cited documents", ""]
+    if record["documents"]:  # a refused answer cites nothing: no empty heading
+        lines += ["", "### Cited documents", ""]
     for doc_id, doc in record["documents"].items():
         lines.append(f"- `{doc_id}` — sha256 `{doc.get('sha256') or 'unknown (document no longer indexed)'}` — "
                      f"{doc.get('title') or '(untitled)'}")
@@ -118,13 +119,14 @@ def to_html(record: dict[str, Any]) -> str:
         body += _html_turn(turn)
     body += ['<h2 id="reproduce">Reproduce</h2>', "<table>"]
     body += [f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in reproduce_rows(record)]
-    body += ["</table>", "<h3>Cited documents</h3>", "<table>",
-             "<tr><th>Source file</th><th>sha256</th><th>Title</th></tr>"]
-    for doc_id, doc in record["documents"].items():
-        body.append(f"<tr><td><code>{escape(doc_id)}</code></td>"
-                    f"<td><code>{escape(doc.get('sha256') or 'unknown')}</code></td>"
-                    f"<td>{escape(doc.get('title') or '(untitled)')}</td></tr>")
     body.append("</table>")
+    if record["documents"]:  # a refused answer cites nothing: no empty heading
+        body += ["<h3>Cited documents</h3>", "<table>", "<tr><th>Source file</th><th>sha256</th><th>Title</th></tr>"]
+        for doc_id, doc in record["documents"].items():
+            body.append(f"<tr><td><code>{escape(doc_id)}</code></td>"
+                        f"<td><code>{escape(doc.get('sha256') or 'unknown')}</code></td>"
+                        f"<td>{escape(doc.get('title') or '(untitled)')}</td></tr>")
+        body.append("</table>")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"

@@ -27,6 +27,7 @@ from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_documen
 from rag.profile import Profile
 from rag.records import Chunk, Document, IngestReport, Skipped
 from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
+from rag.trash import Trash
 from rag.vectors import VectorIndex
 
 VECTORS_FILE = "vectors.faiss"
@@ -189,12 +190,17 @@ class Index:
             raise ValueError(f"not a document of this library: {doc_id}")
         existed = path.is_file()
         if existed:
-            path.unlink()
+            Trash(self.settings.home / "trash").put(library, path.relative_to(library).as_posix())
         if doc_id in self.store.document_hashes():
             self._delete(doc_id)
             existed = True
         self._finish()
         return existed
+
+    def restore(self, doc_id: str) -> IngestReport:
+        """Move a removed document back from the trash and index it again."""
+        Trash(self.settings.home / "trash").restore(self.library().resolve(), doc_id)
+        return self.sync()
 
     # -- syncing ------------------------------------------------------------------
 

@@ -9,16 +9,16 @@ caller, so the assistant itself keeps no per-user state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from rag.answer import Answerer, CitedAnswerer
-from rag.config import Settings
+from rag.config import AskOptions, Settings
 from rag.conversation import resolve
 from rag.generate import Generator, GeneratorError, load_generator
 from rag.index import Index, Progress
 from rag.records import Answer, Document, Hit, IngestReport, Turn
-from rag.retrieve import BadQuestion, retrieve
+from rag.retrieve import BadQuestion, Scoped, retrieve
 
 MAX_QUESTION_CHARS = 2000
 
@@ -27,13 +27,17 @@ class Assistant:
     """Ask questions about the documents in one library, with cited, verified answers.
 
     ``answerer`` is the answering strategy (default: ``CitedAnswerer`` with the
-    word-overlap verifier); any ``rag.answer.Answerer`` plugs in here.
+    word-overlap verifier); any ``rag.answer.Answerer`` plugs in here. ``index``
+    shares an open index (another model over the same library); it is then not
+    closed here.
     """
 
-    def __init__(self, settings: Settings | None = None, answerer: Answerer | None = None):
+    def __init__(self, settings: Settings | None = None, answerer: Answerer | None = None,
+                 index: Index | None = None):
         self.settings = settings or Settings.from_env()
         self.answerer: Answerer = answerer or CitedAnswerer()
-        self.index = Index(self.settings)
+        self.index = index if index is not None else Index(self.settings)
+        self._owns_index = index is None
         self._generator: Generator | None = None
         self._generator_loaded = False
         self._ingest_lock = threading.Lock()
@@ -50,9 +54,20 @@ class Assistant:
             return report
 
     def remove(self, doc_id: str) -> bool:
-        """Delete a document from the library and the index."""
+        """Move a document from the library to the trash and drop it from the index."""
         with self._ingest_lock:
             return self.index.remove(doc_id)
+
+    def restore(self, doc_id: str) -> IngestReport:
+        """Bring the most recently removed ``doc_id`` back from the trash and index it again."""
+        with self._ingest_lock:
+            return self.index.restore(doc_id)
+
+    def trash(self) -> list[dict]:
+        """What can be restored: doc_id, removed_at (newest first)."""
+        from rag.trash import Trash
+
+        return [entry.to_dict() for entry in Trash(self.settings.home / "trash").entries()]
 
     def documents(self) -> list[dict]:
         """Every indexed document: doc_id, title, date, lang, chars, chunks."""
@@ -86,21 +101,29 @@ class Assistant:
         except GeneratorError:
             pass  # reported with the first answer, where the user sees it
 
-    def search(self, question: str, k: int | None = None) -> list[Hit]:
-        """The best passages for ``question`` (no generation)."""
+    def search(self, question: str, k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
+        """The best passages for ``question`` (no generation), optionally only among ``doc_ids``."""
         question = check_question(question)
         return retrieve(self.index, question, k=k or self.settings.top_k, candidates=self.settings.candidates,
-                        rrf_k=self.settings.rrf_k).hits
+                        rrf_k=self.settings.rrf_k, doc_ids=doc_ids).hits
 
-    def stream(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Iterator[str | Answer]:
-        """Yield pieces of answer text as they are verified, then the finished ``Answer``."""
+    def stream(self, question: str, history: list[Turn] | tuple[Turn, ...] = (), options: AskOptions | None = None,
+               doc_ids: Collection[str] | None = None) -> Iterator[str | Answer]:
+        """Yield pieces of answer text as they are verified, then the finished ``Answer``.
+
+        ``options`` change top-k, temperature or strictness for this call only; ``doc_ids``
+        limits retrieval (and so every citation) to those documents.
+        """
         question = check_question(question)
         resolved = resolve(question, history)
-        yield from self.answerer.stream(self.index, self.generator, self.settings, question, resolved)
+        settings = options.apply(self.settings) if options is not None else self.settings
+        index = Scoped(self.index, doc_ids) if doc_ids is not None else self.index
+        yield from self.answerer.stream(index, self.generator, settings, question, resolved)  # type: ignore[arg-type]
 
-    def ask(self, question: str, history: list[Turn] | tuple[Turn, ...] = ()) -> Answer:
+    def ask(self, question: str, history: list[Turn] | tuple[Turn, ...] = (), options: AskOptions | None = None,
+            doc_ids: Collection[str] | None = None) -> Answer:
         """Answer one question (with earlier turns for follow-ups)."""
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, options, doc_ids):
             if isinstance(event, Answer):
                 return event
         raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
@@ -122,7 +145,8 @@ class Assistant:
         }
 
     def close(self) -> None:
-        self.index.close()
+        if self._owns_index:
+            self.index.close()
 
 
 def open_assistant(settings: Settings, build: bool = True, progress: Progress | None = None,

@@ -8,6 +8,7 @@ rendering, which is embedded and indexed beside the original.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +23,23 @@ class BadQuestion(ValueError):
     """The question cannot be asked as typed; the message says why."""
 
 
+SCOPED_POOL = 10_000  # candidates read per retriever when a scope filters them afterwards
+
+
+class Scoped:
+    """An index seen through a document scope: ``retrieve`` returns only chunks of ``doc_ids``.
+
+    Every other attribute is the index's own, so answering code needs no change.
+    """
+
+    def __init__(self, index: Index, doc_ids: Collection[str]):
+        self._index = index
+        self.scope = frozenset(doc_ids)
+
+    def __getattr__(self, name: str):
+        return getattr(self._index, name)
+
+
 @dataclass
 class Retrieval:
     """The hits for one question, with the question's vector for later steps."""
@@ -32,10 +50,12 @@ class Retrieval:
 
 
 def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int | None = None,
-             lexical_weight: float | None = None, multilingual_scale: float | None = None) -> Retrieval:
+             lexical_weight: float | None = None, multilingual_scale: float | None = None,
+             doc_ids: Collection[str] | None = None) -> Retrieval:
     """The ``k`` best chunks for ``question``, best first, without duplicate texts.
 
-    Weights left as None come from the calibration for the index's encoder.
+    Weights left as None come from the calibration for the index's encoder. With
+    ``doc_ids`` (or a ``Scoped`` index) only chunks of those documents are returned.
     """
     calibration = calibrated(index.encoder.name)
     rrf_k = calibration.rrf_k if not rrf_k else rrf_k
@@ -43,6 +63,9 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     question = " ".join(question.split())
     if not any(ch.isalnum() for ch in question):
         raise BadQuestion("the question is empty: type a question about the documents")
+    scope = frozenset(doc_ids) if doc_ids is not None else getattr(index, "scope", None)
+    if scope is not None:
+        candidates = max(candidates, min(index.vectors().size, SCOPED_POOL))
     vector = _encode_question(index.encoder.encoder, question)
     dense = index.vectors().search(vector, candidates)
     crosslingual = _multilingual_search(index, question, candidates, multilingual_scale)
@@ -61,6 +84,9 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     lexical_score = dict(lexical)
 
     order = sorted(fused, key=lambda row: -fused[row])
+    if scope is not None:
+        chunks = index.store.chunks_by_ids(order)
+        order = [row for row in order if row in chunks and chunks[row].doc_id in scope]
     chunks = index.store.chunks_by_ids(order[: k * 3])
     meta = index.doc_meta()
     hits: list[Hit] = []

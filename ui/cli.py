@@ -1,15 +1,20 @@
 """`rag serve`: start the browser chat.
 
 Gradio is imported only inside ``run`` so `rag --help` stays fast. The chat
-binds to loopback; anything wider needs a password (``--auth``) or an
-explicit ``--no-auth``, because the chat can read and change the library.
+binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file`` or
+``--auth``) or an explicit ``--no-auth``, because the chat can read the library
+and its admins can change it. Everything a chat user cannot choose (backend,
+model files, server URL, API key, the list of models) comes from here: flags,
+environment and the ``--config`` file.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
+from pathlib import Path
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 
@@ -17,10 +22,14 @@ LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("server")
     group.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1; others need --auth or --no-auth)")
+                       help="address to listen on (default 127.0.0.1; others need users or --no-auth)")
     group.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860; 0 picks a free one)")
-    group.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
-    group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without a password")
+    group.add_argument("--config", type=Path, metavar="FILE",
+                       help="operator settings and the models offered in the chat (TOML; also RAG_CONFIG)")
+    group.add_argument("--auth-file", type=Path, metavar="FILE",
+                       help="users, one user:password[:admin|reader] per line (also RAG_AUTH=entries)")
+    group.add_argument("--auth", metavar="USER:PASS", help="one admin user (visible in ps: prefer RAG_AUTH or --auth-file)")
+    group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
 
 
 def is_loopback(host: str) -> bool:
@@ -33,16 +42,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_error(host: str, auth: str | None, no_auth: bool) -> str:
+def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = False) -> str:
     """Why these server flags are refused ("" when they are fine)."""
     if auth is not None and (":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]):
         return "--auth must be USER:PASS with both parts non-empty"
-    if auth and no_auth:
-        return "use either --auth or --no-auth, not both"
-    if not is_loopback(host) and not auth and not no_auth:
-        return (f"--host {host} exposes the chat beyond this computer: add --auth USER:PASS, "
-                "or --no-auth if that is really intended")
+    if (auth or users) and no_auth:
+        return "use either users (--auth, --auth-file, RAG_AUTH) or --no-auth, not both"
+    if not is_loopback(host) and not (auth or users) and not no_auth:
+        return (f"--host {host} exposes the chat beyond this computer: add users (RAG_AUTH, --auth-file FILE "
+                "or --auth USER:PASS), or --no-auth if that is really intended")
     return ""
+
+
+def load_users(args: argparse.Namespace, environ: dict[str, str] | None = None):
+    """Users from --auth-file, RAG_AUTH or --auth (one of them); None when none is given."""
+    from rag.auth import Users
+
+    environ = dict(os.environ if environ is None else environ)
+    auth_file, auth_flag = getattr(args, "auth_file", None), getattr(args, "auth", None)
+    given = [name for name, value in (("--auth-file", auth_file), ("RAG_AUTH", environ.get("RAG_AUTH")),
+                                      ("--auth", auth_flag)) if value]
+    if len(given) > 1:
+        raise ValueError(f"give users one way only, not {' and '.join(given)}")
+    if auth_file:
+        return Users.from_file(auth_file)
+    if environ.get("RAG_AUTH"):
+        return Users.parse(environ["RAG_AUTH"], where="RAG_AUTH")
+    if auth_flag:
+        user, password = auth_flag.split(":", 1)
+        return Users({user: (password, "admin")})
+    return None
 
 
 def run(args: argparse.Namespace, settings) -> int:
@@ -53,7 +82,23 @@ def run(args: argparse.Namespace, settings) -> int:
     if problem:
         print(f"rag serve: {problem}", file=sys.stderr)
         return 2
-    auth = tuple(auth_flag.split(":", 1)) if auth_flag else None
+    try:
+        users = load_users(args)
+        if getattr(args, "config", None):
+            os.environ["RAG_CONFIG"] = str(args.config)
+            from rag.cli import settings_from_args
+
+            settings = settings_from_args(args)  # the file sits below environment and flags
+        from rag.config import configured_models
+
+        configured = configured_models(settings)
+    except ValueError as exc:
+        print(f"rag serve: {exc}", file=sys.stderr)
+        return 2
+    problem = exposure_error(host, auth_flag, no_auth, users=users is not None)
+    if problem:
+        print(f"rag serve: {problem}", file=sys.stderr)
+        return 2
 
     from rag import Assistant
 
@@ -66,9 +111,9 @@ def run(args: argparse.Namespace, settings) -> int:
     print("Loading the models…", flush=True)
     assistant.warm_up()  # load every model once now, so the first question is quick
 
-    from ui.app import launch
+    from ui.app import Models, launch
 
-    launch(assistant, host=host, port=port, auth=auth, block=True)  # type: ignore[arg-type]
+    launch(assistant, host=host, port=port, users=users, models=Models(assistant, configured), block=True)
     return 0
 
 

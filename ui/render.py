@@ -15,12 +15,19 @@ from rag import Answer, Document, Hit
 from rag.statements import render as render_statements
 
 MARKER = re.compile(r"\[(\d+)\]")
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 PREVIEW_CHARS = 220
 
 
 def esc(text: object) -> str:
     """Escape text for HTML (quotes too, so it is safe inside attributes)."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def plain_title(title: object, fallback: str = "") -> str:
+    """A title as people read it: a Markdown file's ``# Heading`` shows without its ``#``."""
+    text = HEADING.sub("", str(title or "")).strip()
+    return text or fallback
 
 
 @dataclass
@@ -101,7 +108,7 @@ def citation_list_html(turn: int, answer: Answer) -> str:
         items.append(
             f'<li><button class="rag-source" data-turn="{turn}" data-n="{c.n}">'
             f'<span class="rag-cite">{c.n}</span>'
-            f'<span class="rag-source-text"><span class="rag-source-title">{esc(c.title or c.doc_id)}</span>'
+            f'<span class="rag-source-text"><span class="rag-source-title">{esc(plain_title(c.title, c.doc_id))}</span>'
             f'<span class="rag-source-where">{where}</span>'
             f'<span class="rag-source-quote">“{esc(_preview(c.quote))}”</span></span></button></li>'
         )
@@ -111,7 +118,8 @@ def citation_list_html(turn: int, answer: Answer) -> str:
 def _meta_html(answer: Answer) -> str:
     seconds = answer.timings_ms.get("total", 0.0) / 1000
     model = answer.model if answer.model and answer.model != "none" else "quotes only"
-    return f'<div class="rag-meta">{esc(model)} · {seconds:.1f} s</div>'
+    return (f'<div class="rag-meta"><button class="rag-copy" type="button" title="Copy the answer">Copy</button> '
+            f'{esc(model)} · {seconds:.1f} s</div>')
 
 
 # -- side panels --------------------------------------------------------------------
@@ -132,7 +140,7 @@ def passage_html(document: Document | None, start: int, end: int, n: int | None 
     return (
         '<div class="rag-passage">'
         f'<div class="rag-passage-label">{esc(label)}</div>'
-        f'<h3 class="rag-passage-title">{esc(document.title or document.doc_id)}</h3>'
+        f'<h3 class="rag-passage-title">{esc(plain_title(document.title, document.doc_id))}</h3>'
         f'<div class="rag-passage-facts">{" · ".join(facts)}</div>{translated}'
         f'<div class="rag-article">{esc(before)}<mark class="rag-mark">{esc(quote)}</mark>{esc(after)}</div>'
         "</div>"
@@ -156,7 +164,7 @@ def hits_html(hits: list[Hit]) -> str:
             scores.append(f"BM25 {hit.lexical:.1f}")
         rows.append(
             f'<li class="rag-hit"><div class="rag-hit-head"><span class="rag-rank">{rank}</span>'
-            f'<span class="rag-hit-title">{esc(hit.title or hit.chunk.doc_id)}</span></div>'
+            f'<span class="rag-hit-title">{esc(plain_title(hit.title, hit.chunk.doc_id))}</span></div>'
             f'<div class="rag-hit-where">{esc(hit.chunk.doc_id)} · {esc(hit.date or "undated")} · '
             f'{" · ".join(scores)}</div>'
             f'<div class="rag-hit-text">{esc(_preview(hit.chunk.text))}</div></li>'
@@ -199,9 +207,9 @@ def documents_html(documents: list[dict]) -> str:
     if not documents:
         return _panel_notice("The library is empty: add documents on the right.")
     rows = []
-    for d in sorted(documents, key=lambda d: (d.get("title") or d["doc_id"]).lower()):
+    for d in sorted(documents, key=lambda d: plain_title(d.get("title"), d["doc_id"]).lower()):
         rows.append(
-            f'<tr><td class="rag-doc-title">{esc(d.get("title") or d["doc_id"])}</td>'
+            f'<tr><td class="rag-doc-title">{esc(plain_title(d.get("title"), d["doc_id"]))}</td>'
             f'<td>{esc(d.get("date") or "–")}</td><td>{esc(d.get("lang", ""))}</td>'
             f'<td class="rag-num">{int(d.get("chunks", 0))}</td><td class="rag-file">{esc(d["doc_id"])}</td></tr>'
         )
@@ -209,3 +217,22 @@ def documents_html(documents: list[dict]) -> str:
         '<table class="rag-docs"><thead><tr><th>Title</th><th>Date</th><th>Language</th>'
         f'<th class="rag-num">Passages</th><th>File</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
+
+
+HEADLINE_METRICS = [("questions", "Questions"), ("pass_rate", "Passed"), ("accuracy", "Answer accuracy"),
+                    ("refusal_accuracy", "Refusals of unanswerable"), ("false_refusals", "False refusals"),
+                    ("citation_precision", "Citation precision"), ("quote_exactness", "Exact quotes"),
+                    ("mrr", "Retrieval MRR"), ("total_ms_p50", "Answer time p50 (ms)")]
+
+
+def metrics_html(overall: dict) -> str:
+    """The headline numbers of an evaluation run as a small table."""
+    rows = []
+    for key, label in HEADLINE_METRICS:
+        value = overall.get(key)
+        if value is None:
+            continue
+        shown = f"{value:.0%}" if isinstance(value, float) and key not in {"mrr", "total_ms_p50"} else (
+            f"{value:.2f}" if key == "mrr" else f"{value:.0f}" if isinstance(value, float) else str(value))
+        rows.append(f'<tr><th>{esc(label)}</th><td class="rag-num">{esc(shown)}</td></tr>')
+    return f'<table class="rag-docs rag-metrics"><tbody>{"".join(rows)}</tbody></table>' if rows else ""

@@ -1,0 +1,268 @@
+"""Saved conversations, document scope, safe removal, live library, phone layout and Stop, in Chromium.
+
+The app runs in this process on a copy of the built index, with the quotes-only
+backend (fast and deterministic) except for Stop, which needs a model to stop.
+Each test says what it measures; screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+from tests.test_ui_browser import ARGS, ARTIFACTS, CHROMIUM, ZORBLAT
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+WAIT_MS = 60_000
+Q_MOVE = "Where are Chinese miners moving their machines?"
+Q_MONGOLIA = "What did Inner Mongolia do about mining?"
+SCOPE_DOC = "004_47c41b848a0edef2.txt"
+
+
+class Server:
+    """The chat over one home folder; ``restart`` stops it and starts a new process-worth of objects."""
+
+    def __init__(self, home: Path, generator: str = "none"):
+        self.home, self.generator = home, generator
+        self.app = self.assistant = None
+        self.url = ""
+        self.start()
+
+    def start(self) -> None:
+        from ui.app import launch
+
+        self.assistant = Assistant(Settings(home=self.home, generator=self.generator))
+        self.app, self.url = launch(self.assistant, port=0, block=False, quiet=True)
+
+    def stop(self) -> None:
+        self.app.close()
+        self.assistant.close()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="module")
+def server(built_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("ui-chat") / "home"
+    shutil.copytree(built_home, home)
+    server = Server(home)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, width: int = 1440, height: int = 1000):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    page.wait_for_selector("#rag-question textarea")
+    page.locator("#rag-conv-list input[type=radio]").first.wait_for()  # the page load filled the sidebar
+    return page
+
+
+def ask(page, question: str) -> None:
+    answers = page.locator("#rag-transcript .rag-bot")
+    before = answers.count()
+    page.fill("#rag-question textarea", question)
+    page.click("#rag-ask")
+    page.wait_for_function(
+        """n => { const bots = document.querySelectorAll('#rag-transcript .rag-bot');
+                  return bots.length > n && !bots[bots.length - 1].querySelector('.rag-streaming'); }""",
+        arg=before)
+
+
+def conversation_titles(page) -> list[str]:
+    return [t.strip() for t in page.locator("#rag-conv-list label").all_inner_texts()]
+
+
+def cited_files(page) -> set[str]:
+    text = " ".join(page.locator("#rag-transcript .rag-bot").last.locator(".rag-source-where").all_inner_texts())
+    return set(re.findall(r"[\w.-]+\.txt", text))
+
+
+def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_deleted(browser, server):
+    page = open_page(browser, server.url)
+    ask(page, Q_MOVE)
+    assert "Kazakhstan" in page.locator("#rag-transcript").inner_text()
+    page.locator("#rag-conv-list label", has_text=Q_MOVE).wait_for()
+
+    page.reload()  # measured: the conversation is still there after a reload
+    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()
+
+    page.click("#rag-new-conv")  # a second conversation, then switch back to the first
+    page.locator("#rag-transcript .rag-empty").wait_for()
+    ask(page, Q_MONGOLIA)
+    page.locator("#rag-conv-list label", has_text=Q_MONGOLIA).wait_for()
+    page.locator("#rag-conv-list label", has_text=Q_MOVE).click()
+    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()
+    assert Q_MONGOLIA not in page.locator("#rag-transcript").inner_text()
+
+    page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
+    page.fill("#rag-rename-text textarea, #rag-rename-text input", "Where the machines go")
+    page.click("#rag-rename")
+    page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
+    page.close()
+
+    server.restart()  # measured: both conversations, with the new title, after a server restart
+    page = open_page(browser, server.url)
+    page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
+    assert len(conversation_titles(page)) == 2, conversation_titles(page)
+    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
+    page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
+
+    page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
+    page.click("#rag-delete-conv")
+    page.click("#rag-delete-conv-yes")
+    page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
+    assert not any("machines go" in t for t in conversation_titles(page))
+    page.close()
+
+
+def test_document_scope_changes_the_citations(browser, server):
+    page = open_page(browser, server.url)
+    page.click("#rag-new-conv")
+    page.locator("#rag-transcript .rag-empty").wait_for()
+    ask(page, Q_MOVE)
+    everywhere = cited_files(page)
+    assert everywhere and everywhere != {SCOPE_DOC}
+
+    page.click("#rag-new-conv")
+    page.locator("#rag-transcript .rag-empty").wait_for()
+    page.locator("#rag-scope-box").get_by_text("Documents to search").click()
+    page.locator("#rag-scope label", has_text=SCOPE_DOC).click()
+    ask(page, Q_MOVE)
+    assert cited_files(page) == {SCOPE_DOC}  # measured: every citation comes from the chosen document
+    hits = page.locator("#rag-hits .rag-hit-where").all_inner_texts()
+    assert hits and all(SCOPE_DOC in h for h in hits)
+
+    page.reload()  # the scope is kept with the conversation
+    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()
+    page.locator("#rag-scope-box").get_by_text("Documents to search").click()
+    assert page.locator("#rag-scope label", has_text=SCOPE_DOC).locator("input").is_checked()
+    page.close()
+
+
+def test_removal_asks_first_goes_to_trash_and_restores_and_other_tabs_see_uploads(browser, server, tmp_path):
+    library = server.assistant.index.library()
+    first = open_page(browser, server.url)
+    second = open_page(browser, server.url)  # opened before the upload
+
+    note = tmp_path / "zorblat_note.txt"
+    note.write_text(ZORBLAT, encoding="utf-8")
+    first.get_by_role("tab", name="Library").click()
+    assert first.locator("#rag-remove-choice input").input_value() == ""  # nothing preselected
+    first.locator("#rag-upload input[type=file]").set_input_files(str(note))
+    first.locator("#rag-upload", has_text="zorblat_note").wait_for()
+    first.click("#rag-add")
+    first.locator("#rag-ingest-message", has_text="Added zorblat_note.txt").wait_for()
+
+    second.get_by_role("tab", name="Library").click()  # measured: the other tab sees the upload
+    second.locator("#rag-documents", has_text="Zorblat").wait_for()
+    choice = second.locator("#rag-remove-choice input")
+    choice.fill("zorblat_note.txt")
+    choice.press("Enter")
+    second.click("#rag-remove")
+    question = second.locator("#rag-remove-question")
+    question.get_by_text("zorblat_note.txt").wait_for()  # the confirmation names the document
+    assert "Zorblat cooperative" in question.inner_text()
+    assert (library / "zorblat_note.txt").exists()  # asking changed nothing
+    second.screenshot(path=str(ARTIFACTS / "c3-remove-confirm.png"), full_page=True)
+    second.click("#rag-remove-confirm")
+    second.locator("#rag-ingest-message", has_text="Moved zorblat_note.txt to the trash.").wait_for()
+    assert not (library / "zorblat_note.txt").exists()
+    assert "Zorblat" not in second.locator("#rag-documents").inner_text()
+
+    restore = second.locator("#rag-restore-choice input")
+    restore.fill("zorblat_note.txt")
+    restore.press("Enter")
+    second.click("#rag-restore")
+    second.locator("#rag-ingest-message", has_text="Restored zorblat_note.txt").wait_for()
+    second.locator("#rag-documents", has_text="Zorblat").wait_for()
+    assert (library / "zorblat_note.txt").read_text(encoding="utf-8") == ZORBLAT
+    first.close()
+    second.close()
+
+
+def test_phone_has_no_horizontal_scroll_after_three_answers(browser, server):
+    page = open_page(browser, server.url, width=390, height=844)
+    page.click("#rag-new-conv")
+    page.locator("#rag-transcript .rag-empty").wait_for()
+    for question in (Q_MOVE, Q_MONGOLIA, "Why did the government crack down on bitcoin mining?"):
+        ask(page, question)
+    page.locator("#rag-transcript .rag-bot button.rag-cite").first.click()
+    page.locator("#rag-passage mark").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(ARTIFACTS / "c4-phone.png"), full_page=True)
+    assert width <= 390, width
+    page.close()
+
+
+def test_stop_cancels_an_answer(browser, built_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    server = Server(home, generator="llama")
+    try:
+        server.assistant.generator  # noqa: B018 - loaded before the clock starts
+        page = open_page(browser, server.url)
+        page.fill("#rag-question textarea", Q_MOVE)
+        page.click("#rag-ask")
+        page.click("#rag-stop")
+        page.locator("#rag-transcript .rag-error", has_text="Stopped").wait_for()
+        page.wait_for_timeout(1500)  # a cancelled answer must not arrive later
+        assert page.locator("#rag-transcript .rag-bot button.rag-cite").count() == 0
+        ask(page, Q_MONGOLIA)  # and the chat goes on
+        assert page.locator("#rag-transcript .rag-bot").last.locator("button.rag-cite").count() >= 1
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_home, tmp_path):
+    from rag.auth import Users
+    from ui.app import launch
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    assistant = Assistant(Settings(home=home, generator="none"))
+    app, url = launch(assistant, port=0, block=False, users=Users.parse("ann:admin-pw:admin\nbob:reader-pw:reader"))
+    try:
+        seen = {}
+        for user, password in (("bob", "reader-pw"), ("ann", "admin-pw")):
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.fill("input[type=text]", user)
+            page.fill("input[type=password]", password)
+            page.get_by_role("button", name="Login").click()
+            page.locator("#rag-conv-list input[type=radio]").first.wait_for()
+            page.get_by_role("tab", name="Library").click()
+            page.locator("#rag-documents table").wait_for()
+            if user == "ann":
+                page.locator("#rag-upload").wait_for()
+            else:
+                page.locator("#rag-reader-note").get_by_text("only an admin").wait_for()
+            seen[user] = {elem: page.locator(f"#{elem}").is_visible() for elem in ("rag-upload", "rag-remove", "rag-restore")}
+            page.screenshot(path=str(ARTIFACTS / f"c6-{user}-library.png"), full_page=True)
+            page.close()
+        assert seen == {"bob": dict.fromkeys(seen["bob"], False), "ann": dict.fromkeys(seen["ann"], True)}
+    finally:
+        app.close()
+        assistant.close()
