@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from bench.common import REPO, machine
 
-SECTIONS = ("encode", "ingest", "retrieval", "answers", "memory", "vectors")
+SECTIONS = ("extraction", "encode", "ingest", "retrieval", "answers", "memory", "vectors")
 RESULTS = REPO / "bench" / "results.json"
 REPORT = REPO / "docs" / "benchmarks.md"
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = args.only or list(SECTIONS)
     backends = args.backends if "torch" in args.backends else ["torch", *args.backends]
 
-    from bench import answers, encoders, vectors
+    from bench import answers, encoders, extraction, vectors
     from embeddings.encoder import DEFAULT_BACKEND, selected_backend
 
     started = time.perf_counter()
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         out.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
         return value
 
+    if "extraction" in sections:
+        out["extraction"] = step("extraction", extraction.run)
     if "encode" in sections:
         out["encode"] = step("encode", encoders.throughput, backends, args.texts, args.encode_budget)
     if "ingest" in sections:
@@ -74,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"[bench] done in {results['wall_s']:.0f} s", flush=True)
+    if args.only and RESULTS.exists():  # a partial run keeps the other sections of the last full one
+        earlier = json.loads(RESULTS.read_text())
+        merged = {**earlier.get("sections", {}), **out}
+        merged["seconds"] = {**earlier.get("sections", {}).get("seconds", {}), **out.get("seconds", {})}
+        results["sections"] = merged
     if not args.no_write:
         RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
         REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,10 @@ def render(results: dict) -> str:
         "Baselines: plain sentence-transformers fp32 on torch (`torch`, batch 32) for encoding; "
         "exact FAISS flat search for the vector index. Ratios > 1 mean faster than the baseline.",
     ]
+    if "extraction" in s:
+        from bench.extraction import render as render_extraction
+
+        parts += render_extraction(s["extraction"])
     if "encode" in s:
         e = s["encode"]
         parts += ["", "## Encoding throughput", "",

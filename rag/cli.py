@@ -123,7 +123,7 @@ def progress_bar():
             bar = tqdm(total=total, unit="doc", desc="indexing", file=sys.stderr, disable=None)
             if bar.disable and total:  # not a terminal: one line per file instead of a bar
                 print(f"indexing {total} files", file=sys.stderr)
-        if bar.disable and current:
+        if bar.disable and current and " · " not in current:  # one line per file; stages go to the bar
             print(f"  [{done + 1}/{total}] {current}", file=sys.stderr, flush=True)
         bar.set_postfix_str(current[-40:])
         bar.n = done

@@ -240,6 +240,7 @@ class Index:
         for done, (path, doc_id) in enumerate(todo):
             if progress:
                 progress(done, len(todo), doc_id)
+                self.profile.listener = lambda stage, d=done, name=doc_id: progress(d, len(todo), f"{name} · {stage}")
             try:
                 with self.profile.stage("read + extract"):
                     doc = read_document(path, doc_id, max_bytes)
@@ -251,6 +252,7 @@ class Index:
                     report.removed.append(doc_id)
                 continue
             (report.updated if doc_id in stored else report.added).append(doc_id)
+        self.profile.listener = None
         if progress:
             progress(len(todo), len(todo), "")
         self._finish()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -14,9 +14,12 @@ class Profile:
 
     seconds: dict[str, float] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
+    listener: Callable[[str], None] | None = None  # told each stage as it starts (progress bars)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.listener is not None:
+            self.listener(name)
         started = time.perf_counter()
         try:
             yield
