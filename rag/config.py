@@ -38,7 +38,7 @@ class Settings:
     embedding_model: str = "default"  # "default" = packaged all-MiniLM-L6-v2; or any ST name/path
     chunk_chars: int = 1000  # target chunk length; chunks end on unit boundaries (see docs/benchmarks.md)
     chunk_overlap_sentences: int = 1
-    translate: bool = True  # index non-English chunks with an English rendering beside them
+    translate: bool = True  # show an English rendering (made when first shown, cached) after non-English quotes
     multilingual: bool = True  # also embed non-English sentences with multilingual USE
 
     # Retrieval.

@@ -256,9 +256,3 @@ def load_generator(settings: Settings) -> Generator | None:
     return _load(settings.generator, settings.model, settings.base_url, settings.api_key, settings.n_ctx,
                  settings.threads)
 
-
-def load_translator(settings: Settings) -> Generator | None:
-    """The packaged local model, used to translate non-English text at ingest."""
-    if not settings.translate:
-        return None
-    return _load("llama", "default", "", "", 1024, settings.threads)

@@ -27,6 +27,7 @@ from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_documen
 from rag.profile import Profile
 from rag.records import Chunk, Document, IngestReport, Skipped
 from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
+from rag.translate import translation_key
 from rag.trash import Trash
 from rag.vectors import VectorIndex
 
@@ -335,6 +336,15 @@ class Index:
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         return self.store.text_span(doc_id, start, end)
+
+    def translation(self, text: str, lang: str, translate: Callable[[str, str], str]) -> str:
+        """The English rendering of ``text``, made by ``translate`` once and then read from the index."""
+        key = translation_key(text, lang)
+        cached = self.store.cached_translation(key)
+        if cached is None:
+            cached = translate(text, lang)
+            self.store.cache_translation(key, cached)
+        return cached
 
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         return self.store.mentions(doc_ids, terms)

@@ -17,6 +17,7 @@ from rag import statements as rendering
 from rag.answer import compose, lead as leads
 from rag.answer.evidence import select_evidence
 from rag.answer.plan import make_plan
+from rag.answer.translation import with_translations
 from rag.answer.refuse import REFUSAL, refusal_reason
 from rag.tuning import EVIDENCE_CHUNKS
 from rag.answer.verifier import Verifier, WordOverlapVerifier
@@ -72,6 +73,8 @@ class CitedAnswerer:
             yield answer
             return
 
+        if generator is not None and settings.translate:
+            evidence = with_translations(index, generator, evidence)
         cited = compose.citations(evidence)
         lead = None
         timings["generate"] = 0.0

@@ -1,0 +1,32 @@
+"""English renderings of the non-English evidence an answer shows, made when first shown.
+
+Nothing is translated at ingest (a whole library would take hours with a
+local model); the few sentences an answer quotes are translated by the
+answering model, once, and cached in the index. The rendering is a reading
+aid shown after the original quote, never the statement itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rag.answer.evidence import Evidence
+from rag.generate import Generator, GeneratorError
+from rag.index import Index
+from rag.translate import translate_sentence
+
+
+def with_translations(index: Index, generator: Generator, evidence: list[Evidence]) -> list[Evidence]:
+    """``evidence`` with ``text_en`` filled in for the pieces from non-English documents."""
+    out = []
+    for piece in evidence:
+        if piece.text_en or piece.hit.lang == "en":
+            out.append(piece)
+            continue
+        try:
+            english = index.translation(piece.text, piece.hit.lang,
+                                        lambda text, lang: translate_sentence(generator, text, lang))
+        except GeneratorError:
+            english = None
+        out.append(replace(piece, text_en=english) if english and english != piece.text else piece)
+    return out
