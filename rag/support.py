@@ -431,7 +431,8 @@ def clauses(text: str, lang: str = "en", merge: bool = True) -> list[str]:
     meaning; polarity needs the unmerged pieces ("closed, Sichuan has not yet").
     """
     breaks = lang_data(lang).get("clause_breaks", set())
-    pattern = r"[,;:()\u201c\u201d\"]+|\s(?=(?:" + "|".join(sorted(breaks)) + r")\b)" if breaks else r"[,;:]+"
+    punctuation = r"(?:(?<!\d)[,;:]|[,;:](?!\d)|[()\u201c\u201d\"])+"  # not inside "3,000" or "2:00"
+    pattern = punctuation + r"|\s(?=(?:" + "|".join(sorted(breaks)) + r")\b)" if breaks else punctuation
     pieces = [c.strip(" .?!'\u2019") for c in re.split(pattern, normalise(text)) if len(content_stems(c, lang)) >= 1]
     if not merge:
         return pieces
