@@ -129,11 +129,11 @@ def analyse_sentence(assistant, verifier: StructuredVerifier, sentence: str, k: 
 def evidence_sentences(assistant, hits) -> list[tuple]:
     """(hit, Passage, start, end, english, next sentence) for the sentences of the retrieved passages.
 
-    The store's sentences carry their English rendering and vectors, so nothing
-    is re-encoded; each knows its neighbours, which hold the speaker of a quote
-    or the second half of a fact.
+    The index encodes a sentence once and then serves its vectors from the
+    cache; each sentence knows its neighbours, which hold the speaker of a
+    quote or the second half of a fact.
     """
-    store = assistant.index.store
+    store = assistant.index
     out: list[tuple] = []
     seen: set[tuple[str, int]] = set()
     for rank, hit in enumerate(hits):

@@ -21,9 +21,10 @@ from embeddings.multilingual import load_multilingual
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
-    EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, ML_SCALE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
+    EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
     WEIGHTS, WINDOW_CHARS, WINDOW_HITS,
 )
+from rag.calibration import calibrated
 from rag.index import Index
 from rag.records import Hit
 from rag.verify import content_words, leading_name, names, numbers
@@ -65,6 +66,9 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     limit = LIST_EVIDENCE if plan.is_list else EVIDENCE_LIMIT
     focus = focus_missing(index, hits, plan.question)
     multilingual_question: np.ndarray | None = None
+    # Multilingual cosines run on another scale than the English encoder's; the factor that makes
+    # them comparable for single sentences is fitted by `make calibrate` (rag/data/calibration.json).
+    multilingual_scale = calibrated(index.encoder.name).evidence_multilingual_scale
     scored: dict[tuple[str, int], Evidence] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
@@ -74,7 +78,7 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
             if sentence.vector_ml is not None:
                 if multilingual_question is None:
                     multilingual_question = load_multilingual().encode([plan.question])[0]
-                similarity = ML_SCALE * float(np.dot(sentence.vector_ml, multilingual_question))
+                similarity = multilingual_scale * float(np.dot(sentence.vector_ml, multilingual_question))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
             words = set(content_words(english)) | set(content_words(sentence.text))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
+from rag.answer.refuse import folded_words, origin
 from rag.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
 from rag.answer.verifier import Verifier, supported
 from rag.config import Settings
@@ -77,6 +78,11 @@ def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Ev
         # A reply drawn from a machine translation inherits its mistakes, and they pass every
         # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
         return Lead("", "the best passage is a translation; quoting the original instead of a short answer")
+    unmentioned = terms_not_in(plan, best)
+    if unmentioned:
+        # The passage is about something else than what was asked ("Debian 3.0" for "Debian 2.0"):
+        # a short answer drawn from it would be a wrong fact stated as a lead.
+        return Lead("", f"the best passage does not mention {', '.join(unmentioned)}; quoting instead of a short answer")
     try:
         text = generate_lead(generator, settings, plan.question, best)
     except GeneratorError as exc:
@@ -90,6 +96,14 @@ def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Ev
     if not settings.strict:
         return Lead(text, "the model's answer is not supported by the passage", verified=False)
     return Lead("", "the model's answer was not supported by the passages; showing them instead")
+
+
+def terms_not_in(plan: Plan, evidence: Evidence) -> list[str]:
+    """The terms the question is about (``Plan.about``) that the lead's own passage lacks."""
+    present = folded_words([evidence.text, evidence.text_en or ""])
+    origins = {origin(word) for word in present}
+    return sorted(spelling for folded, spelling in plan.about.items()
+                  if folded not in present and origin(folded) not in origins and folded not in plan.describing)
 
 
 def generate_lead(generator: Generator, settings: Settings, question: str, evidence: Evidence) -> str:

@@ -132,7 +132,14 @@ def any_language(attribute: str) -> re.Pattern[str]:
 
 
 def stem(word: str, code: str = DEFAULT) -> str:
-    """``word`` (lower case) without its inflection, by the light stemmer of language ``code``."""
+    """``word`` (lower case) without its inflection, by the light stemmer of language ``code``.
+
+    A possessive goes first and the word is stemmed again, so "collins's" and "collins" agree.
+    """
+    for mark in ("'s", "’s"):
+        if word.endswith(mark) and len(word) - len(mark) >= STEM_MIN:
+            word = word[: -len(mark)]
+            break
     for ending, replacement in get(code).inflections:
         if word.endswith(ending) and len(word) - len(ending) >= STEM_MIN:
             return word[: -len(ending)] + replacement
