@@ -46,8 +46,7 @@ def library(tmp_path_factory):
     for i, text in enumerate(texts):
         doc = Document(f"d{i}.txt", f"sha{i}", f"Title {i}", None, "en", text)
         chunk = Chunk(f"d{i}.txt#0", doc.doc_id, 0, len(text), text)
-        store.put_document(doc, [chunk], np.zeros((1, 4), dtype=np.float32), [(0, len(text), None)],
-                           np.zeros((1, 4), dtype=np.float32))
+        store.put_document(doc, [chunk], np.zeros((1, 4), dtype=np.float32), [(0, len(text), "sentence")])
     return Stats(store)
 
 
