@@ -38,8 +38,8 @@ CORPORA = {  # name: (library folder or None for the bundled articles, questions
 }
 GRID = {
     "rrf_k": [5, 20, 60],
-    "lexical_weight": [0.75, 1.0, 1.5],
-    "multilingual_scale": [1.0, 1.15, 1.3, 1.5],
+    "lexical_weight": [0.75, 1.0],
+    "multilingual_scale": [1.3, 1.5, 1.8, 2.1, 2.5],
 }
 CUTOFFS = (3, 5)
 
@@ -136,7 +136,7 @@ def write_evidence(indexes: dict[str, Index], qs: dict[str, list[dict]], write: 
 
 # -- evidence: the multilingual scale for ranking single sentences ----------------------------
 
-EVIDENCE_SCALES = [0.6, 0.8, 1.0, 1.2, 1.5, 1.8]
+EVIDENCE_SCALES = [1.0, 1.2, 1.5, 1.8, 2.1]
 
 
 def sentence_pool(index: Index, qs: list[dict]) -> list[tuple[list[tuple[bool, bool, float, float]], dict]]:

@@ -216,7 +216,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_batch_goes_on(tmp_path: Path
     expected = {
         "good2.txt": "duplicate", "empty.txt": "empty", "blank.md": "empty", "picture.txt": "binary",
         "picture.html": "binary", "fake.pdf": "%PDF", "latin1.txt": "UTF-8", "huge.txt": "too large",
-        "notes.docx": "unsupported", "README": "unsupported", "only-boilerplate.txt": "no article text",
+        "notes.docx": "unsupported", "README": "unsupported", "only-boilerplate.txt": "no content",
     }
     for name, word in expected.items():
         assert name in reasons, f"{name} not reported: {reasons}"
