@@ -137,7 +137,8 @@ class LoginThrottle:
         self.guard = guard
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") != "POST" or not scope.get("path", "").rstrip("/").endswith("/login"):
+        is_login = scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/login")
+        if scope["type"] != "http" or not is_login:
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown",))[0]

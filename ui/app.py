@@ -178,7 +178,8 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                                               elem_id="rag-top-k")
                             temperature = gr.Slider(*TEMPERATURE_RANGE, value=s.temperature, step=0.05,
                                                     label="Temperature", elem_id="rag-temperature")
-                            strict = gr.Checkbox(value=s.strict, label="Strict: drop sentences the sources do not support",
+                            strict = gr.Checkbox(value=s.strict,
+                                                 label="Strict: drop sentences the sources do not support",
                                                  elem_id="rag-strict")
                     with gr.Column(scale=2, min_width=280, elem_classes="rag-side"):
                         gr.HTML('<div class="rag-side-title">Cited passage</div>')
@@ -307,21 +308,30 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
 
         chat_outputs = [transcript, sources, question, exchanges, status, conv_list, conv_id]
         chat_inputs = [question, exchanges, conv_id, model_choice, top_k, temperature, strict, scope]
-        chat_events = [question.submit(chat, chat_inputs, chat_outputs, api_visibility="private"),
-                       ask_button.click(chat, chat_inputs, chat_outputs, api_visibility="private")]
+        # "multiple": a stopped answer may still be finishing in the background; the next question must not wait for it
+        chat_events = [event(chat, chat_inputs, chat_outputs, api_visibility="private", trigger_mode="multiple")
+                       for event in (question.submit, ask_button.click)]
         for button, text in zip(example_buttons, EXAMPLES):
             chat_events.append(button.click(lambda t=text: t, None, question, api_visibility="private").then(
                 chat, chat_inputs, chat_outputs, api_visibility="private"))
 
-        def stop(history: list[Exchange]) -> tuple:
-            """Mark the answer in progress as stopped (the queue cancels its generation)."""
-            history = list(history or [])
-            for ex in history:
-                if ex.answer is None and not ex.error:
-                    ex.error = "Stopped before the answer was finished."
-            return transcript_html(history), history
+        def stop(history: list[Exchange], text: str) -> tuple:
+            """Mark the answer in progress as stopped (the queue cancels its generation).
 
-        stop_button.click(stop, [exchanges], [transcript, exchanges], cancels=chat_events, api_visibility="private")
+            A question still waiting in the queue never reached the conversation: it is
+            still in the box, so it is shown as stopped too.
+            """
+            history = list(history or [])
+            unfinished = [ex for ex in history if ex.answer is None and not ex.error]
+            for ex in unfinished:
+                ex.error = "Stopped before the answer was finished."
+            if not unfinished and isinstance(text, str) and text.strip():
+                history.append(Exchange(question=text.strip(), error="Stopped before the answer was started."))
+                return transcript_html(history), history, ""
+            return transcript_html(history), history, gr.skip()
+
+        stop_button.click(stop, [exchanges, question], [transcript, exchanges, question], cancels=chat_events,
+                          api_visibility="private")
 
         def show_citation(history: list[Exchange], event: gr.EventData) -> str:
             """The clicked citation's passage, highlighted in its article."""

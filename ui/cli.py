@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="operator settings and the models offered in the chat (TOML; also RAG_CONFIG)")
     group.add_argument("--auth-file", type=Path, metavar="FILE",
                        help="users, one user:password[:admin|reader] per line (also RAG_AUTH=entries)")
-    group.add_argument("--auth", metavar="USER:PASS", help="one admin user (visible in ps: prefer RAG_AUTH or --auth-file)")
+    group.add_argument("--auth", metavar="USER:PASS",
+                       help="one admin user (visible in ps: prefer RAG_AUTH or --auth-file)")
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
 
 
