@@ -49,6 +49,11 @@ class EmbeddingCache:
             )
             self._db.execute("COMMIT")
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file and truncate it."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         self._db.close()
 

@@ -306,6 +306,9 @@ class Index:
         with self.profile.stage("vector index"), self._lock:
             self._vectors = None
             self.vectors()
+        with self.profile.stage("write"):
+            self.store.checkpoint()  # fold the write-ahead log into the file: no stale copy stays on disk
+            self.encoder.cache.checkpoint()
 
     # -- reading for retrieval and answers ----------------------------------------------
 

@@ -334,6 +334,11 @@ class ChunkStore:
             chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return {"documents": docs, "chunks": chunks}
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file and truncate it."""
+        with self._use():
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._use():
             self._db.close()
