@@ -25,7 +25,6 @@ class Calibration:
     multilingual_scale: float = 1.0  # multilingual cosine x this ~ English-encoder cosine for the same match
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
-    evidence_multilingual_scale: float = 1.0  # the same factor for ranking single evidence sentences
 
 
 @lru_cache(maxsize=8)

@@ -67,8 +67,8 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     focus = focus_missing(index, hits, plan.question)
     multilingual_question: np.ndarray | None = None
     # Multilingual cosines run on another scale than the English encoder's; the factor that makes
-    # them comparable for single sentences is fitted by `make calibrate` (rag/data/calibration.json).
-    multilingual_scale = calibrated(index.encoder.name).evidence_multilingual_scale
+    # them comparable is the one `make calibrate` fits for retrieval (rag/data/calibration.json).
+    multilingual_scale = calibrated(index.encoder.name).multilingual_scale
     scored: dict[tuple[str, int], Evidence] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
