@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag.records import Answer, Chunk, Citation, Hit
+from rag.records import Answer, Chunk, Citation, Hit, Statement
 
 TITLE_CHARS = 80
 MAX_CONVERSATIONS = 1000  # per owner; the oldest go first
@@ -163,9 +163,11 @@ def answer_from_json(raw: str) -> Answer | None:
     try:
         data = json.loads(raw)
         citations = [Citation(**c) for c in data.pop("citations")]
+        data["statements"] = [Statement(**s) for s in data.pop("statements", [])]
         hits = []
         for h in data.pop("retrieved"):
-            chunk = Chunk(h["chunk_id"], h["doc_id"], h["start"], h["end"], h["text"], h.get("text_en"))
+            chunk = Chunk(h["chunk_id"], h["doc_id"], h["start"], h["end"], h["text"], h.get("text_en"),
+                          h.get("section", ""))
             hits.append(Hit(chunk, h["score"], h.get("dense"), h.get("lexical"), h.get("title", ""), h.get("date"),
                             h.get("lang", "en")))
         return Answer(**data, citations=citations, retrieved=hits)

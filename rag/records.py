@@ -136,7 +136,6 @@ class Answer:
     answer: str  # the rendered text, with [n] markers that refer to ``citations``, for display
     refused: bool
     citations: list[Citation] = field(default_factory=list)
-    statements: list[Statement] = field(default_factory=list)  # what ``answer`` renders, as records
     retrieved: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     resolved_question: str = ""  # the question after follow-up resolution
@@ -144,6 +143,7 @@ class Answer:
     model: str = ""
     backend: str = ""
     index_version: str = ""
+    statements: list[Statement] = field(default_factory=list)  # what ``answer`` renders, as records
 
     def to_dict(self) -> dict[str, Any]:
         return {
