@@ -69,13 +69,58 @@ def score(index: Index, qs: list[dict], params: dict) -> float:
     return sum(hits.values()) / (len(CUTOFFS) * len(qs))
 
 
+def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float]]:
+    """(answerable, best evidence score) of every question of a corpus, under the chosen retrieval values."""
+    from rag.answer.evidence import select_evidence
+    from rag.answer.plan import make_plan
+
+    rows = [json.loads(line) for line in CORPORA[name][1].read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for q in rows:
+        plan = make_plan(q["question"], index)
+        if plan.override:
+            continue  # refused for asking to set the sources aside, whatever the evidence
+        found = retrieve(index, q["question"], k=8)
+        evidence = select_evidence(index, found.hits, found.vector, plan)
+        out.append((bool(q.get("answerable", True)), evidence[0].score if evidence else -1.0))
+    return out
+
+
+def refusal_accuracy(scores: list[tuple[bool, float]], threshold: float) -> float:
+    """Share of questions the threshold treats right: answerable kept, unanswerable refused."""
+    return sum((score >= threshold) == answerable for answerable, score in scores) / max(1, len(scores))
+
+
+def calibrate_relevance(indexes: dict[str, Index]) -> tuple[float, dict]:
+    """``min_relevance``: the evidence score below which nothing in the library is close enough."""
+    scores = {name: best_evidence_scores(indexes[name], name) for name in indexes}
+    candidates = sorted({round(s, 3) for rows in scores.values() for _a, s in rows})
+    grid = [round(t, 3) for t in candidates] or [0.35]
+
+    def best(names: list[str]) -> float:
+        # the highest mean accuracy; a tie goes to the middle of the tied run, away from both kinds of error
+        values = {t: sum(refusal_accuracy(scores[n], t) for n in names) / len(names) for t in grid}
+        top = max(values.values())
+        tied = [t for t in grid if values[t] == top]
+        return tied[len(tied) // 2]
+
+    chosen = best(list(scores))
+    held = {n: {"with": refusal_accuracy(scores[n], chosen),
+                "held_out": refusal_accuracy(scores[n], best([m for m in scores if m != n]))} for n in scores}
+    return chosen, held
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
     parser.add_argument("--write", action="store_true", help=f"write the chosen values to {CALIBRATION_FILE}")
+    parser.add_argument("--relevance-only", action="store_true",
+                        help="keep the calibrated retrieval values and fit only min_relevance")
     args = parser.parse_args(argv)
     indexes = {name: open_index(name, args.home) for name in CORPORA}
     qs = {name: questions(name) for name in CORPORA}
+    if args.relevance_only:
+        return fit_relevance_only(indexes, args.write)
     combos = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
     table = {}  # (combo index, corpus) -> score
     for i, params in enumerate(combos):
@@ -96,15 +141,33 @@ def main(argv: list[str] | None = None) -> int:
         held[name] = {"with": table[chosen, name], "held_out": table[without, name], "values": combos[without]}
         print(f"{name:10} {table[chosen, name]:11.3f} {table[without, name]:9.3f} "
               f"{table[without, name] - table[chosen, name]:+6.3f}   {combos[without]}")
+    min_relevance, relevance_held = calibrate_relevance(indexes)
+    print(f"min_relevance {min_relevance}; refusal accuracy, leave one corpus out: "
+          + ", ".join(f"{n} {v['with']:.3f} -> {v['held_out']:.3f}" for n, v in relevance_held.items()))
     if args.write:
         encoder = indexes["news"].encoder.name
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
         entry = data.get(encoder, {})
         entry.update({"name": f"{encoder} (bench/calibrate.py)", **combos[chosen],
-                      "leave_one_corpus_out": held})
+                      "leave_one_corpus_out": held, "suggested_min_relevance": min_relevance,
+                      "relevance_leave_one_corpus_out": relevance_held})
         data[encoder] = entry
         data["default"] = {k: v for k, v in entry.items() if "leave_one_corpus_out" not in k}
         CALIBRATION_FILE.parent.mkdir(parents=True, exist_ok=True)
+        CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {CALIBRATION_FILE}")
+    return 0
+
+
+def fit_relevance_only(indexes: dict[str, Index], write: bool) -> int:
+    min_relevance, held = calibrate_relevance(indexes)
+    print(f"min_relevance {min_relevance}; refusal accuracy, leave one corpus out: "
+          + ", ".join(f"{n} {v['with']:.3f} -> {v['held_out']:.3f}" for n, v in held.items()))
+    if write:
+        encoder = indexes["news"].encoder.name
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+        data.setdefault(encoder, {})["suggested_min_relevance"] = min_relevance
+        data[encoder]["relevance_leave_one_corpus_out"] = held
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}")
     return 0

@@ -25,6 +25,7 @@ class Calibration:
     multilingual_scale: float = 1.0  # multilingual cosine x this ~ English-encoder cosine for the same match
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
+    min_relevance: float = 0.35  # below this best-evidence score nothing in the library is close enough
 
 
 @lru_cache(maxsize=8)

@@ -56,7 +56,7 @@ class Settings:
     n_ctx: int = 2048
     threads: int = 0  # llama.cpp threads; 0 = every core (1.5x faster answers than its default of half)
     strict: bool = True  # drop every answer sentence that the cited passage does not support
-    min_relevance: float = 0.35  # best evidence sentence must reach this to answer at all
+    min_relevance: float | None = None  # best evidence must reach this to answer; None = calibrated value
 
     # Limits.
     max_file_mb: float = 20.0

@@ -19,6 +19,7 @@ KEEP_RATIO = 0.8  # a further sentence is kept if its score is within 20% of the
 NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to be read as one
 
 # -- evidence: score = sum of feature x weight -----------------------------------------
+TRANSLATE_CANDIDATES = 3  # the best non-English candidates rendered in English before the final ranking
 WEIGHTS = {
     "similarity": 0.65,  # cosine of the question and the sentence
     "overlap": 0.35,  # share of the question's content words the sentence holds

@@ -17,7 +17,7 @@ from rag import statements as rendering
 from rag.answer import compose, lead as leads
 from rag.answer.evidence import select_evidence
 from rag.answer.plan import make_plan
-from rag.answer.translation import with_translations
+from rag.answer.translation import translator, with_translations
 from rag.answer.refuse import REFUSAL, refusal_reason
 from rag.tuning import EVIDENCE_CHUNKS
 from rag.answer.verifier import Verifier, WordOverlapVerifier
@@ -57,7 +57,8 @@ class CitedAnswerer:
         plan = make_plan(resolved, index)
         k = max(settings.top_k, EVIDENCE_CHUNKS)
         retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan)
+        translate = translator(generator) if generator is not None and settings.translate else None
+        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, translate)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         answer = Answer(
             question=question, answer="", refused=False, retrieved=retrieval.hits, resolved_question=resolved,

@@ -12,7 +12,8 @@ not to rank its sentences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -22,6 +23,7 @@ from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
     EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
+    TRANSLATE_CANDIDATES,
     WEIGHTS, WINDOW_CHARS, WINDOW_HITS,
 )
 from rag.calibration import calibrated
@@ -61,8 +63,14 @@ class Features:
         return sum(WEIGHTS[name] * value for name, value in vars(self).items())
 
 
-def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan) -> list[Evidence]:
-    """The sentences that best answer the question, best first."""
+def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
+                    translate: Callable[[str, str], str] | None = None) -> list[Evidence]:
+    """The sentences that best answer the question, best first.
+
+    With ``translate``, the best few non-English candidates are rendered in
+    English (once; the index caches it) and their word overlap with the
+    question is counted on the rendering too, as it is for English sentences.
+    """
     limit = LIST_EVIDENCE if plan.is_list else EVIDENCE_LIMIT
     focus = focus_missing(index, hits, plan.question)
     multilingual_question: np.ndarray | None = None
@@ -70,6 +78,7 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     # them comparable is the one `make calibrate` fits for retrieval (rag/data/calibration.json).
     multilingual_scale = calibrated(index.encoder.name).multilingual_scale
     scored: dict[tuple[str, int], Evidence] = {}
+    features_of: dict[tuple[str, int], Features] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
         window = WINDOW_CHARS if rank < WINDOW_HITS else 0
@@ -94,6 +103,9 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
             key = (sentence.doc_id, sentence.start)
             if key not in scored or scored[key].score < score:
                 scored[key] = Evidence(hit, sentence.start, sentence.end, sentence.text, sentence.text_en, score)
+                features_of[key] = features
+    if translate is not None:
+        _rescore_translated(index, scored, features_of, plan, translate)
     ranked = sorted(scored.values(), key=lambda e: -e.score)
     if not ranked:
         return []
@@ -102,6 +114,20 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     chosen = [_with_answer_after(index, _with_context(index, ranked[0]), plan)]
     chosen += [_with_context(index, e) for e in ranked[1:limit] if e.score >= best - abs(best) * (1 - KEEP_RATIO)]
     return _without_overlaps(chosen)
+
+
+def _rescore_translated(index: Index, scored: dict[tuple[str, int], Evidence], features_of: dict,
+                        plan: Plan, translate: Callable[[str, str], str]) -> None:
+    """Give the best non-English candidates an English rendering and count overlap on it too."""
+    ranked = sorted(scored, key=lambda key: -scored[key].score)[:TRANSLATE_CANDIDATES]
+    for key in ranked:
+        e = scored[key]
+        if e.hit.lang == "en" or e.text_en or not plan.words:
+            continue
+        english = index.translation(e.text, e.hit.lang, translate)
+        words = set(content_words(english)) | set(content_words(e.text))
+        features = replace(features_of[key], overlap=len(plan.words & words) / len(plan.words))
+        scored[key] = replace(e, text_en=english, score=features.score())
 
 
 def has_answer_type(plan: Plan, text: str) -> bool:

@@ -20,6 +20,7 @@ from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import CorpusStats, Plan
 from rag.tuning import ORIGIN_STEM_MIN
+from rag.calibration import calibrated
 from rag.config import Settings
 from rag.records import Hit
 from rag.verify import fold, normalise, numbers
@@ -27,12 +28,19 @@ from rag.verify import fold, normalise, numbers
 REFUSAL = "The articles do not cover this."
 
 
+def relevance_threshold(settings: Settings) -> float:
+    """The operator's ``min_relevance``, else the value `make calibrate` fitted for the encoder."""
+    if settings.min_relevance is not None:
+        return settings.min_relevance
+    return calibrated(settings.embedding_model).min_relevance
+
+
 def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settings: Settings,
                    stats: CorpusStats | None = None) -> str:
     """Why the documents cannot answer the planned question ("" when they can)."""
     if plan.override:
         return "the question asks to set the articles aside; answers come only from them"
-    if not evidence or evidence[0].score < settings.min_relevance:
+    if not evidence or evidence[0].score < relevance_threshold(settings):
         return "no passage in the articles is close enough to the question"
     missing = missing_terms(plan, hits, stats)
     if missing:

@@ -16,6 +16,16 @@ from rag.index import Index
 from rag.translate import translate_sentence
 
 
+def translator(generator: Generator):
+    """``translate(text, lang)`` with ``generator``; a generator error leaves the text as it is."""
+    def translate(text: str, lang: str) -> str:
+        try:
+            return translate_sentence(generator, text, lang)
+        except GeneratorError:
+            return text
+    return translate
+
+
 def with_translations(index: Index, generator: Generator, evidence: list[Evidence]) -> list[Evidence]:
     """``evidence`` with ``text_en`` filled in for the pieces from non-English documents."""
     out = []
