@@ -73,6 +73,11 @@ def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float]]:
     """(answerable, best evidence score) of every question of a corpus, under the chosen retrieval values."""
     from rag.answer.evidence import select_evidence
     from rag.answer.plan import make_plan
+    from rag.answer.translation import translator
+    from rag.generate import load_generator
+
+    generator = load_generator(index.settings)
+    translate = translator(generator) if generator is not None and index.settings.translate else None
 
     rows = [json.loads(line) for line in CORPORA[name][1].read_text(encoding="utf-8").splitlines() if line.strip()]
     out = []
@@ -81,7 +86,7 @@ def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float]]:
         if plan.override:
             continue  # refused for asking to set the sources aside, whatever the evidence
         found = retrieve(index, q["question"], k=8)
-        evidence = select_evidence(index, found.hits, found.vector, plan)
+        evidence = select_evidence(index, found.hits, found.vector, plan, translate)
         out.append((bool(q.get("answerable", True)), evidence[0].score if evidence else -1.0))
     return out
 
@@ -94,8 +99,8 @@ def refusal_accuracy(scores: list[tuple[bool, float]], threshold: float) -> floa
 def calibrate_relevance(indexes: dict[str, Index]) -> tuple[float, dict]:
     """``min_relevance``: the evidence score below which nothing in the library is close enough."""
     scores = {name: best_evidence_scores(indexes[name], name) for name in indexes}
-    candidates = sorted({round(s, 3) for rows in scores.values() for _a, s in rows})
-    grid = [round(t, 3) for t in candidates] or [0.35]
+    values = sorted({s for rows in scores.values() for _a, s in rows})
+    grid = [round((a + b) / 2, 4) for a, b in zip(values, values[1:])] or [0.35]
 
     def best(names: list[str]) -> float:
         # the highest mean accuracy; a tie goes to the middle of the tied run, away from both kinds of error
@@ -149,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
         entry = data.get(encoder, {})
         entry.update({"name": f"{encoder} (bench/calibrate.py)", **combos[chosen],
-                      "leave_one_corpus_out": held, "suggested_min_relevance": min_relevance,
-                      "relevance_leave_one_corpus_out": relevance_held})
+                      "min_relevance": min_relevance,
+                      "leave_one_corpus_out": held, "relevance_leave_one_corpus_out": relevance_held})
         data[encoder] = entry
         data["default"] = {k: v for k, v in entry.items() if "leave_one_corpus_out" not in k}
         CALIBRATION_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +171,8 @@ def fit_relevance_only(indexes: dict[str, Index], write: bool) -> int:
     if write:
         encoder = indexes["news"].encoder.name
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-        data.setdefault(encoder, {})["suggested_min_relevance"] = min_relevance
+        for key in (encoder, "default"):
+            data.setdefault(key, {})["min_relevance"] = min_relevance
         data[encoder]["relevance_leave_one_corpus_out"] = held
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}")

@@ -52,7 +52,7 @@ def check_spans(text: str) -> None:
     for s in sentences:
         assert 0 <= s.start < s.end <= len(text)
         assert s.end - s.start <= MAX_SENTENCE_CHARS
-        assert "\n" not in text[s.start:s.end]
+        assert "\n\n" not in text[s.start:s.end]  # a hard-wrapped line may continue; a blank line never
         assert not any(n.start < s.end and s.start < n.end for n in noise), "a sentence overlaps boilerplate"
     for a, b in zip(sentences, sentences[1:]):
         assert a.end <= b.start
