@@ -21,6 +21,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.retrieve import BadQuestion
+from rag.statements import quote_lines
 from rag.support import NOT_FOUND, Passage, StructuredVerifier
 
 MAX_CHECK_CHARS = 20_000  # about eight pages; longer texts are refused with one line
@@ -168,9 +169,7 @@ def format_results(results: list[CheckResult]) -> str:
         lines.append(f"   {r.reason}")
         for c in r.citations:
             lines.append(f"   {c.title} — {c.doc_id} [{c.start}:{c.end}]")
-            lines.append(f"   “{' '.join(c.quote.split())}”")
-            if c.translation:
-                lines.append(f"   (machine translation) {c.translation}")
+            lines += quote_lines(c, "   ")
     return "\n".join(lines)
 
 

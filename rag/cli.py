@@ -17,6 +17,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.generate import GeneratorError
 from rag.records import Answer
+from rag.statements import quote_lines
 from rag.retrieve import BadQuestion
 from rag.store import IndexUnusable
 
@@ -203,9 +204,7 @@ def format_citations(answer: Answer) -> str:
     lines = []
     for c in answer.citations:
         lines.append(f"[{c.n}] {c.title} — {c.doc_id} [{c.start}:{c.end}]{' · ' + c.date if c.date else ''}")
-        lines.append(f"    “{' '.join(c.quote.split())}”")
-        if c.translation:
-            lines.append(f"    (machine translation) {c.translation}")
+        lines += quote_lines(c, "    ")
     return "\n".join(lines)
 
 

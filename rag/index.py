@@ -8,6 +8,7 @@ index is never queried with a different encoder or chunking.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -334,8 +335,7 @@ class Index:
         found = self.store.sentence_beside(doc_id, position, after)
         if found is None:
             return None
-        with_vectors = self.sentences_in(doc_id, found.start, found.end)
-        return with_vectors[0] if with_vectors else found
+        return dataclasses.replace(found, vector=self.encoder.encode([found.text])[0])
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         return self.store.text_span(doc_id, start, end)

@@ -51,3 +51,11 @@ def render(statements: Sequence[Statement], languages: dict[int, str],
            escape: Callable[[str], str] = _plain, marker: Callable[[int], str] = _marker) -> str:
     """The whole answer text: the pieces joined by spaces."""
     return " ".join(pieces(statements, languages, escape, marker))
+
+
+def quote_lines(citation, indent: str) -> list[str]:
+    """A citation's exact quote, and its machine rendering if it has one, as plain-text lines."""
+    lines = [f"{indent}“{' '.join(citation.quote.split())}”"]
+    if citation.translation:
+        lines.append(f"{indent}(machine translation) {citation.translation}")
+    return lines

@@ -235,9 +235,7 @@ class _Walker:
             self.buffer.append(element.text)
         for child in element:
             text = _norm(child.text_content()) if isinstance(child.tag, str) else ""
-            nested = isinstance(child.tag, str) and child.find(".//ul") is not None or \
-                isinstance(child.tag, str) and child.find(".//ol") is not None or \
-                isinstance(child.tag, str) and child.find(".//pre") is not None
+            nested = isinstance(child.tag, str) and any(child.find(f".//{tag}") is not None for tag in ("ul", "ol", "pre"))
             if child.tag == "li" and text and len(text) <= SHORT_ITEM and not text.endswith((".", ":")) and not nested:
                 self.flush()
                 run.append(text)
