@@ -10,7 +10,7 @@ an index was built under so a new encoder says it needs calibrating.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +26,34 @@ class Calibration:
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
     min_relevance: float = 0.35  # below this best-evidence score nothing in the library is close enough
+
+
+# Before any fit: the weights the first answer layer set by hand on the news dev set (the
+# multilingual cosine scaled by the retrieval calibration's 1.8). Used only without a calibration file.
+UNFITTED_EVIDENCE_WEIGHTS = {
+    "similarity": 0.65, "similarity_other": 1.17, "other_language": 0.0, "overlap": 0.35, "rare_overlap": 0.0,
+    "answer_type": 0.08, "focus": -0.1, "rank": -0.01, "outside": -0.02, "pair": -1.0,
+}
+
+
+@dataclass(frozen=True)
+class EvidenceCalibration:
+    """How evidence sentences are scored: one weight per feature of ``rag.answer.evidence.Features``."""
+
+    name: str = "uncalibrated"
+    weights: dict[str, float] = field(default_factory=lambda: dict(UNFITTED_EVIDENCE_WEIGHTS))
+
+
+@lru_cache(maxsize=1)
+def calibrated_evidence() -> EvidenceCalibration:
+    """The evidence weights `bench/calibrate_evidence.py` fitted (the ``evidence`` entry of the file)."""
+    try:
+        entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("evidence") or {}
+    except (OSError, ValueError):
+        entry = {}
+    if not entry.get("weights"):
+        return EvidenceCalibration()
+    return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]))
 
 
 @lru_cache(maxsize=8)

@@ -3,16 +3,19 @@
 Candidates are the sentences of the retrieved chunks, plus the text just
 around the top few (the answer often sits in the sentence after the one that
 matched). Each gets a few features (similarity to the question, share of
-the question's words, whether it holds the kind of fact asked for, ...);
-its score is their sum weighted by ``tuning.WEIGHTS``. Similarity uses the
+the question's words and of its rarer words, whether it holds the kind of
+fact asked for, ...); its score is their sum weighted by the evidence weights
+`make calibrate` fits (``rag/data/calibration.json``). Similarity uses the
 English encoder for English text and the multilingual encoder on the original
-for other languages: a machine translation is good enough to find a document,
-not to rank its sentences.
+for other languages, as two features with their own weights: the two cosines
+run on different scales, and a machine translation is good enough to find a
+document, not to rank its sentences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
@@ -24,9 +27,9 @@ from rag.answer.plan import Plan
 from rag.tuning import (
     EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
     TRANSLATE_CANDIDATES,
-    WEIGHTS, WINDOW_CHARS, WINDOW_HITS,
+    WINDOW_CHARS, WINDOW_HITS,
 )
-from rag.calibration import calibrated
+from rag.calibration import calibrated_evidence
 from rag.index import Index
 from rag.records import Hit
 from rag.verify import content_words, leading_name, names, numbers
@@ -50,74 +53,172 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Features:
-    """What a candidate sentence is scored on; ``score`` weighs them with ``tuning.WEIGHTS``."""
+    """What a candidate sentence is scored on; ``score`` weighs them with the calibrated evidence weights."""
 
-    similarity: float
-    overlap: float
-    answer_type: float
-    focus: float
-    rank: float
-    outside: float
+    similarity: float  # English-encoder cosine with the question (English sentences; else 0)
+    similarity_other: float  # multilingual-encoder cosine (sentences in other languages; else 0)
+    other_language: float  # 1 for a sentence in another language than English
+    overlap: float  # share of the question's content words the sentence holds
+    rare_overlap: float  # the same, each word weighted by how rare it is among the candidates (idf)
+    answer_type: float  # 1 if it holds the kind of fact asked for (a number, a date, a new name)
+    focus: float  # question names (up to FOCUS_MAX) its document lacks that another retrieved one has
+    rank: float  # places its chunk was ranked below the first
+    outside: float  # 1 if it lies beside the retrieved chunk rather than in it
+    pair: float = 0.0  # 1 for two adjacent sentences read as one (the topic, then the fact that answers)
 
-    def score(self) -> float:
-        return sum(WEIGHTS[name] * value for name, value in vars(self).items())
+    def score(self, weights: dict[str, float] | None = None) -> float:
+        weights = weights or evidence_weights()
+        return sum(weights.get(name, 0.0) * value for name, value in vars(self).items())
+
+
+def evidence_weights() -> dict[str, float]:
+    """The fitted weights of the evidence features (``bench/calibrate_evidence.py``)."""
+    return calibrated_evidence().weights
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate sentence with the features it was scored on (what `bench/calibrate_evidence.py` fits)."""
+
+    evidence: Evidence
+    features: Features
 
 
 def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
                     translate: Callable[[str, str], str] | None = None) -> list[Evidence]:
-    """The sentences that best answer the question, best first.
+    """The sentences that best answer the question, best first."""
+    ranked = [c.evidence for c in score_candidates(index, hits, question_vector, plan, translate)]
+    if not ranked:
+        return []
+    limit = LIST_EVIDENCE if plan.is_list else EVIDENCE_LIMIT
+    best = ranked[0].score
+    # The best one always; the others only if close to it (scores can be negative for junk questions),
+    # and never one that overlaps a piece already chosen (a pair and its own sentences).
+    picked = [e for e in distinct(ranked, limit) if e is ranked[0] or e.score >= best - abs(best) * (1 - KEEP_RATIO)]
+    chosen = [_with_answer_after(index, _with_context(index, picked[0]), plan)]
+    chosen += [_with_context(index, e) for e in picked[1:]]
+    return _without_overlaps(chosen)
+
+
+def distinct(ranked: list[Evidence], limit: int) -> list[Evidence]:
+    """The best ``limit`` pieces of ``ranked`` (best first) that do not overlap one another."""
+    kept: list[Evidence] = []
+    for e in ranked:
+        if len(kept) == limit:
+            break
+        if not any(_overlap(k, e) for k in kept):
+            kept.append(e)
+    return kept
+
+
+def _overlap(a: Evidence, b: Evidence) -> bool:
+    return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
+
+
+def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
+                     translate: Callable[[str, str], str] | None = None) -> list[Candidate]:
+    """Every candidate sentence of ``hits`` with its features and score, best first.
 
     With ``translate``, the best few non-English candidates are rendered in
     English (once; the index caches it) and their word overlap with the
     question is counted on the rendering too, as it is for English sentences.
     """
-    limit = LIST_EVIDENCE if plan.is_list else EVIDENCE_LIMIT
     focus = focus_missing(index, hits, plan.question)
     multilingual_question: np.ndarray | None = None
-    # Multilingual cosines run on another scale than the English encoder's; the factor that makes
-    # them comparable is the one `make calibrate` fits for retrieval (rag/data/calibration.json).
-    multilingual_scale = calibrated(index.encoder.name).multilingual_scale
-    scored: dict[tuple[str, int], Evidence] = {}
-    features_of: dict[tuple[str, int], Features] = {}
+    found: dict[tuple[str, int], tuple[Evidence, dict]] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
         window = WINDOW_CHARS if rank < WINDOW_HITS else 0
         for sentence in index.sentences_in(chunk.doc_id, max(0, chunk.start - window), chunk.end + window):
-            english = sentence.text_en or sentence.text
-            if sentence.vector_ml is not None:
+            key = (sentence.doc_id, sentence.start)
+            if key in found:  # the same sentence beside a better-ranked hit
+                continue
+            other = sentence.vector_ml is not None
+            if other:
                 if multilingual_question is None:
                     multilingual_question = load_multilingual().encode([plan.question])[0]
-                similarity = multilingual_scale * float(np.dot(sentence.vector_ml, multilingual_question))
+                similarity = float(np.dot(sentence.vector_ml, multilingual_question))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
+            english = sentence.text_en or sentence.text
             words = set(content_words(english)) | set(content_words(sentence.text))
-            features = Features(
-                similarity=similarity,
-                overlap=len(plan.words & words) / len(plan.words) if plan.words else 0.0,
+            found[key] = (Evidence(hit, sentence.start, sentence.end, sentence.text, sentence.text_en, 0.0), dict(
+                similarity=0.0 if other else similarity,
+                similarity_other=similarity if other else 0.0,
+                other_language=float(other),
+                words=words,
                 answer_type=float(has_answer_type(plan, sentence.text)),
                 focus=focus[chunk.doc_id],
                 rank=rank,
                 outside=float(not (chunk.start <= sentence.start and sentence.end <= chunk.end)),
-            )
-            score = features.score()
-            key = (sentence.doc_id, sentence.start)
-            if key not in scored or scored[key].score < score:
-                scored[key] = Evidence(hit, sentence.start, sentence.end, sentence.text, sentence.text_en, score)
-                features_of[key] = features
+            ))
+    _add_pairs(index, found)
+    rarity = _rarity(plan.words, [raw["words"] for _e, raw in found.values()])
+    scored: dict[tuple[str, int], Evidence] = {}
+    features_of: dict[tuple[str, int], Features] = {}
+    for key, (evidence, raw) in found.items():
+        words = raw.pop("words")
+        features = Features(**raw, **_overlaps(plan.words, words, rarity))
+        features_of[key] = features
+        scored[key] = replace(evidence, score=features.score())
     if translate is not None:
-        _rescore_translated(index, scored, features_of, plan, translate)
-    ranked = sorted(scored.values(), key=lambda e: -e.score)
-    if not ranked:
-        return []
-    best = ranked[0].score
-    # The best one always; the others only if close to it (scores can be negative for junk questions).
-    chosen = [_with_answer_after(index, _with_context(index, ranked[0]), plan)]
-    chosen += [_with_context(index, e) for e in ranked[1:limit] if e.score >= best - abs(best) * (1 - KEEP_RATIO)]
-    return _without_overlaps(chosen)
+        _rescore_translated(index, scored, features_of, plan, translate, rarity)
+    order = sorted(scored, key=lambda key: -scored[key].score)
+    return [Candidate(scored[key], features_of[key]) for key in order]
+
+
+def _add_pairs(index: Index, found: dict[tuple, tuple[Evidence, dict]]) -> None:
+    """Add each two adjacent candidate sentences as one candidate too.
+
+    The fact asked for often sits in the sentence after the one that names the
+    topic ("Debian 1.1 Buzz ... was the first release with a code name." /
+    "This release ... contained 474 packages."): neither alone matches the
+    question as well as the two together. The pair keeps the better
+    similarity and the union of words; its ``pair`` feature carries the cost of
+    a longer quote.
+    """
+    ordered = sorted(found.items(), key=lambda item: (item[0][0], item[0][1]))
+    for (key, (first, a)), (next_key, (second, b)) in zip(ordered, ordered[1:]):
+        if key[0] != next_key[0] or not 0 <= second.start - first.end <= NEXT_SENTENCE_GAP:
+            continue
+        english = None
+        if first.text_en or second.text_en:
+            english = f"{first.text_en or first.text} {second.text_en or second.text}"
+        text = index.text_span(first.hit.chunk.doc_id, first.start, second.end)
+        found[(key[0], first.start, second.end)] = (Evidence(first.hit, first.start, second.end, text, english, 0.0), dict(
+            similarity=max(a["similarity"], b["similarity"]),
+            similarity_other=max(a["similarity_other"], b["similarity_other"]),
+            other_language=a["other_language"],
+            words=a["words"] | b["words"],
+            answer_type=max(a["answer_type"], b["answer_type"]),
+            focus=a["focus"],
+            rank=min(a["rank"], b["rank"]),
+            outside=min(a["outside"], b["outside"]),
+            pair=1.0,
+        ))
+
+
+def _rarity(question_words: frozenset[str], candidate_words: list[set[str]]) -> dict[str, float]:
+    """Inverse document frequency of each question word among the candidate sentences.
+
+    A word every candidate holds ("Debian" in a Debian library) tells them apart
+    less than one only a few hold ("Twente", "fillfactor").
+    """
+    n = len(candidate_words)
+    return {w: math.log((n + 1) / (sum(w in words for words in candidate_words) + 1)) + 1.0
+            for w in question_words}
+
+
+def _overlaps(question_words: frozenset[str], words: set[str], rarity: dict[str, float]) -> dict[str, float]:
+    if not question_words:
+        return {"overlap": 0.0, "rare_overlap": 0.0}
+    shared = question_words & words
+    return {"overlap": len(shared) / len(question_words),
+            "rare_overlap": sum(rarity[w] for w in shared) / sum(rarity.values())}
 
 
 def _rescore_translated(index: Index, scored: dict[tuple[str, int], Evidence], features_of: dict,
-                        plan: Plan, translate: Callable[[str, str], str]) -> None:
+                        plan: Plan, translate: Callable[[str, str], str], rarity: dict[str, float]) -> None:
     """Give the best non-English candidates an English rendering and count overlap on it too."""
     ranked = sorted(scored, key=lambda key: -scored[key].score)[:TRANSLATE_CANDIDATES]
     for key in ranked:
@@ -126,7 +227,8 @@ def _rescore_translated(index: Index, scored: dict[tuple[str, int], Evidence], f
             continue
         english = index.translation(e.text, e.hit.lang, translate)
         words = set(content_words(english)) | set(content_words(e.text))
-        features = replace(features_of[key], overlap=len(plan.words & words) / len(plan.words))
+        features = replace(features_of[key], **_overlaps(plan.words, words, rarity))
+        features_of[key] = features
         scored[key] = replace(e, text_en=english, score=features.score())
 
 
@@ -212,6 +314,6 @@ def _without_overlaps(evidence: list[Evidence]) -> list[Evidence]:
     """Drop pieces that overlap a better one (a widened piece can swallow its neighbour)."""
     kept: list[Evidence] = []
     for e in evidence:
-        if not any(k.hit.chunk.doc_id == e.hit.chunk.doc_id and k.start < e.end and e.start < k.end for k in kept):
+        if not any(_overlap(k, e) for k in kept):
             kept.append(e)
     return kept
