@@ -168,3 +168,20 @@ def test_refusal_reasons_in_order(library):
         "the articles do not mention ceo, tesla"
     assert refusal_reason(make_plan("Where does Bitmall sell machines?", library), evidence(1.0),
                           hits_for("Bitmall sells mining machines in Chengdu."), settings, library) == ""
+
+
+@pytest.mark.parametrize("question,several", [
+    ("Where and in what year did the meeting take place?", True),
+    ("What does the tool do, and which version added it?", True),
+    ("How many rows are kept, and how many are dropped?", True),
+    ("Who founded the company and when?", True),
+    ("What is the default value and the maximum of the setting?", False),
+    ("Where is the office of the company that makes it?", False),
+    ("Wo und wann fand das Treffen statt?", True),
+    ("Waar en wanneer werd de vergadering gehouden?", True),
+    ("Welke bedrijven bouwen mijnen in Texas?", False),
+])
+def test_questions_that_ask_several_facts(question, several):
+    from rag.answer.plan import asks_several
+
+    assert asks_several(question) is several

@@ -74,6 +74,10 @@ def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Ev
         # The model reads one sentence; a list's items sit in several (the evidence holds up to
         # LIST_EVIDENCE of them), so its lead could only name part of the answer ("Ebang" of "Ebang, Canaan").
         return Lead("", "the answer is a list spread over several passages; quoting them instead of a short answer")
+    if plan.asks_several:
+        # The model answers from one sentence with a few words: of two facts asked at once it names
+        # one (or one of them wrongly), and a half answer read as the answer is a wrong lead.
+        return Lead("", "the question asks for several facts; quoting the passages that hold them")
     if best.text_en or best.hit.lang != "en":
         # A reply drawn from a machine translation inherits its mistakes, and they pass every
         # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").

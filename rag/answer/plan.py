@@ -38,6 +38,7 @@ class Plan:
     language: str  # ISO code of the question's language
     answer_type: str  # one of KINDS
     is_list: bool  # the answer is several names ("which makers ...?")
+    asks_several: bool  # two questions in one ("where and in what year ...?")
     words: frozenset[str]  # content words (stemmed), for overlap scoring
     # Terms a passage must contain to answer (numbers, rare or unknown names and identifiers): folded
     # form -> the question's own spelling (for the full-text index, which stems its own way).
@@ -56,6 +57,7 @@ def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
         language=language.code,
         answer_type=kind,
         is_list=kind in ("name", "place") and asks_for_list(question, language.code),
+        asks_several=asks_several(question, language.code),
         words=frozenset(content_words(question)),
         about={f: s for f, s in about_terms(question, stats, language.code).items() if f not in describing},
         describing=describing,
@@ -86,6 +88,12 @@ def asks_for_list(question: str, language: str | None = None) -> bool:
         and w not in data.not_plural
         for w in match.group(1).lower().split()
     )
+
+
+def asks_several(question: str, language: str | None = None) -> bool:
+    """ "Where and in what year ...?", "What is X, and which Y ...?": two facts asked at once."""
+    data = lang.get(language) if language else lang.for_text(question)
+    return bool(data.second_question) and re.search(data.second_question, question, re.IGNORECASE) is not None
 
 
 def is_override(text: str) -> bool:

@@ -51,6 +51,9 @@ class Language:
     time_words: str = ""
     # "Which makers ...?": the words after the question word, to look for a plural among.
     list_question: str = ""
+    # A second question joined to the first ("where and in what year ...", "..., and which ..."):
+    # the answer is two facts, which one short answer from one sentence rarely holds both of.
+    second_question: str = ""
     plural_suffixes: tuple[str, ...] = ()
     not_plural_suffixes: tuple[str, ...] = ()  # "-ss" ends no English plural
     not_plural: frozenset[str] = frozenset()  # words with a plural-looking ending that are not plurals

@@ -35,6 +35,9 @@ LANGUAGE = Language(
                r"märz|april|mai|juni|juli|august|september|oktober|november|dezember|gestern|heute|"
                r"letzte[nr]? (woche|monat|jahr))\b",
     list_question=r"\s*(?:welche|was für)\s+((?:[\w'’-]+\s+){0,3})",
+    second_question=r"\b(?:was|welche[rsmn]?|wer|wen|wem|wessen|wo|wann|warum|wie|woher|wohin)\b.*\bund\s+"
+                    r"(?:(?:in|an|auf|aus|für|von|seit|bis)\s+)?"
+                    r"(?:was|welche[rsmn]?|wer|wen|wem|wessen|wo|wann|warum|wie|woher|wohin)\b",
     plural_suffixes=("en", "er", "e", "s"),
     not_plural=frozenset({"haben", "werden", "können", "müssen", "wollen", "sollen", "sind", "waren", "hatte",
                           "wurde", "eine", "diese", "jene", "welche", "deutsche", "ihre", "seine", "der", "oder",

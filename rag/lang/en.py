@@ -30,6 +30,8 @@ LANGUAGE = Language(
                r"march|april|may|june|july|august|september|october|november|december|yesterday|today|"
                r"last (week|month|year))\b",
     list_question=r"\s*(?:which|what)\s+((?:[\w'’-]+\s+){0,3})",
+    second_question=r"\b(?:what|which|who|whom|whose|where|when|why|how)\b.*\band\s+(?:(?:in|on|at|from|for|to|by|of)\s+)?"
+                    r"(?:what|which|who|whom|whose|where|when|why|how)\b",
     plural_suffixes=("s",),
     not_plural_suffixes=("ss",),
     # Third-person verbs and other words that end in -s without being plurals.

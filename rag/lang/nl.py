@@ -33,6 +33,9 @@ LANGUAGE = Language(
                r"maart|april|mei|juni|juli|augustus|september|oktober|november|december|gisteren|vandaag|"
                r"vorige (week|maand)|vorig jaar)\b",
     list_question=r"\s*(?:welke|wat voor)\s+((?:[\w'’-]+\s+){0,3})",
+    second_question=r"\b(?:wat|welke?|wie|wiens|waar|wanneer|waarom|hoe|hoeveel)\b.*\ben\s+"
+                    r"(?:(?:in|op|aan|uit|voor|van|sinds|tot)\s+)?"
+                    r"(?:wat|welke?|wie|wiens|waar|wanneer|waarom|hoe|hoeveel)\b",
     plural_suffixes=("en", "s"),
     not_plural=frozenset({"zijn", "hebben", "worden", "kunnen", "moeten", "willen", "zullen", "gaan", "doen",
                           "is", "was", "eens", "toen", "tussen", "volgens", "nieuws"}),
