@@ -166,6 +166,8 @@ def test_stop_ends_a_long_generation(browser, slow_chat, slow_model):  # noqa: F
     slow_model.delay = 0.25  # 48 tokens: 12 s if nobody stops it
     hung_up, finished = slow_model.hung_up, slow_model.finished
     page = open_page(browser, slow_chat)
+    page.click("#rag-new-conv")
+    page.locator("#rag-transcript .rag-empty").wait_for()
     page.fill("#rag-question textarea", Q_MOVE)
     page.click("#rag-ask")
     page.locator("#rag-transcript .rag-early-quote").first.wait_for()
@@ -181,5 +183,5 @@ def test_stop_ends_a_long_generation(browser, slow_chat, slow_model):  # noqa: F
     assert slow_model.sent == after_stop, "the model kept writing after Stop"
     assert slow_model.hung_up == hung_up + 1 and slow_model.finished == finished
     assert after_stop - started < 20  # far short of the 48 tokens it would have written
-    assert page.locator("#rag-transcript .rag-bot button.rag-cite").count() == 0
+    assert page.locator("#rag-transcript .rag-bot").last.locator("button.rag-cite").count() == 0
     page.close()
