@@ -1,6 +1,7 @@
-"""Stopping and picking without a browser: cancel tokens, one-job slots, and the model picker's list.
+"""Stopping and picking without a browser: cancel tokens, one-job slots, quotes first, the model picker's list.
 
-Fast: no models. The model servers are real HTTP servers on loopback (tests/model_server.py).
+The units need no models; the stream tests use the shared index with the quotes-only
+backend. The model servers are real HTTP servers on loopback (tests/model_server.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import time
 
 import pytest
 
+from rag import Answer, Assistant, Quotes
+from rag.answer import CitedAnswerer
 from rag.config import Settings
 from rag.progress import CancellableGenerator, Cancelled, CancelToken, Running, Slot, cancellable
 from rag.served_models import ServedModels, fetch_model_ids
@@ -126,6 +129,50 @@ def test_a_slot_under_contention_admits_exactly_one():
     for t in threads:
         t.join()
     assert len(admitted) == 1
+
+
+# -- quotes first, through Assistant.stream ---------------------------------------------
+
+QUESTION = "Where are Chinese miners moving their machines?"
+
+
+class QuietAnswerer:
+    """The default strategy without ``yields_quotes``: the pipeline must find the quotes itself."""
+
+    def __init__(self):
+        self._inner = CitedAnswerer()
+
+    def warm_up(self, generator) -> None:
+        self._inner.warm_up(generator)
+
+    def stream(self, index, generator, settings, question, resolved):
+        return self._inner.stream(index, generator, settings, question, resolved)
+
+
+@pytest.mark.parametrize("answerer", [None, QuietAnswerer()], ids=["sends-its-own", "pipeline-finds-them"])
+def test_quotes_come_first_and_are_the_answers_citations(built_home, answerer):
+    assistant = Assistant(Settings(home=built_home, generator="none"), answerer=answerer)
+    events = list(assistant.stream(QUESTION, quotes_first=True))
+    assert isinstance(events[0], Quotes) and sum(isinstance(e, Quotes) for e in events) == 1
+    answer = events[-1]
+    assert isinstance(answer, Answer) and all(isinstance(e, str) for e in events[1:-1])
+    assert [(c.doc_id, c.start, c.end, c.quote) for c in events[0].citations] == \
+        [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations]
+    assert not any(isinstance(e, Quotes) for e in assistant.stream(QUESTION))  # only when asked for
+    assistant.close()
+
+
+def test_a_refused_question_sends_no_quotes_and_a_cancelled_stream_stops(built_home):
+    assistant = Assistant(Settings(home=built_home, generator="none"))
+    events = list(assistant.stream("Who won the football world cup in 1966?", quotes_first=True))
+    assert not any(isinstance(e, Quotes) for e in events) and events[-1].refused
+    token = CancelToken()
+    stream = assistant.stream(QUESTION, quotes_first=True, cancel=token)
+    assert isinstance(next(stream), Quotes)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        next(stream)
+    assistant.close()
 
 
 # -- the model picker -------------------------------------------------------------------
