@@ -14,7 +14,6 @@ import http.client
 import json
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
