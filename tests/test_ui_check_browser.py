@@ -61,6 +61,11 @@ def test_check_a_text_shows_verdicts_with_exact_quotes_and_exports(browser, chec
         # measured: the quote on the page is the document's text at the cited span
         assert " ".join(shown.split()) == " ".join(check_server.assistant.document(doc_id).text[start:end].split())
     page.screenshot(path=str(ARTIFACTS / "k1-check.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone: the verdicts fit, no sideways scroll
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "k2-check-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
 
     for fmt in ("json", "md"):
         page.locator("#rag-check-format label", has_text=fmt).click()
