@@ -60,6 +60,10 @@ def test_check_a_text_shows_verdicts_with_exact_quotes_and_exports(browser, chec
         shown = item.locator(".rag-check-quote").first.inner_text()
         # measured: the quote on the page is the document's text at the cited span
         assert " ".join(shown.split()) == " ".join(check_server.assistant.document(doc_id).text[start:end].split())
+    items.nth(1).locator(".rag-check-open").first.click()  # the cited sentence, highlighted in its article
+    mark = page.locator("#rag-check-passage mark")
+    mark.wait_for()
+    assert "3,000 kilograms" in mark.inner_text() and ALTERED_DOC in page.locator("#rag-check-passage").inner_text()
     page.screenshot(path=str(ARTIFACTS / "k1-check.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})  # on a phone: the verdicts fit, no sideways scroll
     page.wait_for_timeout(300)

@@ -73,6 +73,14 @@ watch('value', () => {
   if (box) box.scrollTop = box.scrollHeight;
 });
 """
+# Clicks on a check's citation become one 'click' event carrying which sentence and which citation.
+CHECK_JS = """
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('#rag-check-results [data-item][data-cite]');
+  if (!button) return;
+  trigger('click', {item: Number(button.dataset.item), cite: Number(button.dataset.cite)});
+});
+"""
 # Bring the highlighted passage into view inside the article, not the whole page.
 PASSAGE_JS = """
 watch('value', () => {
@@ -214,21 +222,27 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                         'looked up in the documents and marked <b>supported</b>, <b>contradicted</b> or <b>not '
                         'found</b>, with the reason and the exact sentence it rests on. Up to '
                         f'{MAX_CHECK_CHARS:,} characters; one check runs at a time on this server.</div>')
-                check_input = gr.Textbox(label="Text to check", lines=6, max_lines=16, elem_id="rag-check-text",
-                                         placeholder="BitMining plans to build mines in the United States and "
-                                                     "Kazakhstan. …")
-                with gr.Row():
-                    check_button = gr.Button("Check", variant="primary", scale=1, elem_id="rag-check-run")
-                    check_stop = gr.Button("Stop", variant="secondary", scale=1, elem_id="rag-check-stop")
-                check_message = gr.HTML("", elem_id="rag-check-message")
-                check_results = gr.HTML("", elem_id="rag-check-results")
-                checked = gr.State(None)  # (text, [CheckResult]) of the last finished check, for export
-                with gr.Row(elem_classes="rag-export-row"):
-                    check_format = gr.Radio(list(CHECK_FORMATS), value="md", show_label=False, container=False,
-                                            scale=3, min_width=160, elem_id="rag-check-format")
-                    check_export = gr.Button("Export check", size="sm", scale=1, min_width=120,
-                                             elem_id="rag-check-export")
-                check_file = gr.File(label="Download", visible=False, interactive=False, elem_id="rag-check-file")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=280):
+                        check_input = gr.Textbox(label="Text to check", lines=6, max_lines=16, elem_id="rag-check-text",
+                                                 placeholder="BitMining plans to build mines in the United States and "
+                                                             "Kazakhstan. …")
+                        with gr.Row():
+                            check_button = gr.Button("Check", variant="primary", scale=1, elem_id="rag-check-run")
+                            check_stop = gr.Button("Stop", variant="secondary", scale=1, elem_id="rag-check-stop")
+                        check_message = gr.HTML("", elem_id="rag-check-message")
+                        check_results = gr.HTML("", elem_id="rag-check-results")
+                        checked = gr.State(None)  # (text, [CheckResult]) of the last finished check, for export
+                        with gr.Row(elem_classes="rag-export-row"):
+                            check_format = gr.Radio(list(CHECK_FORMATS), value="md", show_label=False, container=False,
+                                                    scale=3, min_width=160, elem_id="rag-check-format")
+                            check_export = gr.Button("Export check", size="sm", scale=1, min_width=120,
+                                                     elem_id="rag-check-export")
+                        check_file = gr.File(label="Download", visible=False, interactive=False, elem_id="rag-check-file")
+                    with gr.Column(scale=2, min_width=280, elem_classes="rag-side"):
+                        gr.HTML('<div class="rag-side-title">Cited sentence in its article</div>')
+                        check_passage = gr.HTML(passage_placeholder(), js_on_load=CHECK_JS + PASSAGE_JS,
+                                                elem_id="rag-check-passage")
 
             with gr.Tab("Library", id="library") as library_tab:
                 with gr.Row(equal_height=False):
@@ -469,6 +483,18 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
 
         check_export.click(export_check, [checked, check_format], [check_file, check_message],
                            api_visibility="private")
+
+        def show_check_citation(last: object, event: gr.EventData) -> str:
+            """A check's cited sentence, highlighted in its article (picked by position, never by file name)."""
+            try:
+                result = last[1][int(event.item)]
+                citation = result.citations[int(event.cite)]
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                return passage_placeholder()
+            translation = citation.translation if citation.lang != "en" else None
+            return passage_html(base.document(citation.doc_id), citation.start, citation.end, None, translation)
+
+        check_passage.click(show_check_citation, [checked], [check_passage], api_visibility="private")
 
         # -- saved conversations -------------------------------------------------------
 

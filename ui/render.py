@@ -273,13 +273,14 @@ def check_html(results: list) -> str:
     for n, r in enumerate(results, start=1):
         mark, label = VERDICTS.get(r.verdict, ("·", r.verdict))
         cites = []
-        for c in r.citations:
+        for j, c in enumerate(r.citations):
             where = " · ".join(x for x in (esc(c.date) if c.date else "", f"{esc(c.doc_id)} [{int(c.start)}:{int(c.end)}]")
                                if x)
             translated = (f'<div class="rag-translation"><b>Machine translation:</b> {esc(c.translation)}</div>'
                           if c.translation else "")
             cites.append(
-                f'<div class="rag-check-cite"><div class="rag-source-title">{esc(plain_title(c.title, c.doc_id))}</div>'
+                f'<div class="rag-check-cite"><button class="rag-check-open" type="button" data-item="{n - 1}" '
+                f'data-cite="{j}" title="Show it in its article">{esc(plain_title(c.title, c.doc_id))}</button>'
                 f'<div class="rag-source-where">{where}</div>'
                 f'<blockquote class="rag-check-quote">{esc(c.quote)}</blockquote>{translated}</div>'
             )
