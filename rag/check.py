@@ -16,10 +16,12 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.progress import CancelToken
 from rag.retrieve import BadQuestion
 from rag.statements import quote_lines
 from rag.support import NOT_FOUND, Passage, StructuredVerifier
@@ -70,19 +72,34 @@ def split_text(text: str) -> list[tuple[int, int]]:
 def check_text(assistant, text: str, k: int | None = None,
                verifier: StructuredVerifier | None = None) -> list[CheckResult]:
     """One ``CheckResult`` per sentence of ``text``, in order."""
+    return list(iter_check(assistant, text, k, verifier))
+
+
+def iter_check(assistant, text: str, k: int | None = None, verifier: StructuredVerifier | None = None,
+               cancel: CancelToken | None = None) -> Iterator[CheckResult]:
+    """``check_text`` one sentence at a time, so a reader sees verdicts as they come and can stop.
+
+    The text is checked (empty, too long: ``BadQuestion``) before anything runs; ``cancel``
+    is looked at before every sentence (``Cancelled``).
+    """
     if not isinstance(text, str) or not any(ch.isalnum() for ch in text):
         raise BadQuestion("the text to check is empty")
     if len(text) > MAX_CHECK_CHARS:
         raise BadQuestion(f"the text is too long to check ({len(text)} characters, limit {MAX_CHECK_CHARS})")
+    return _check_sentences(assistant, text, k, verifier, cancel)
+
+
+def _check_sentences(assistant, text: str, k: int | None, verifier: StructuredVerifier | None,
+                     cancel: CancelToken | None) -> Iterator[CheckResult]:
     verifier = verifier or default_verifier(assistant)
-    results = []
     for start, end in split_text(text):
+        if cancel is not None:
+            cancel.check()
         sentence = " ".join(text[start:end].split())
         if len(sentence) > 2000 or sum(ch.isalnum() for ch in sentence) < 3:
-            results.append(CheckResult(sentence, start, end, NOT_FOUND, 0.0, "not a sentence that can be checked"))
+            yield CheckResult(sentence, start, end, NOT_FOUND, 0.0, "not a sentence that can be checked")
             continue
-        results.append(check_sentence(assistant, verifier, sentence, start, end, k))
-    return results
+        yield check_sentence(assistant, verifier, sentence, start, end, k)
 
 
 def default_verifier(assistant) -> StructuredVerifier:
@@ -192,6 +209,7 @@ def check_record(text: str, results: list[CheckResult], assistant=None) -> dict[
     if assistant is not None:
         record["index_version"] = assistant.index.version
         record["embedding_model"] = assistant.settings.embedding_model
+        record["library"] = assistant.info().get("library", "")  # every doc_id is relative to it
     return record
 
 

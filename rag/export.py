@@ -24,15 +24,17 @@ from rag.export_verify import verify_export
 from rag.records import Answer
 
 if TYPE_CHECKING:  # the pipeline pulls in the models; exporting a record does not need them
+    from rag.check import CheckResult
     from rag.pipeline import Assistant
 
 SCHEMA_VERSION = "1.1"  # 1.1: turns[].statements
 FORMATS = ("md", "html", "json", "pdf")
+CHECK_FORMATS = ("md", "json")  # a check is a list of verdicts: readable text or the record
 SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json", ".pdf": "pdf"}
 NOT_RECORDED = {"api_key", "home", "corpus_dir", "index_dir"}  # a secret, and paths recorded under "index"
 
-__all__ = ["FORMATS", "SCHEMA_VERSION", "add_arguments", "build_record", "export_answers", "export_to_file",
-           "render", "run", "verify_export"]
+__all__ = ["CHECK_FORMATS", "FORMATS", "SCHEMA_VERSION", "add_arguments", "build_record", "export_answers",
+           "export_check", "export_check_to_file", "export_to_file", "render", "run", "verify_export"]
 
 
 def build_record(answers: list[Answer], assistant: "Assistant", now: datetime | None = None) -> dict[str, Any]:
@@ -178,16 +180,51 @@ def export_to_file(answers: list[Answer], fmt: str, assistant: "Assistant", dire
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format '{fmt}' (use one of {', '.join(FORMATS)})")
+    kind = "answer" if len(answers) == 1 else "conversation"
+    return export_answers(answers, _fresh_path(directory, kind, fmt), assistant)
+
+
+def export_check(text: str, results: list["CheckResult"], path: Path, assistant: "Assistant | None" = None) -> Path:
+    """Write a `rag check` result to ``path`` (.md or .json, by suffix), whole and then renamed.
+
+    The content is ``rag.check.write_check``'s: every quote with its file (relative to the
+    library) and span, so an exported check can be re-read against the documents.
+    """
+    from rag.check import write_check
+
+    path = Path(path)
+    fmt = SUFFIX_FORMAT.get(path.suffix.lower())
+    if fmt not in CHECK_FORMATS:
+        raise ValueError(f"cannot export a check to {path.name}: use .md or .json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.stem + ".part" + path.suffix)  # write_check picks the format by suffix
+    write_check(tmp, text, list(results), assistant)
+    tmp.replace(path)
+    return path
+
+
+def export_check_to_file(text: str, results: list["CheckResult"], fmt: str, assistant: "Assistant | None",
+                         directory: Path) -> Path:
+    """A download file of a check for the chat: a fresh, timestamped name in ``directory``."""
+    fmt = fmt.lower().lstrip(".") if isinstance(fmt, str) else ""
+    if fmt not in CHECK_FORMATS:
+        raise ValueError(f"unknown check export format '{fmt}' (use one of {', '.join(CHECK_FORMATS)})")
+    if not results:
+        raise ValueError("nothing to export: check a text first")
+    return export_check(text, results, _fresh_path(directory, "check", fmt), assistant)
+
+
+def _fresh_path(directory: Path, kind: str, fmt: str) -> Path:
+    """``directory/KIND-STAMP.FMT``, numbered when that name is taken."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    kind = "answer" if len(answers) == 1 else "conversation"
     path = directory / f"{kind}-{stamp}.{fmt}"
     for n in range(2, 1000):
         if not path.exists():
             break
         path = directory / f"{kind}-{stamp}-{n}.{fmt}"
-    return export_answers(answers, path, assistant)
+    return path
 
 
 # -- `rag verify` ---------------------------------------------------------------------

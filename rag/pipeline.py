@@ -17,6 +17,7 @@ from rag.config import AskOptions, Settings
 from rag.conversation import resolve
 from rag.generate import Generator, GeneratorError, load_generator
 from rag.index import Index, Progress
+from rag.progress import CancellableGenerator, CancelToken, Quotes, cancellable
 from rag.records import Answer, Document, Hit, IngestReport, Turn
 from rag.retrieve import BadQuestion, Scoped, retrieve
 
@@ -108,17 +109,39 @@ class Assistant:
                         rrf_k=self.settings.rrf_k, doc_ids=doc_ids).hits
 
     def stream(self, question: str, history: list[Turn] | tuple[Turn, ...] = (), options: AskOptions | None = None,
-               doc_ids: Collection[str] | None = None) -> Iterator[str | Answer]:
+               doc_ids: Collection[str] | None = None, cancel: CancelToken | None = None,
+               quotes_first: bool = False) -> Iterator[str | Quotes | Answer]:
         """Yield pieces of answer text as they are verified, then the finished ``Answer``.
 
         ``options`` change top-k, temperature or strictness for this call only; ``doc_ids``
-        limits retrieval (and so every citation) to those documents.
+        limits retrieval (and so every citation) to those documents. With ``quotes_first``
+        a ``Quotes`` record (the evidence to be cited) comes before the text, as soon as
+        the evidence is chosen. ``cancel`` stops the stream between steps and between
+        the model's tokens: ``Cancelled`` is raised and the model is free at once.
         """
         question = check_question(question)
         resolved = resolve(question, history)
         settings = options.apply(self.settings) if options is not None else self.settings
         index = Scoped(self.index, doc_ids) if doc_ids is not None else self.index
-        yield from self.answerer.stream(index, self.generator, settings, question, resolved)  # type: ignore[arg-type]
+        generator = self.generator
+        if cancel is not None:
+            cancel.check()
+            if generator is not None:
+                generator = CancellableGenerator(generator, cancel)
+        own_quotes = quotes_first and getattr(self.answerer, "yields_quotes", False)
+        if quotes_first and not own_quotes:
+            quotes = early_quotes(index, settings, question, resolved)  # one extra retrieval for other answerers
+            if cancel is not None:
+                cancel.check()
+            if quotes is not None:
+                yield quotes
+        events = (self.answerer.stream(index, generator, settings, question, resolved,  # type: ignore[arg-type]
+                                       quotes_first=True) if own_quotes
+                  else self.answerer.stream(index, generator, settings, question, resolved))  # type: ignore[arg-type]
+        for event in cancellable(events, cancel):
+            if isinstance(event, Quotes) and not quotes_first:
+                continue
+            yield event
 
     def ask(self, question: str, history: list[Turn] | tuple[Turn, ...] = (), options: AskOptions | None = None,
             doc_ids: Collection[str] | None = None) -> Answer:
@@ -161,6 +184,24 @@ def open_assistant(settings: Settings, build: bool = True, progress: Progress | 
         if report is not None and on_report is not None:
             on_report(report)
     return assistant
+
+
+def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quotes | None:
+    """The evidence the default strategy would cite, for answerers that do not send ``Quotes`` themselves.
+
+    No model runs here (no translations): this is only what the reader sees while the answer is written.
+    None when the question would be refused.
+    """
+    from rag.answer import compose, make_plan, refusal_reason, select_evidence
+    from rag.tuning import EVIDENCE_CHUNKS
+
+    plan = make_plan(resolved, index)
+    k = max(settings.top_k, EVIDENCE_CHUNKS)
+    retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
+    evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, None)
+    if not evidence or refusal_reason(plan, evidence, retrieval.hits, settings, index):
+        return None
+    return Quotes(question, tuple(compose.citations(evidence)))
 
 
 def check_question(question: str) -> str:

@@ -24,20 +24,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from rag import Answer, Assistant, BadQuestion, GeneratorError, IndexUnusable, Settings, Turn  # noqa: E402
+from rag import (  # noqa: E402
+    Answer, Assistant, BadQuestion, Cancelled, GeneratorError, IndexUnusable, Quotes, Settings, Turn,
+)
 from rag.auth import Access, LoginGuard, LoginThrottle, Users  # noqa: E402
+from rag.check import MAX_CHECK_CHARS, iter_check  # noqa: E402
 from rag.config import TEMPERATURE_RANGE, TOP_K_RANGE, AskOptions, model_label  # noqa: E402
 from rag.conversations import Conversations, Message  # noqa: E402
+from rag.export import CHECK_FORMATS  # noqa: E402
+from rag.progress import Running, Slot  # noqa: E402
+from rag.served_models import Listing, ServedModels  # noqa: E402
 from rag.trash import TrashError  # noqa: E402
 from ui.render import (  # noqa: E402
-    Exchange, documents_html, esc, hits_html, metrics_html, passage_html, passage_placeholder, plain_title,
-    status_html, transcript_html,
+    Exchange, check_html, check_summary, documents_html, esc, hits_html, metrics_html, passage_html,
+    passage_placeholder, plain_title, status_html, transcript_html,
 )
 
 CSS_PATH = Path(__file__).with_name("style.css")
 EXPORT_FORMATS = ["md", "html", "json", "pdf"]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 ADMIN_ONLY = "Only an admin can change the library."
+CHECK_BUSY = "Another text is being checked on this server right now; try again when it has finished."
+STOPPED = "Stopped before the answer was finished."
 EXAMPLES = [
     "Where are Chinese miners moving their machines?",
     "What did Inner Mongolia do about mining?",
@@ -65,6 +73,14 @@ watch('value', () => {
   if (box) box.scrollTop = box.scrollHeight;
 });
 """
+# Clicks on a check's citation become one 'click' event carrying which sentence and which citation.
+CHECK_JS = """
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('#rag-check-results [data-item][data-cite]');
+  if (!button) return;
+  trigger('click', {item: Number(button.dataset.item), cite: Number(button.dataset.cite)});
+});
+"""
 # Bring the highlighted passage into view inside the article, not the whole page.
 PASSAGE_JS = """
 watch('value', () => {
@@ -76,37 +92,50 @@ watch('value', () => {
 
 
 class Models:
-    """One assistant per model the operator configured, all over the base assistant's index.
+    """One assistant per model a user may pick (``ServedModels``), all over the base assistant's index.
 
-    The list is fixed at start; an assistant is created on first use and kept, so
-    the number of loaded models and open indexes never grows with requests.
+    The names come from the operator: the configured models and what their model
+    servers list. An assistant is created on first use of a name and kept, so the
+    number of loaded models and open indexes is bounded by that list, never by requests.
     """
 
-    def __init__(self, base: Assistant, configured: dict[str, Settings] | None = None):
+    def __init__(self, base: Assistant, configured: dict[str, Settings] | None = None,
+                 served: ServedModels | None = None):
         self.base = base
-        self._settings = dict(configured or {model_label(base.settings): base.settings})
-        self._assistants: dict[str, Assistant] = {self.names[0]: base}
+        self.served = served or ServedModels(dict(configured or {model_label(base.settings): base.settings}))
+        self._assistants: dict[str, Assistant] = {self.served.default: base}
         self._lock = threading.Lock()
 
     @property
     def names(self) -> list[str]:
-        return list(self._settings)
+        return self.served.names()
+
+    def listing(self) -> Listing:
+        return self.served.listing()
 
     def get(self, name: str | None) -> Assistant:
-        """The assistant for a configured model name; ValueError for any other name."""
-        name = name or self.names[0]
-        if not isinstance(name, str) or name not in self._settings:
-            raise ValueError("choose one of the models in the list")
+        """The assistant for a listed model name; ValueError (one line) for any other value."""
+        settings = self.served.settings_for(name)  # raises for anything not listed
+        key = name or self.served.default
         with self._lock:
-            if name not in self._assistants:
-                self._assistants[name] = Assistant(self._settings[name], index=self.base.index)
-            return self._assistants[name]
+            if key not in self._assistants:
+                self._assistants[key] = Assistant(settings, index=self.base.index)
+            return self._assistants[key]
+
+    @property
+    def loaded(self) -> list[str]:
+        """The names that have an assistant (for tests and the status line)."""
+        with self._lock:
+            return list(self._assistants)
 
 
 def build_app(base: Assistant, models: Models | None = None, access: Access | None = None,
               conversations: Conversations | None = None) -> gr.Blocks:
-    """The whole interface: Chat (with saved conversations), Library and Evaluate tabs over one library."""
+    """The whole interface: Chat (with saved conversations), Check a text, Library and Evaluate over one library."""
     models = models or Models(base)
+    answering = Running()  # per browser session: the answers its Stop button ends
+    checking = Running()
+    check_slot = Slot()  # one check at a time per server: it is long, and answers must not wait behind two
     access = access or Access(None, loopback=True)
     store = conversations or Conversations(base.settings.home / "conversations.sqlite")
     s = base.settings
@@ -174,6 +203,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                                                        interactive=len(models.names) > 1, elem_id="rag-model",
                                                        allow_custom_value=True,  # checked by Models.get: one line
                                                        info="the models this server's operator configured")
+                            model_note = gr.HTML("", elem_id="rag-model-note")
                             top_k = gr.Slider(*TOP_K_RANGE, value=s.top_k, step=1, label="Passages to retrieve (top-k)",
                                               elem_id="rag-top-k")
                             temperature = gr.Slider(*TEMPERATURE_RANGE, value=s.temperature, step=0.05,
@@ -186,6 +216,33 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                         passage = gr.HTML(passage_placeholder(), js_on_load=PASSAGE_JS, elem_id="rag-passage")
                         gr.HTML('<div class="rag-side-title">Passages retrieved</div>')
                         sources = gr.HTML(hits_html([]), elem_id="rag-hits")
+
+            with gr.Tab("Check a text", id="check"):
+                gr.HTML('<div class="rag-help">Paste a text (a draft, someone else\'s summary). Each sentence is '
+                        'looked up in the documents and marked <b>supported</b>, <b>contradicted</b> or <b>not '
+                        'found</b>, with the reason and the exact sentence it rests on. Up to '
+                        f'{MAX_CHECK_CHARS:,} characters; one check runs at a time on this server.</div>')
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=280):
+                        check_input = gr.Textbox(label="Text to check", lines=6, max_lines=16, elem_id="rag-check-text",
+                                                 placeholder="BitMining plans to build mines in the United States and "
+                                                             "Kazakhstan. …")
+                        with gr.Row():
+                            check_button = gr.Button("Check", variant="primary", scale=1, elem_id="rag-check-run")
+                            check_stop = gr.Button("Stop", variant="secondary", scale=1, elem_id="rag-check-stop")
+                        check_message = gr.HTML("", elem_id="rag-check-message")
+                        check_results = gr.HTML("", elem_id="rag-check-results")
+                        checked = gr.State(None)  # (text, [CheckResult]) of the last finished check, for export
+                        with gr.Row(elem_classes="rag-export-row"):
+                            check_format = gr.Radio(list(CHECK_FORMATS), value="md", show_label=False, container=False,
+                                                    scale=3, min_width=160, elem_id="rag-check-format")
+                            check_export = gr.Button("Export check", size="sm", scale=1, min_width=120,
+                                                     elem_id="rag-check-export")
+                        check_file = gr.File(label="Download", visible=False, interactive=False, elem_id="rag-check-file")
+                    with gr.Column(scale=2, min_width=280, elem_classes="rag-side"):
+                        gr.HTML('<div class="rag-side-title">Cited sentence in its article</div>')
+                        check_passage = gr.HTML(passage_placeholder(), js_on_load=CHECK_JS + PASSAGE_JS,
+                                                elem_id="rag-check-passage")
 
             with gr.Tab("Library", id="library") as library_tab:
                 with gr.Row(equal_height=False):
@@ -261,13 +318,20 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
         conversation_outputs = [conv_list, conv_id, exchanges, transcript, sources, passage, scope, rename_box,
                                 export_file, export_message]
 
+        def model_views() -> tuple:
+            """The picker's names as the operator's servers list them now (cached), and why some are missing."""
+            listing = models.listing()
+            note = "".join(_message(line) for line in listing.problems)
+            return (gr.update(choices=list(listing.names), value=models.served.default,
+                              interactive=len(listing.names) > 1), note)
+
         def on_load(request: gr.Request) -> tuple:
             admin = is_admin(request)
             return (*library_views(), *conversation_views(owner(request), None), gr.update(visible=admin),
-                    gr.update(visible=not admin))
+                    gr.update(visible=not admin), *model_views())
 
-        app.load(on_load, None, [*library_outputs, *conversation_outputs, admin_tools, reader_note],
-                 api_visibility="private")
+        app.load(on_load, None, [*library_outputs, *conversation_outputs, admin_tools, reader_note, model_choice,
+                                 model_note], api_visibility="private")
         library_tab.select(library_views, None, library_outputs, api_visibility="private")
 
         # -- chat ----------------------------------------------------------------------
@@ -284,20 +348,30 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             yield transcript_html(history), gr.skip(), "", history, gr.skip(), gr.skip(), gr.skip()
             turns = [Turn(ex.question, ex.answer.answer) for ex in history[:-1] if ex.answer is not None]
             assistant = base
+            session = _session(request)
+            token = answering.start(session)  # Stop cancels it: generation ends at the next token
             try:
                 assistant = models.get(model_name)
                 options = AskOptions.checked(top_k=k, temperature=temp, strict=strict_value)
                 doc_ids = _scope(chosen, base)
-                for event in assistant.stream(exchange.question, turns, options=options, doc_ids=doc_ids):
+                for event in assistant.stream(exchange.question, turns, options=options, doc_ids=doc_ids,
+                                              cancel=token, quotes_first=True):
                     if isinstance(event, Answer):
                         exchange.answer = event
+                        continue
+                    if isinstance(event, Quotes):  # the evidence, before the model writes
+                        exchange.quotes = event.citations
                     else:
                         exchange.partial += event
-                        yield transcript_html(history), gr.skip(), gr.skip(), history, gr.skip(), gr.skip(), gr.skip()
+                    yield transcript_html(history), gr.skip(), gr.skip(), history, gr.skip(), gr.skip(), gr.skip()
+            except Cancelled:
+                exchange.error = STOPPED
             except (BadQuestion, ValueError) as exc:
                 exchange.error = _sentence(_one_line(exc))
             except Exception as exc:  # noqa: BLE001 - the user sees one line, never a stack trace
                 exchange.error = _one_line(exc)
+            finally:
+                answering.finish(session, token)
             user = owner(request)
             if cid is None or not store.append(user, cid, Message(exchange.question, exchange.answer, exchange.error)):
                 cid = store.create(user)
@@ -315,16 +389,17 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             chat_events.append(button.click(lambda t=text: t, None, question, api_visibility="private").then(
                 chat, chat_inputs, chat_outputs, api_visibility="private"))
 
-        def stop(history: list[Exchange], text: str) -> tuple:
-            """Mark the answer in progress as stopped (the queue cancels its generation).
+        def stop(history: list[Exchange], text: str, request: gr.Request) -> tuple:
+            """Stop this session's answers: the model stops at its next token, the queue drops the event.
 
             A question still waiting in the queue never reached the conversation: it is
             still in the box, so it is shown as stopped too.
             """
+            answering.stop(_session(request))
             history = list(history or [])
             unfinished = [ex for ex in history if ex.answer is None and not ex.error]
             for ex in unfinished:
-                ex.error = "Stopped before the answer was finished."
+                ex.error = STOPPED
             if not unfinished and isinstance(text, str) and text.strip():
                 history.append(Exchange(question=text.strip(), error="Stopped before the answer was started."))
                 return transcript_html(history), history, ""
@@ -345,6 +420,81 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             return passage_html(base.document(citation.doc_id), citation.start, citation.end, n, translation)
 
         transcript.click(show_citation, [exchanges], [passage], api_visibility="private")
+
+        # -- checking a text -----------------------------------------------------------
+
+        def run_check(text: str, request: gr.Request) -> Iterator[tuple]:
+            """Check a text sentence by sentence, showing each verdict as it comes; one check per server."""
+            if not isinstance(text, str) or not text.strip():
+                yield _message("Paste a text to check first."), gr.skip(), gr.skip(), gr.update(visible=False)
+                return
+            if len(text) > MAX_CHECK_CHARS:
+                yield (_message(f"The text is too long to check: {len(text):,} characters, the limit is "
+                                f"{MAX_CHECK_CHARS:,}. Check it in parts.", "error"),
+                       gr.skip(), gr.skip(), gr.update(visible=False))
+                return
+            session = _session(request)
+            token = checking.start(session)
+            if not check_slot.claim(token):
+                checking.finish(session, token)
+                yield _message(CHECK_BUSY, "error"), gr.skip(), gr.skip(), gr.skip()
+                return
+            results: list = []
+            try:
+                yield _message("Checking…"), "", None, gr.update(visible=False)
+                for result in iter_check(base, text, cancel=token):
+                    results.append(result)
+                    yield (_message(f"Checked {len(results)} sentence{'s' if len(results) != 1 else ''}…"),
+                           check_html(results), gr.skip(), gr.skip())
+                yield _message(check_summary(results), "ok"), check_html(results), (text, results), gr.skip()
+            except Cancelled:
+                note = f"Stopped after {len(results)} sentence{'s' if len(results) != 1 else ''}."
+                yield _message(note), check_html(results), (text, results) if results else None, gr.skip()
+            except BadQuestion as exc:
+                yield _message(_sentence(_one_line(exc)), "error"), gr.skip(), gr.skip(), gr.skip()
+            except Exception as exc:  # noqa: BLE001 - one line, never a stack trace
+                yield _message(f"The check failed: {_one_line(exc)}", "error"), gr.skip(), gr.skip(), gr.skip()
+            finally:
+                check_slot.release(token)
+                checking.finish(session, token)
+
+        check_outputs = [check_message, check_results, checked, check_file]
+        check_event = check_button.click(run_check, [check_input], check_outputs, api_visibility="private",
+                                         trigger_mode="multiple")
+
+        def stop_check(request: gr.Request) -> str:
+            stopped = checking.stop(_session(request))
+            return _message("Stopped." if stopped else "No check is running.")
+
+        check_stop.click(stop_check, None, [check_message], cancels=[check_event], api_visibility="private")
+
+        def export_check(last: object, fmt: str) -> tuple:
+            if not (isinstance(last, tuple) and len(last) == 2 and last[1]):
+                return gr.update(visible=False), _message("Check a text first; there is nothing to export yet.")
+            if fmt not in CHECK_FORMATS:
+                return gr.update(visible=False), _message("Choose md or json.", "error")
+            try:
+                from rag.export import export_check_to_file
+
+                path = export_check_to_file(last[0], last[1], fmt, _Published(base), Path(tempfile.mkdtemp()))
+            except Exception as exc:  # noqa: BLE001
+                return gr.update(visible=False), _message(f"Export failed: {_one_line(exc)}", "error")
+            return gr.update(value=str(path), visible=True), _message(f"Exported the check as {fmt.upper()}.", "ok")
+
+        check_export.click(export_check, [checked, check_format], [check_file, check_message],
+                           api_visibility="private")
+
+        def show_check_citation(last: object, event: gr.EventData) -> str:
+            """A check's cited sentence, highlighted in its article (picked by position, never by file name)."""
+            try:
+                result = last[1][int(event.item)]
+                citation = result.citations[int(event.cite)]
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                return passage_placeholder()
+            translation = citation.translation if citation.lang != "en" else None
+            return passage_html(base.document(citation.doc_id), citation.start, citation.end, None, translation)
+
+        check_passage.click(show_check_citation, [checked], [check_passage], api_visibility="private")
 
         # -- saved conversations -------------------------------------------------------
 
@@ -542,6 +692,11 @@ class _Published:
 
     def __getattr__(self, name: str):
         return getattr(self._assistant, name)
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser session a request comes from (each tab has its own), so Stop reaches only its own work."""
+    return str(getattr(request, "session_hash", None) or id(request))
 
 
 def _document_choices(documents: list[dict]) -> list[tuple[str, str]]:

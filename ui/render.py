@@ -11,7 +11,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from rag import Answer, Document, Hit
+from rag import Answer, Citation, Document, Hit
 from rag.statements import render as render_statements
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -39,6 +39,7 @@ class Exchange:
     partial: str = ""  # verified text received so far
     error: str = ""  # one-line message when the question could not be answered
     notes: list[str] = field(default_factory=list)
+    quotes: tuple[Citation, ...] = ()  # the evidence, shown while the answer is being written (rag.Quotes)
 
 
 # -- transcript -------------------------------------------------------------------
@@ -69,7 +70,8 @@ def _reply_html(turn: int, ex: Exchange) -> str:
     if answer is None:
         body = esc(ex.partial) if ex.partial else '<span class="rag-typing">Searching the articles…</span>'
         body = MARKER.sub(r'<span class="rag-cite pending">\1</span>', body)
-        return f'<div class="rag-msg rag-bot"><div class="rag-bubble rag-streaming">{body}</div></div>'
+        return (f'<div class="rag-msg rag-bot"><div class="rag-bubble rag-streaming">{body}'
+                f'{early_quotes_html(ex.quotes)}</div></div>')
     if answer.refused:
         return (
             '<div class="rag-msg rag-bot"><div class="rag-refusal">'
@@ -96,6 +98,23 @@ def _reply_html(turn: int, ex: Exchange) -> str:
         f'<div class="rag-answer">{body}</div>{note}{citation_list_html(turn, answer)}'
         f'{_meta_html(answer)}</div></div>'
     )
+
+
+def early_quotes_html(quotes: tuple[Citation, ...] | list[Citation]) -> str:
+    """The evidence sent ahead of the answer: numbered quotes with their source, not yet clickable."""
+    if not quotes:
+        return ""
+    items = []
+    for c in quotes:
+        where = " · ".join(x for x in (esc(c.date) if c.date else "", esc(c.doc_id)) if x)
+        items.append(
+            f'<li class="rag-early-quote"><span class="rag-cite">{int(c.n)}</span>'
+            f'<span class="rag-source-text"><span class="rag-source-title">{esc(plain_title(c.title, c.doc_id))}</span>'
+            f'<span class="rag-source-where">{where}</span>'
+            f'<span class="rag-source-quote">“{esc(_preview(c.quote))}”</span></span></li>'
+        )
+    return (f'<div class="rag-early"><div class="rag-early-title">Sources found; writing the answer…</div>'
+            f'<ol class="rag-sources rag-early-quotes">{"".join(items)}</ol></div>')
 
 
 def citation_list_html(turn: int, answer: Answer) -> str:
@@ -236,3 +255,47 @@ def metrics_html(overall: dict) -> str:
             f"{value:.2f}" if key == "mrr" else f"{value:.0f}" if isinstance(value, float) else str(value))
         rows.append(f'<tr><th>{esc(label)}</th><td class="rag-num">{esc(shown)}</td></tr>')
     return f'<table class="rag-docs rag-metrics"><tbody>{"".join(rows)}</tbody></table>' if rows else ""
+
+
+# -- checking a text --------------------------------------------------------------------
+
+VERDICTS = {"supported": ("✓", "supported"), "contradicted": ("✗", "contradicted"), "not_found": ("?", "not found")}
+
+
+def check_html(results: list) -> str:
+    """The verdict on each sentence of a checked text: mark, sentence, reason, and each citation's exact quote.
+
+    ``results`` are ``rag.check.CheckResult`` records, read field by field (nothing parsed from text).
+    """
+    if not results:
+        return ""
+    rows = []
+    for n, r in enumerate(results, start=1):
+        mark, label = VERDICTS.get(r.verdict, ("·", r.verdict))
+        cites = []
+        for j, c in enumerate(r.citations):
+            where = " · ".join(x for x in (esc(c.date) if c.date else "", f"{esc(c.doc_id)} [{int(c.start)}:{int(c.end)}]")
+                               if x)
+            translated = (f'<div class="rag-translation"><b>Machine translation:</b> {esc(c.translation)}</div>'
+                          if c.translation else "")
+            cites.append(
+                f'<div class="rag-check-cite"><button class="rag-check-open" type="button" data-item="{n - 1}" '
+                f'data-cite="{j}" title="Show it in its article">{esc(plain_title(c.title, c.doc_id))}</button>'
+                f'<div class="rag-source-where">{where}</div>'
+                f'<blockquote class="rag-check-quote">{esc(c.quote)}</blockquote>{translated}</div>'
+            )
+        rows.append(
+            f'<li class="rag-check-item rag-verdict-{esc(r.verdict)}" data-verdict="{esc(r.verdict)}">'
+            f'<div class="rag-check-head"><span class="rag-verdict">{mark} {esc(label)}</span> '
+            f'<span class="rag-check-sentence">{esc(r.sentence)}</span></div>'
+            f'<div class="rag-check-reason">{esc(_sentence(r.reason))}</div>{"".join(cites)}</li>'
+        )
+    return f'<ol class="rag-check-list" start="1">{"".join(rows)}</ol>'
+
+
+def check_summary(results: list) -> str:
+    """"3 sentences: 1 supported, 1 contradicted, 1 not found" for a list of check results."""
+    counts = {key: sum(r.verdict == key for r in results) for key in VERDICTS}
+    parts = [f"{v} {VERDICTS[k][1]}" for k, v in counts.items() if v]
+    total = len(results)
+    return f"{total} sentence{'s' if total != 1 else ''}: " + ", ".join(parts) if parts else "No sentences."

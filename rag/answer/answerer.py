@@ -24,12 +24,18 @@ from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import Settings
 from rag.generate import Generator
 from rag.index import Index
+from rag.progress import Quotes
 from rag.records import Answer
 from rag.retrieve import retrieve
 
 
 class Answerer(Protocol):
-    """Answers one (already resolved) question from an index."""
+    """Answers one (already resolved) question from an index.
+
+    A strategy that can tell its evidence before it writes sets ``yields_quotes = True``
+    and takes ``stream(..., quotes_first=True)``: it then yields a ``rag.progress.Quotes``
+    record before the text. Others get one from ``Assistant`` (an extra retrieval).
+    """
 
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
                resolved: str) -> Iterator[str | Answer]:
@@ -44,6 +50,8 @@ class Answerer(Protocol):
 class CitedAnswerer:
     """Quotes with citations, led by the model's short answer when the verifier accepts it."""
 
+    yields_quotes = True  # sends its evidence as ``Quotes`` before the lead when asked (quotes_first)
+
     def __init__(self, verifier: Verifier | None = None):
         self.verifier: Verifier = verifier or WordOverlapVerifier()
 
@@ -51,7 +59,7 @@ class CitedAnswerer:
         leads.warm_up(generator)
 
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
-               resolved: str) -> Iterator[str | Answer]:
+               resolved: str, quotes_first: bool = False) -> Iterator[str | Quotes | Answer]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         plan = make_plan(resolved, index)
@@ -74,6 +82,8 @@ class CitedAnswerer:
             yield answer
             return
 
+        if quotes_first:  # before the model translates or writes anything
+            yield Quotes(question, tuple(compose.citations(evidence)))
         if generator is not None and settings.translate:
             evidence = with_translations(index, generator, evidence)
         cited = compose.citations(evidence)
