@@ -6,10 +6,12 @@ collected with their features (``rag.answer.evidence.score_candidates``).
 A candidate's label is the share of the question's ``must_include`` groups
 its text (or English rendering) holds. A small grid over the weights that
 matter most (``GRID``; the rest keep their hand-set values) is searched for
-the best evidence@3 -- the top three non-overlapping candidates together hold
-every group -- averaged over the corpora so each counts the same, however
-many questions it has. Leave-one-corpus-out: the weights fitted without a
-corpus are scored on it, beside the weights fitted with every corpus in.
+the best evidence@3: the evidence an answer shows (``select_evidence``: the
+top three non-overlapping candidates within ``KEEP_RATIO`` of the best, five
+for a list) together holds every group. Averaged over the corpora so each
+counts the same, however many questions it has. Leave-one-corpus-out: the
+weights fitted without a corpus are scored on it, beside the weights fitted
+with every corpus in.
 
     python -m bench.calibrate_evidence [--write]
 
@@ -36,9 +38,11 @@ from rag.config import PROJECT_ROOT  # noqa: E402
 
 TOP = 3  # evidence pieces an ordinary answer shows
 # The weights searched; the others keep their hand-set values (rag.calibration.UNFITTED_EVIDENCE_WEIGHTS).
-# ``similarity`` stays fixed as the scale the others (and min_relevance) are read against.
+# ``similarity`` stays fixed as the scale the others (and min_relevance) are read against;
+# ``similarity_other`` is put on that scale by the retrieval calibration's multilingual_scale (the
+# multilingual cosine runs lower than the English one for the same match), so that a non-English
+# best sentence is judged by the same refusal threshold as an English one.
 GRID = {
-    "similarity_other": [0.65, 0.8, 1.17],
     "overlap": [0.2, 0.35],
     "rare_overlap": [0.0, 0.1, 0.2],
     "answer_type": [0.08, 0.15],
@@ -55,6 +59,7 @@ class Question:
     groups: list[list[str]]
     texts: list[str]
     spans: list[tuple[str, int, int]]  # (document, start, end) of each candidate
+    is_list: bool  # the answer shows LIST_EVIDENCE pieces rather than EVIDENCE_LIMIT
 
 
 def feature_names() -> list[str]:
@@ -97,7 +102,8 @@ def collect(home: Path) -> list[Question]:
             y = [sum(h is not None for h in must_include_hits(t, groups)) / len(groups) for t in texts]
             x = [[getattr(c.features, n) for n in names] for c in candidates]
             spans = [(c.evidence.hit.chunk.doc_id, c.evidence.start, c.evidence.end) for c in candidates]
-            out.append(Question(corpus, q["question"], np.array(x, dtype=float), np.array(y), groups, texts, spans))
+            out.append(Question(corpus, q["question"], np.array(x, dtype=float), np.array(y), groups, texts, spans,
+                                plan.is_list))
         index.close()
     return out
 
@@ -129,25 +135,38 @@ def fit(questions: list[Question], start: dict[str, float]) -> dict[str, float]:
 
 
 def evidence_at(questions: list[Question], w: np.ndarray, k: int = TOP) -> float:
-    """Share of questions whose top-k non-overlapping candidates together hold every must_include group."""
+    """Share of questions whose shown evidence together holds every must_include group.
+
+    Shown as ``select_evidence`` shows it: the best ``k`` non-overlapping
+    candidates (``LIST_EVIDENCE`` for a list question when ``k`` is TOP), of
+    which only those within ``KEEP_RATIO`` of the best score. Scored on what
+    the reader sees, so a weight that ranks the answer fourth, or far below
+    the first, counts as a miss.
+    """
     from rag.metrics import must_include_hits
+    from rag.tuning import KEEP_RATIO, LIST_EVIDENCE
 
     good = 0
     for q in questions:
+        scores = q.x @ w
+        limit = LIST_EVIDENCE if q.is_list and k == TOP else k
         top: list[int] = []
-        for i in np.argsort(-(q.x @ w), kind="stable"):
+        for i in np.argsort(-scores, kind="stable"):
             doc, start, end = q.spans[i]
             if not any(q.spans[j][0] == doc and q.spans[j][1] < end and start < q.spans[j][2] for j in top):
                 top.append(i)
-            if len(top) == k:
+            if len(top) == limit:
                 break
+        if not (q.is_list and k == TOP):  # as rag.answer.evidence.shown
+            best = scores[top[0]]
+            top = [i for i in top if i == top[0] or scores[i] >= best - abs(best) * (1 - KEEP_RATIO)]
         seen = "\n".join(q.texts[i] for i in top)
         good += all(h is not None for h in must_include_hits(seen, q.groups))
     return good / max(1, len(questions))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS
+    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, calibrated
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
@@ -155,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     questions = collect(args.home)
     start = dict(UNFITTED_EVIDENCE_WEIGHTS)
+    start["similarity_other"] = round(start["similarity"] * calibrated("default").multilingual_scale, 4)
     chosen = fit(questions, start)
     names = feature_names()
     vector = lambda weights: np.array([weights.get(n, 0.0) for n in names])  # noqa: E731

@@ -185,3 +185,18 @@ def test_cli_ask_json_has_the_eval_shape(built_home):
     assert data["statements"][0]["role"] == "lead" and "Huoxun" in data["statements"][0]["text"]
     assert {"n", "doc_id", "chunk_id", "start", "end", "quote"} <= set(data["citations"][0])
     assert {"retrieve", "generate", "total"} <= set(data["timings_ms"])
+
+
+def test_a_lead_naming_half_of_a_pair_is_dropped():
+    """The lead stops where the passage joins a second member of the answer with "and"."""
+    from types import SimpleNamespace
+
+    from rag.answer.lead import half_of_a_pair
+
+    passage = SimpleNamespace(english="The name comes from the names of its founder, Ann Lee, and her husband, Tom.")
+    assert half_of_a_pair("From its founder, Ann Lee.", passage, "Where does the name come from?")
+    assert not half_of_a_pair("Ann Lee and her husband Tom.", passage, "Where does the name come from?")
+    single = SimpleNamespace(english="The bridge was opened by Anna de Vries and cost $4 million.")
+    assert half_of_a_pair("Anna de Vries.", single, "Who opened the bridge?")  # unsure: quotes instead
+    alone = SimpleNamespace(english="The bridge was opened by Anna de Vries on Monday.")
+    assert not half_of_a_pair("Anna de Vries.", alone, "Who opened the bridge?")

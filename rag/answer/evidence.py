@@ -90,14 +90,26 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     ranked = [c.evidence for c in score_candidates(index, hits, question_vector, plan, translate)]
     if not ranked:
         return []
-    limit = LIST_EVIDENCE if plan.is_list else EVIDENCE_LIMIT
-    best = ranked[0].score
-    # The best one always; the others only if close to it (scores can be negative for junk questions),
-    # and never one that overlaps a piece already chosen (a pair and its own sentences).
-    picked = [e for e in distinct(ranked, limit) if e is ranked[0] or e.score >= best - abs(best) * (1 - KEEP_RATIO)]
+    picked = shown(ranked, plan.is_list)
     chosen = [_with_answer_after(index, _with_context(index, picked[0]), plan)]
     chosen += [_with_context(index, e) for e in picked[1:]]
     return _without_overlaps(chosen)
+
+
+def shown(ranked: list[Evidence], is_list: bool) -> list[Evidence]:
+    """Which of the ranked pieces an answer shows: never one overlapping a piece already chosen.
+
+    An ordinary answer shows the best piece and those close to it (within
+    ``KEEP_RATIO``; scores can be negative for junk questions). A list's items
+    sit in several sentences, each less like the question than the one
+    naming the kind of thing asked for, so a list shows its ``LIST_EVIDENCE``
+    best pieces without that cut.
+    """
+    picked = distinct(ranked, LIST_EVIDENCE if is_list else EVIDENCE_LIMIT)
+    if is_list or not picked:
+        return picked
+    best = picked[0].score
+    return [e for e in picked if e is picked[0] or e.score >= best - abs(best) * (1 - KEEP_RATIO)]
 
 
 def distinct(ranked: list[Evidence], limit: int) -> list[Evidence]:

@@ -95,7 +95,8 @@ def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Ev
         return Lead("", "the model gave no answer; showing the passages")
     if (supported(verifier, text, [Passage(best.text, best.text_en)])
             and adds_only_supported(text, best, plan.question)
-            and not ambiguous_number(text, best, plan.question)):
+            and not ambiguous_number(text, best, plan.question)
+            and not half_of_a_pair(text, best, plan.question)):
         return Lead(text)
     if not settings.strict:
         return Lead(text, "the model's answer is not supported by the passage", verified=False)
@@ -122,6 +123,30 @@ def adds_only_supported(lead: str, evidence: Evidence, question: str) -> bool:
     passage = set(content_words(evidence.text)) | set(content_words(evidence.text_en or ""))
     added = set(content_words(lead)) - set(content_words(question))
     return bool(added) and added <= passage
+
+
+def half_of_a_pair(lead: str, evidence: Evidence, question: str) -> bool:
+    """A lead that stops where the passage goes on with "and" to a second member of the answer.
+
+    "The name comes from ... Ian Murdock, and his wife, Debra": a lead of
+    "Ian Murdock." is true but half the answer, and read as the answer it
+    is wrong. Such a lead is dropped; the quote shows both.
+    """
+    coordination = lang.get(PROMPT_LANGUAGE).coordination  # evidence.english is English
+    if not coordination:
+        return False
+    lead_words, asked = set(content_words(lead)), set(content_words(question))
+    added = lead_words - asked
+    text = evidence.english
+    ends = [m.end() for m in re.finditer(r"[\w$%]+", text) if set(content_words(m.group())) & added]
+    if not ends:
+        return False
+    after = text[max(ends):]
+    joined = re.match(rf"\W{{0,3}}\b(?:{coordination})\b", after, re.IGNORECASE)
+    if not joined:
+        return False
+    following = content_words(after[joined.end():])[:3]
+    return any(w not in lead_words and w not in asked for w in following)
 
 
 def ambiguous_number(lead: str, evidence: Evidence, question: str) -> bool:

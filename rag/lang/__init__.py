@@ -60,6 +60,8 @@ class Language:
     # Where a sentence splits into clauses that can each hold their own number ("$25 million for the
     # US; and $9 million for Kazakhstan"): the pattern to split on.
     clause_break: str = ""
+    # Words that join two members of one list ("Ian Murdock, and his wife, Debra").
+    coordination: str = ""
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""

@@ -43,6 +43,7 @@ LANGUAGE = Language(
                           "wurde", "eine", "diese", "jene", "welche", "deutsche", "ihre", "seine", "der", "oder",
                           "aber", "über", "unter", "immer", "wieder", "es", "das", "des", "als", "bis", "ist"}),
     clause_break=r";|\.\s|, (?:und|aber|während|wohingegen|doch) ",
+    coordination=r"und|oder|sowie",
     follow_up_leading=r"^\s*(und|aber|auch|also|was ist mit|wie steht es mit|und was|dann)\b",
     follow_up_referring=r"\b(er|ihn|ihm|ihnen|sein|seine|seinen|seiner|dort|dorthin|derselbe|dieselbe|dasselbe)\b",
     override=r"\b(ignorier\w*|vergiss|vergessen sie|missachte\w*|umgeh\w*|überspring\w*|ohne (die )?)\b"

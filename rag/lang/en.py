@@ -39,6 +39,7 @@ LANGUAGE = Language(
                           "goes", "needs", "sells", "runs", "leads", "owns", "heads", "builds", "moves", "ships",
                           "its", "this", "news"}),
     clause_break=r";|\.\s|, (?:and|but|while|whereas) ",
+    coordination=r"and|or|as well as",
     follow_up_leading=r"^\s*(and|but|also|so|what about|how about|and what|then)\b",
     follow_up_referring=r"\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
     override=r"\b(ignore|disregard|forget|bypass|override|skip|set aside|don'?t use|do not use|without using)\b"

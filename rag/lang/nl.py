@@ -40,6 +40,7 @@ LANGUAGE = Language(
     not_plural=frozenset({"zijn", "hebben", "worden", "kunnen", "moeten", "willen", "zullen", "gaan", "doen",
                           "is", "was", "eens", "toen", "tussen", "volgens", "nieuws"}),
     clause_break=r";|\.\s|, (?:en|maar|terwijl|hoewel) ",
+    coordination=r"en|of|evenals",
     follow_up_leading=r"^\s*(en|maar|ook|dus|hoe zit het met|en wat|dan)\b",
     # Only words that point back; "het", "die" and "dat" are mostly articles and are left out.
     follow_up_referring=r"\b(hij|zij|ze|hem|haar|hen|hun|daar|daarom|daarvan|dezelfde|hetzelfde)\b",
