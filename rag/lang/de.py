@@ -60,4 +60,9 @@ LANGUAGE = Language(
     ),
     translation_example=("Der Bürgermeister eröffnete gestern die neue Brücke im Stadtzentrum.",
                          "The mayor opened the new bridge in the city centre yesterday."),
+    summary_request=r"\bzusammenfass\w*|\bfass\w*\b.*\bzusammen\b|\büberblick\b|\bübersicht\b",
+    summary_question=r"^\s*was (?:sagt|schreibt|berichtet)\s+(?P<source>.+?)\s*\??\s*$",
+    language_words={"de": ("deutsch", "deutsche", "deutschen", "deutscher"), "en": ("englisch", "englische",
+                    "englischen"), "nl": ("niederländisch", "niederländische", "niederländischen"),
+                    "fr": ("französisch", "französische", "französischen"), "es": ("spanisch", "spanische")},
 )
