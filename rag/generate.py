@@ -40,9 +40,9 @@ class Generator(Protocol):
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
-# GGUF ``general.finetune`` values of base (pretrained, not instruction-tuned) models. A base model's
-# file may still carry a chat template (the packaged Gemma 3 270M base does: it is shared with the
-# instruct release), so a template alone does not make a chat model.
+# GGUF ``general.finetune`` values of base (pretrained, not instruction-tuned) models. Converters often
+# copy the instruct release's chat template into the base model's file, so a template alone does not make
+# a chat model. (The packaged Gemma 3 270M base has neither a template nor ``general.finetune``.)
 BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
 
 

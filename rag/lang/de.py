@@ -60,7 +60,8 @@ LANGUAGE = Language(
     ),
     translation_example=("Der Bürgermeister eröffnete gestern die neue Brücke im Stadtzentrum.",
                          "The mayor opened the new bridge in the city centre yesterday."),
-    summary_request=r"\bzusammenfass\w*|\bfass\w*\b.*\bzusammen\b|\büberblick\b|\bübersicht\b",
+    summary_request=r"\bfass\w*\b(?=.*\bzusammen\b)|\bzusammen\s*[.?!]?\s*$|\b(?:gib\s+(?:mir\s+)?)?(?:eine[nm]?\s+)?"
+                    r"(?:kurze[nm]?\s+)?(?:zusammenfassung|überblick|übersicht)(?:\s+(?:über|von))?\b|\bzusammenfassen\b",
     summary_question=r"^\s*was (?:sagt|schreibt|berichtet)\s+(?P<source>.+?)\s*\??\s*$",
     language_words={"de": ("deutsch", "deutsche", "deutschen", "deutscher"), "en": ("englisch", "englische",
                     "englischen"), "nl": ("niederländisch", "niederländische", "niederländischen"),

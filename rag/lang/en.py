@@ -60,7 +60,9 @@ LANGUAGE = Language(
          "How much will the council spend on the school in Delft?", "$7 million."),
     ),
     # "What does the article say about X?" asks about X, not for a summary: the question pattern ends at "say".
-    summary_request=r"\b(?:summari[sz]e|summari[sz]ing|summary|sum up|recap|overview|synopsis|gist|tl;?dr)\b",
+    summary_request=r"\b(?:(?:please\s+)?(?:give|write|make|provide|show)\s+(?:me\s+|us\s+)?)?(?:an?\s+|the\s+)?"
+                    r"(?:short\s+|brief\s+|quick\s+)?(?:summari[sz]e|summari[sz]ing|summary|sum up|recap|overview"
+                    r"|synopsis|gist|tl;?dr)(?:\s+of)?\b",
     summary_question=r"^\s*what(?:'s| is| are| does| do| did)\s+(?P<source>.+?)\s+(?:say|report|tell us|cover|about)"
                      r"\s*\??\s*$",
     generative_instruction=(

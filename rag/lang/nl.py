@@ -59,7 +59,8 @@ LANGUAGE = Language(
     ),
     translation_example=("De burgemeester opende gisteren de nieuwe brug in het centrum van de stad.",
                          "The mayor opened the new bridge in the city centre yesterday."),
-    summary_request=r"\bvat\b.*\bsamen\b|\bsamenvatting\b|\bsamenvatten\b|\boverzicht\b|\bin het kort\b",
+    summary_request=r"\bvat\b(?=.*\bsamen\b)|\bsamen\s*[.?!]?\s*$|\b(?:geef\s+(?:me\s+)?)?(?:een\s+)?(?:korte\s+)?"
+                    r"(?:samenvatting|overzicht)(?:\s+van)?\b|\bsamenvatten\b|\bin het kort\b",
     summary_question=r"^\s*(?:wat (?:zegt|schrijft|meldt|vertelt)\s+(?P<source>.+?)|waar gaat\s+(?P<about>.+?)\s+over)"
                      r"\s*\??\s*$",
     language_words={"nl": ("nederlands", "nederlandse", "nederlandstalige"), "en": ("engels", "engelse",
