@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -63,8 +64,8 @@ def gguf_is_chat_model(metadata: dict[str, str]) -> bool:
     finetune = str(metadata.get("general.finetune", "")).strip().lower()
     if finetune:
         return finetune not in BASE_FINETUNES
-    name = str(metadata.get("general.name", "")).lower().replace("_", "-")
-    return any(tag in name.split("-") for tag in ("it", "instruct", "chat"))
+    words = re.split(r"[^a-z0-9]+", str(metadata.get("general.name", "")).lower())
+    return any(tag in words for tag in ("it", "instruct", "chat"))
 
 
 def complete(generator: Generator, prompt: str, **kwargs: object) -> str:

@@ -51,6 +51,8 @@ The sentence a claim paraphrases is nearly always the most similar one; trying a
 that joins two sentences pass, without letting it shop among every sentence of a long passage."""
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+# Markers written after the full stop ("... 8%. [1] China's ...") belong to the sentence before them.
+MARKERS_AFTER_STOP = re.compile(r"([.!?])(\s*)((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def claims(pieces: Iterable[str], language: str) -> Iterator[Claim]:
     """The claims of a streamed reply, each as soon as the sentence after it has begun (so it is whole)."""
     buffer = ""
     for piece in pieces:
-        buffer += piece
+        buffer = MARKERS_AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)} ", buffer + piece)
         spans = split_sentences(buffer, language)
         if len(spans) < 2:
             continue
