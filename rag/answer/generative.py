@@ -304,7 +304,9 @@ class GenerativeAnswerer:
         plan = make_plan(resolved, index)
         k = max(settings.top_k, EVIDENCE_CHUNKS)
         retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan)  # for the refusal policy
+        # The extractive answer's evidence, for the same refusal policy (non-English candidates rendered alike).
+        translate = translator(generator) if settings.translate else None
+        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, translate)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         answer = Answer(
             question=question, answer="", refused=False, retrieved=retrieval.hits, resolved_question=resolved,
