@@ -161,7 +161,8 @@ def reply(generator: Generator, settings: Settings, task: str, sources: list[Sou
     body = head + "".join(blocks[: len(sources)]) + tail
     options = dict(max_tokens=GENERATIVE_MAX_TOKENS, temperature=settings.temperature)
     if has_chat(generator):
-        messages: list[Message] = [{"role": "system", "content": task}, {"role": "user", "content": body}]
+        # One user message: several chat templates (Gemma's among them) reject or drop a system role.
+        messages: list[Message] = [{"role": "user", "content": f"{task}\n\n{body}"}]
         return sources, generator.chat_stream(messages, **options)  # type: ignore[attr-defined]
     return sources, generator.stream(f"{task}\n\n{body}", stop=["\nQuestion:", "\nPassages:", "\nDocument:"], **options)
 
