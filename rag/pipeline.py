@@ -26,7 +26,8 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     """Ask questions about the documents in one library, with cited, verified answers.
 
-    ``answerer`` is the answering strategy (default: ``CitedAnswerer`` with the
+    ``answerer`` is the answering strategy (default: ``ModalAnswerer``, which picks
+    summary, generative or extractive answers by ``Settings.answer_mode``, with the
     word-overlap verifier); any ``rag.answer.Answerer`` plugs in here. ``index``
     shares an open index (another model over the same library); it is then not
     closed here.
