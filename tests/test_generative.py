@@ -250,6 +250,8 @@ def test_summarise_the_dutch_article(assistant):
     answer = assistant.ask("Summarise the Dutch article")
     check_summary(assistant, answer, dutch[0]["doc_id"])
     assert "machine translation from nl" in answer.answer
+    for request in ("What does the Dutch article say?", "Vat het Nederlandse artikel samen"):
+        assert assistant.ask(request).citations == answer.citations, request
 
 
 def test_summarise_each_article_by_its_title(assistant):
