@@ -86,6 +86,24 @@ def planted_number(correct: int | None = None) -> Script:
     return script
 
 
+def swapped_numbers() -> Script:
+    """The best sentence holding two different numbers, with the two numbers swapped (each then sits beside
+    the other's name: every word and number is still in the passage)."""
+    def script(request: Request) -> str:
+        if not request.passages:
+            return ""
+        for n in request.passages:
+            for sentence in sorted(sentences(request.passages[n]), key=lambda s: -len(
+                    set(content_words(request.question)) & set(content_words(s)))):
+                found = list(dict.fromkeys(re.findall(r"\d+", sentence)))
+                if len(found) >= 2:
+                    a, b = found[:2]
+                    swapped = re.sub(r"\d+", lambda m: {a: b, b: a}.get(m.group(), m.group()), sentence)
+                    return f"{cleaned(swapped)} [{n}]"
+        return ""
+    return script
+
+
 def unknown_citation(true_from: int) -> Script:
     """A correct sentence of passage 1, then a true sentence of passage ``true_from`` cited under a number
     beyond the passages given."""

@@ -28,7 +28,8 @@ from rag.records import Answer
 from rag.statements import render
 from rag.verify import is_supported
 
-from tests.replay_server import ReplayServer, answer_from, planted_number, summary_of, unknown_citation
+from tests.replay_server import (ReplayServer, answer_from, planted_number, summary_of, swapped_numbers,
+                                 unknown_citation)
 
 QUESTION = "What share of China's computing power is in Xinjiang?"
 
@@ -172,6 +173,14 @@ def test_a_planted_wrong_number_is_never_shown_as_fact(replay):
     assert [s.text for s in flagged] == [wrong_sentence] and flagged[0].citation is None
     assert f"{wrong_sentence} (unverified)" in shown.answer
     exact_quotes(lenient, shown)
+
+
+def test_numbers_swapped_between_two_names_are_never_shown_as_fact(replay):
+    assistant, server = replay(swapped_numbers(), strict=False)
+    answer = assistant.ask(QUESTION)
+    swapped = swapped_numbers()(server.requests[0]).rsplit(" [", 1)[0]
+    assert swapped and [s.text for s in answer.statements if not s.verified] == [swapped]
+    assert all(s.text != swapped for s in answer.statements if s.verified)
 
 
 def test_a_sentence_citing_a_passage_it_was_not_given_is_never_shown_as_fact(replay):

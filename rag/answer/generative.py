@@ -27,7 +27,7 @@ from rag import lang
 from rag import statements as rendering
 from rag.answer.answerer import CitedAnswerer
 from rag.answer.evidence import Evidence, select_evidence
-from rag.answer.lead import ambiguous_number
+from rag.answer.lead import PROMPT_LANGUAGE, ambiguous_number
 from rag.answer.plan import make_plan
 from rag.answer.refuse import REFUSAL, refusal_reason
 from rag.answer.translation import translator
@@ -39,7 +39,7 @@ from rag.records import Answer, Citation, Hit, Passage, Statement
 from rag.retrieve import retrieve
 from rag.sentences import split_sentences
 from rag.tuning import EVIDENCE_CHUNKS, NEXT_SENTENCE_GAP, PROMPT_RESERVE
-from rag.verify import content_words
+from rag.verify import content_words, leading_name, names, numbers
 
 GENERATIVE_MAX_TOKENS = 320
 """Tokens a generated answer or summary may use: five sentences of about 40 words with their markers.
@@ -190,7 +190,8 @@ class ClaimChecker:
             for candidate in self.candidates(self.sources[n - 1], claim.text):
                 passage = Passage(candidate.text, candidate.text_en)
                 if (self.verifier.support(claim.text, [passage]).score >= self.verifier.threshold
-                        and not ambiguous_number(claim.text, candidate, claim.text)):
+                        and not ambiguous_number(claim.text, candidate, claim.text)
+                        and not misplaced_number(claim.text, candidate)):
                     return Checked(claim, candidate)
         cited = ", ".join(f"[{n}]" for n in claim.cited)
         return Checked(claim, None, f"passage {cited} does not support it")
@@ -237,6 +238,32 @@ class ClaimChecker:
         except GeneratorError:
             return None
         return english if english != text else None
+
+
+def misplaced_number(claim: str, evidence: Evidence) -> str:
+    """A number the claim ties to a name that the evidence ties to another number ("" if none).
+
+    "Xinjiang has 35%, while Inner Mongolia has 8%" written back as "Xinjiang has 8%, while Inner
+    Mongolia has 35%" holds every word and number of its passage, so word overlap passes it. Clause by
+    clause: a number in a claim clause naming X must stand in an evidence clause naming X whenever
+    the evidence has a clause naming X that holds another number.
+    """
+    clause_break = lang.pattern(PROMPT_LANGUAGE, "clause_break")  # claims and evidence.english are English
+    if clause_break is None:
+        return ""
+
+    def parts(text: str) -> list[tuple[set[str], set[str]]]:
+        return [(numbers(c), names(c) | leading_name(c)) for c in clause_break.split(text) if c.strip()]
+
+    evidence_clauses = parts(evidence.english)
+    for claimed_numbers, named in parts(claim):
+        for number in claimed_numbers:
+            holders = [n for nums, n in evidence_clauses if number in nums]
+            if any(h & named for h in holders):
+                continue
+            if any(n & named and nums - {number} for nums, n in evidence_clauses if number not in nums):
+                return number
+    return ""
 
 
 def _overlap(claim: str, text: str) -> float:
