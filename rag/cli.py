@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from rag.config import Settings
+from rag.config import ANSWER_MODES, OPENAI_APIS, Settings
 from rag.generate import GeneratorError
 from rag.records import Answer
 from rag.statements import quote_lines
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--temperature", type=float)
     group.add_argument("--no-strict", dest="strict", action="store_false", default=None,
                        help="show model sentences that fail verification, marked (unverified)")
+    group.add_argument("--mode", dest="answer_mode", choices=ANSWER_MODES,
+                       help="extractive (quotes and a checked short answer), generative (the model writes a cited "
+                            "answer, every sentence verified) or auto (generative for chat models; default)")
+    group.add_argument("--openai-api", choices=OPENAI_APIS,
+                       help="with --generator openai: the completions (default) or chat endpoint")
 
     parser = argparse.ArgumentParser(prog="rag", description="Cited answers from your documents, on your laptop.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     fields = ("home", "corpus_dir", "index_dir", "generator", "model", "base_url", "embedding_model", "top_k",
-              "temperature", "strict")
+              "temperature", "strict", "answer_mode", "openai_api")
     return Settings.from_env().replace(**{f: getattr(args, f, None) for f in fields})
 
 

@@ -56,6 +56,11 @@ class Settings:
     n_ctx: int = 2048
     threads: int = 0  # llama.cpp threads; 0 = every core (1.5x faster answers than its default of half)
     strict: bool = True  # drop every answer sentence that the cited passage does not support
+    # How answers are made: "extractive" (quotes led by a checked short answer; suits small base models),
+    # "generative" (the model writes a cited answer, every sentence verified; for instruct/chat models),
+    # "auto" (generative when the model is served through a chat API or its GGUF says it is a chat model).
+    answer_mode: str = "auto"
+    openai_api: str = "completions"  # generator="openai": "completions" or "chat" (/v1/chat/completions)
     min_relevance: float | None = None  # best evidence must reach this to answer; None = calibrated value
 
     # Limits.
@@ -96,7 +101,10 @@ class Settings:
 # -- the operator's config file -------------------------------------------------------
 
 # What a [models.NAME] table may set: everything that picks and runs a generator, nothing about the index.
-MODEL_FIELDS = {"generator", "model", "base_url", "api_key", "n_ctx", "threads", "max_new_tokens", "temperature"}
+MODEL_FIELDS = {"generator", "model", "base_url", "api_key", "n_ctx", "threads", "max_new_tokens", "temperature",
+                "answer_mode", "openai_api"}
+ANSWER_MODES = ("auto", "extractive", "generative")
+OPENAI_APIS = ("completions", "chat")
 
 
 def read_config(path: Path) -> dict:
@@ -175,9 +183,11 @@ class AskOptions:
     top_k: int | None = None
     temperature: float | None = None
     strict: bool | None = None
+    answer_mode: str | None = None  # one of ANSWER_MODES
 
     @classmethod
-    def checked(cls, top_k: object = None, temperature: object = None, strict: object = None) -> "AskOptions":
+    def checked(cls, top_k: object = None, temperature: object = None, strict: object = None,
+                answer_mode: object = None) -> "AskOptions":
         """Options from untrusted input; ValueError with one line if any is out of bounds or of the wrong type."""
         k = t = None
         if top_k is not None:
@@ -194,10 +204,13 @@ class AskOptions:
                 raise ValueError(f"temperature must be between {TEMPERATURE_RANGE[0]} and {TEMPERATURE_RANGE[1]}")
         if strict is not None and not isinstance(strict, bool):
             raise ValueError("strict must be true or false")
-        return cls(top_k=k, temperature=t, strict=strict)
+        if answer_mode is not None and answer_mode not in ANSWER_MODES:
+            raise ValueError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
+        return cls(top_k=k, temperature=t, strict=strict, answer_mode=answer_mode)  # type: ignore[arg-type]
 
     def apply(self, settings: Settings) -> Settings:
-        return settings.replace(top_k=self.top_k, temperature=self.temperature, strict=self.strict)
+        return settings.replace(top_k=self.top_k, temperature=self.temperature, strict=self.strict,
+                                answer_mode=self.answer_mode)
 
 
 def _parse(raw: str, annotation: object) -> object:

@@ -278,7 +278,8 @@ def run_settings(settings: Settings, assistant: Any, questions_file: Path, limit
     return {
         "questions_file": str(questions_file), "limit": limit,
         "generator": settings.generator, "model": settings.model, "top_k": settings.top_k,
-        "temperature": settings.temperature, "strict": settings.strict, "embedding_model": settings.embedding_model,
+        "temperature": settings.temperature, "strict": settings.strict, "answer_mode": settings.answer_mode,
+        "embedding_model": settings.embedding_model,
         "index_version": assistant.index.version,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -2,6 +2,10 @@
 
 Prompts are plain completions (no chat template), which suits the packaged
 base model and works the same on every backend. Every backend streams.
+Instruct/chat models are reached through ``chat_stream`` (a list of
+messages, rendered by the model's own chat template or the server's chat
+API); ``has_chat`` says whether the model is one, which is what
+``answer_mode="auto"`` reads.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -32,6 +37,35 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]: ...
+
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+# GGUF ``general.finetune`` values of base (pretrained, not instruction-tuned) models. Converters often
+# copy the instruct release's chat template into the base model's file, so a template alone does not make
+# a chat model. (The packaged Gemma 3 270M base has neither a template nor ``general.finetune``.)
+BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
+
+
+def has_chat(generator: Generator | None) -> bool:
+    """Whether ``generator`` is an instruct/chat model reachable through ``chat_stream``."""
+    return bool(generator is not None and getattr(generator, "has_chat", False)
+                and callable(getattr(generator, "chat_stream", None)))
+
+
+def gguf_is_chat_model(metadata: dict[str, str]) -> bool:
+    """A GGUF is a chat model when it has a chat template and its metadata does not call it a base model.
+
+    ``general.finetune`` ("it", "instruct", "chat") is what GGUF writers record for tuned models; a
+    file without it falls back to its name ("...-it", "...-instruct", "...-chat").
+    """
+    if not metadata.get("tokenizer.chat_template"):
+        return False
+    finetune = str(metadata.get("general.finetune", "")).strip().lower()
+    if finetune:
+        return finetune not in BASE_FINETUNES
+    words = re.split(r"[^a-z0-9]+", str(metadata.get("general.name", "")).lower())
+    return any(tag in words for tag in ("it", "instruct", "chat"))
 
 
 def complete(generator: Generator, prompt: str, **kwargs: object) -> str:
@@ -96,6 +130,8 @@ class LlamaCppGenerator:
             raise GeneratorError(f"cannot load GGUF model {path.name}: {exc}") from None
         self.name = path.name
         self.context_window = int(self._llm.n_ctx())
+        self.metadata: dict[str, str] = dict(getattr(self._llm, "metadata", None) or {})
+        self.has_chat = gguf_is_chat_model(self.metadata)
         self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
         # Free the model before the interpreter tears down the modules llama.cpp's finaliser needs.
         atexit.register(self.close)
@@ -114,6 +150,18 @@ class LlamaCppGenerator:
                 repeat_penalty=1.1,
             ):
                 text = part["choices"][0]["text"]
+                if text:
+                    yield text
+
+    def chat_stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0,
+                    stop: list[str] | None = None) -> Iterator[str]:
+        """The reply to ``messages``, rendered with the GGUF's own chat template."""
+        with self._lock:
+            for part in self._llm.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
+                repeat_penalty=1.1,
+            ):
+                text = (part["choices"][0].get("delta") or {}).get("content")
                 if text:
                     yield text
 
@@ -143,6 +191,8 @@ class TransformersGenerator:
         self.name = model
         limit = getattr(self._model.config, "max_position_embeddings", None) or n_ctx
         self.context_window = int(min(limit, n_ctx))
+        # Hub instruct models ship a chat template; base ones usually do not.
+        self.has_chat = bool(getattr(self._tokenizer, "chat_template", None)) and not model.endswith(".gguf")
         self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
@@ -163,13 +213,28 @@ class TransformersGenerator:
             yield from _stop_at(streamer, stop or [])
             worker.join()
 
+    def chat_stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0,
+                    stop: list[str] | None = None) -> Iterator[str]:
+        prompt = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.stream(prompt, max_tokens=max_tokens, temperature=temperature, stop=stop)
+
 
 class OpenAICompatibleGenerator:
-    """A model served over the OpenAI completions API: Ollama, llama-server, vLLM, LM Studio."""
+    """A model served over the OpenAI API: Ollama, llama-server, vLLM, LM Studio.
+
+    ``api="completions"`` sends plain prompts to ``/completions``; ``api="chat"`` talks to
+    ``/chat/completions`` (the server applies the model's chat template), and a plain prompt
+    then goes as one user message.
+    """
 
     backend = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", n_ctx: int = 2048, timeout: float = 120.0):
+    def __init__(self, base_url: str, model: str, api_key: str = "", n_ctx: int = 2048, timeout: float = 120.0,
+                 api: str = "completions"):
+        if api not in ("completions", "chat"):
+            raise GeneratorError(f"unknown OpenAI API {api!r} (use completions or chat)")
+        self.api = api
+        self.has_chat = api == "chat"
         self.base_url = base_url.rstrip("/")
         self.name = model
         self._headers = {"Content-Type": "application/json"}
@@ -207,18 +272,40 @@ class OpenAICompatibleGenerator:
         return max(1, len(text) // 3)  # servers differ in tokenizer endpoints; over-estimate instead
 
     def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
+        if self.api == "chat":
+            yield from self.chat_stream([{"role": "user", "content": prompt}], max_tokens=max_tokens,
+                                        temperature=temperature, stop=stop)
+            return
         body = {"model": self.name, "prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
                 "stream": True}
+        yield from self._events("/completions", body, stop, lambda choice: choice.get("text"))
+
+    def chat_stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0,
+                    stop: list[str] | None = None) -> Iterator[str]:
+        """The reply to ``messages`` from ``/chat/completions``, streamed."""
+        body = {"model": self.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                "stream": True}
+        yield from self._events("/chat/completions", body, stop,
+                                lambda choice: (choice.get("delta") or choice.get("message") or {}).get("content"))
+
+    def _events(self, path: str, body: dict, stop: list[str] | None, text_of) -> Iterator[str]:
+        """The text pieces of a streamed (server-sent events) reply; a non-streamed JSON reply is one piece."""
         if stop:
             body["stop"] = stop
         request = urllib.request.Request(
-            self.base_url + "/completions", method="POST", headers=self._headers, data=json.dumps(body).encode()
+            self.base_url + path, method="POST", headers=self._headers, data=json.dumps(body).encode()
         )
         try:
             response = urllib.request.urlopen(request, timeout=self._timeout)
         except (urllib.error.URLError, OSError) as exc:
             raise GeneratorError(f"cannot reach the model server at {self.base_url}: {exc}") from None
         with response:
+            if "json" in (response.headers.get("Content-Type") or ""):  # a server that ignores "stream"
+                choices = json.loads(response.read() or b"{}").get("choices") or [{}]
+                text = text_of(choices[0]) or ""
+                if text:
+                    yield text
+                return
             for raw in response:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
@@ -227,7 +314,7 @@ class OpenAICompatibleGenerator:
                 if data == "[DONE]":
                     break
                 choices = json.loads(data).get("choices") or [{}]
-                text = choices[0].get("text") or ""
+                text = text_of(choices[0]) or ""
                 if text:
                     yield text
 
@@ -247,7 +334,8 @@ def _stop_at(pieces: Iterator[str], stop: list[str]) -> Iterator[str]:
 
 
 @lru_cache(maxsize=4)
-def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int, threads: int = 0) -> Generator:
+def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int, threads: int = 0,
+          openai_api: str = "completions") -> Generator:
     if backend == "llama":
         path = str(default_gguf_path()) if model in ("", "default") else model
         return LlamaCppGenerator(path, n_ctx=n_ctx, threads=threads)
@@ -258,7 +346,7 @@ def _load(backend: str, model: str, base_url: str, api_key: str, n_ctx: int, thr
     if backend == "openai":
         if model in ("", "default"):
             raise GeneratorError("the openai backend needs a model name: --model NAME (as the server knows it)")
-        return OpenAICompatibleGenerator(base_url, model, api_key=api_key, n_ctx=n_ctx)
+        return OpenAICompatibleGenerator(base_url, model, api_key=api_key, n_ctx=n_ctx, api=openai_api)
     raise GeneratorError(f"unknown generator backend {backend!r} (use llama, transformers, openai or none)")
 
 
@@ -267,5 +355,5 @@ def load_generator(settings: Settings) -> Generator | None:
     if settings.generator == "none":
         return None
     return _load(settings.generator, settings.model, settings.base_url, settings.api_key, settings.n_ctx,
-                 settings.threads)
+                 settings.threads, settings.openai_api)
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import Answerer, CitedAnswerer
+from rag.answer import Answerer, ModalAnswerer
 from rag.config import AskOptions, Settings
 from rag.conversation import resolve
 from rag.generate import Generator, GeneratorError, load_generator
@@ -27,7 +27,8 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     """Ask questions about the documents in one library, with cited, verified answers.
 
-    ``answerer`` is the answering strategy (default: ``CitedAnswerer`` with the
+    ``answerer`` is the answering strategy (default: ``ModalAnswerer``, which picks
+    summary, generative or extractive answers by ``Settings.answer_mode``, with the
     word-overlap verifier); any ``rag.answer.Answerer`` plugs in here. ``index``
     shares an open index (another model over the same library); it is then not
     closed here.
@@ -36,7 +37,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, answerer: Answerer | None = None,
                  index: Index | None = None):
         self.settings = settings or Settings.from_env()
-        self.answerer: Answerer = answerer or CitedAnswerer()
+        self.answerer: Answerer = answerer or ModalAnswerer()  # summaries, generative or extractive answers
         self.index = index if index is not None else Index(self.settings)
         self._owns_index = index is None
         self._generator: Generator | None = None

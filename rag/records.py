@@ -108,7 +108,7 @@ class Statement:
     text: str  # without [n] markers or labels
     role: str  # one of STATEMENT_ROLES
     citation: int | None = None  # Citation.n of the passage that backs it
-    verified: bool = True  # False only for a lead shown unverified (--no-strict)
+    verified: bool = True  # False only for a model sentence shown unverified (--no-strict): never a fact
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

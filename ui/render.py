@@ -91,7 +91,8 @@ def _reply_html(turn: int, ex: Exchange) -> str:
         body = render_statements(answer.statements, {c.n: c.lang for c in answer.citations}, escape=esc, marker=button)
     else:
         body = MARKER.sub(lambda match: button(int(match.group(1))), esc(answer.answer))
-    body = body.replace("(unverified)", '<span class="rag-unverified">unverified</span>')
+    body = body.replace("(unverified)", '<span class="rag-unverified" title="This sentence did not pass '
+                                        'verification against its passage">not verified</span>')
     note = f'<div class="rag-note">{esc(_sentence(answer.reason))}</div>' if answer.reason else ""
     return (
         f'<div class="rag-msg rag-bot"><div class="rag-bubble">'

@@ -78,6 +78,17 @@ class Language:
     answer_instruction: str = ""
     # One sentence in this language with its English rendering, to steer translation.
     translation_example: tuple[str, str] | None = None
+    # A request for a summary: a cue word ("summarise ...", "give an overview of ..."; the rest of the
+    # request names the source), or a whole question ("What does the Dutch article say?") whose named
+    # group names it and must hold one of ``source_nouns`` ("What does Deng say?" asks about Deng).
+    summary_request: str = ""
+    summary_question: str = ""
+    # Words of this language that name a language ("Dutch", "Nederlandse"): ISO code -> words (lower
+    # case). "The Dutch article" picks the documents whose language is nl. English names come from NAMES.
+    language_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Instructions for a capable (instruct/chat) model writing a cited answer or a cited summary.
+    generative_instruction: str = ""
+    summary_instruction: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -134,6 +145,15 @@ def any_language(attribute: str) -> re.Pattern[str]:
     """One pattern matching ``attribute`` in any registered language (injections come in every language)."""
     sources = [getattr(lang, attribute) for lang in _registry().values() if getattr(lang, attribute)]
     return re.compile("|".join(f"(?:{s})" for s in sources) or r"(?!)", re.IGNORECASE)
+
+
+def language_codes_named(words: set[str]) -> set[str]:
+    """The codes of the languages that any of ``words`` (lower case) names, in any registered language."""
+    named = {code: {language.lower()} for code, language in NAMES.items()}
+    for language in _registry().values():
+        for code, spellings in language.language_words.items():
+            named.setdefault(code, set()).update(spellings)
+    return {code for code, spellings in named.items() if spellings & words}
 
 
 def stem(word: str, code: str = DEFAULT) -> str:

@@ -64,4 +64,10 @@ LANGUAGE = Language(
     ),
     translation_example=("Der Bürgermeister eröffnete gestern die neue Brücke im Stadtzentrum.",
                          "The mayor opened the new bridge in the city centre yesterday."),
+    summary_request=r"\bfass\w*\b(?=.*\bzusammen\b)|\bzusammen\s*[.?!]?\s*$|\b(?:gib\s+(?:mir\s+)?)?(?:eine[nm]?\s+)?"
+                    r"(?:kurze[nm]?\s+)?(?:zusammenfassung|überblick|übersicht)(?:\s+(?:über|von))?\b|\bzusammenfassen\b",
+    summary_question=r"^\s*was (?:sagt|schreibt|berichtet)\s+(?P<source>.+?)\s*\??\s*$",
+    language_words={"de": ("deutsch", "deutsche", "deutschen", "deutscher"), "en": ("englisch", "englische",
+                    "englischen"), "nl": ("niederländisch", "niederländische", "niederländischen"),
+                    "fr": ("französisch", "französische", "französischen"), "es": ("spanisch", "spanische")},
 )

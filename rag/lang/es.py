@@ -13,4 +13,7 @@ LANGUAGE = Language(
     ),
     translation_example=("El alcalde inauguró ayer el nuevo puente del centro de la ciudad.",
                          "The mayor opened the new bridge in the city centre yesterday."),
+    summary_request=r"\bresum\w*|\bresumen\b|\bsíntesis\b",
+    language_words={
+        "es": ("español", "española"), "en": ("inglés", "inglesa"), "nl": ("neerlandés", "neerlandesa"), "de": ("alemán", "alemana")},
 )

@@ -13,4 +13,7 @@ LANGUAGE = Language(
     ),
     translation_example=("Le maire a inauguré hier le nouveau pont du centre-ville.",
                          "The mayor opened the new bridge in the city centre yesterday."),
+    summary_request=r"\brésum\w*|\baperçu\b|\bsynthèse\b",
+    language_words={
+        "fr": ("français", "française"), "en": ("anglais", "anglaise"), "nl": ("néerlandais", "néerlandaise"), "de": ("allemand", "allemande")},
 )
