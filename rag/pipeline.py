@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from rag.answer import Answerer, ModalAnswerer
+from rag.answer.answerer import early_quotes
 from rag.config import AskOptions, Settings
 from rag.conversation import resolve
 from rag.generate import Generator, GeneratorError, load_generator
@@ -185,24 +186,6 @@ def open_assistant(settings: Settings, build: bool = True, progress: Progress | 
         if report is not None and on_report is not None:
             on_report(report)
     return assistant
-
-
-def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quotes | None:
-    """The evidence the default strategy would cite, for answerers that do not send ``Quotes`` themselves.
-
-    No model runs here (no translations): this is only what the reader sees while the answer is written.
-    None when the question would be refused.
-    """
-    from rag.answer import compose, make_plan, refusal_reason, select_evidence
-    from rag.tuning import EVIDENCE_CHUNKS
-
-    plan = make_plan(resolved, index)
-    k = max(settings.top_k, EVIDENCE_CHUNKS)
-    retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-    evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, None)
-    if not evidence or refusal_reason(plan, evidence, retrieval.hits, settings, index):
-        return None
-    return Quotes(question, tuple(compose.citations(evidence)))
 
 
 def check_question(question: str) -> str:

@@ -115,3 +115,18 @@ def stream_answer(index: Index, generator: Generator | None, settings: Settings,
 
 def warm_up(generator: Generator) -> None:
     _DEFAULT.warm_up(generator)
+
+
+def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quotes | None:
+    """The evidence the default strategy would cite, for answerers that do not send ``Quotes`` themselves.
+
+    No model runs here (no translations): this is only what the reader sees while the answer is written.
+    None when the question would be refused.
+    """
+    plan = make_plan(resolved, index)
+    k = max(settings.top_k, EVIDENCE_CHUNKS)
+    retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
+    evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, None)
+    if not evidence or refusal_reason(plan, evidence, retrieval.hits, settings, index):
+        return None
+    return Quotes(question, tuple(compose.citations(evidence)))

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.answer.answerer import CitedAnswerer
+from rag.answer.answerer import CitedAnswerer, early_quotes
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.summary import SummaryAnswerer, summary_request
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import ANSWER_MODES, Settings
 from rag.generate import Generator, has_chat
 from rag.index import Index
+from rag.progress import Quotes
 from rag.records import Answer
 
 
@@ -49,14 +50,21 @@ class ModalAnswerer:
         if not has_chat(generator):  # the extractive lead's prompt head is worth caching; chat prompts share none
             self.extractive.warm_up(generator)
 
+    yields_quotes = True  # the extractive answer sends its own; the others get the pipeline's early quotes
+
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
-               resolved: str) -> Iterator[str | Answer]:
+               resolved: str, quotes_first: bool = False) -> Iterator[str | Quotes | Answer]:
         mode = answer_mode(settings, generator)
         request = summary_request(resolved, index, settings)
+        if request is None and mode != "generative":
+            yield from self.extractive.stream(index, generator, settings, question, resolved, quotes_first=quotes_first)
+            return
+        if quotes_first:
+            quotes = early_quotes(index, settings, question, resolved)
+            if quotes is not None:
+                yield quotes
         if request is not None:
             yield from self.summary.stream(index, generator, settings, question, resolved, request,
                                            generative=mode == "generative")
-        elif mode == "generative":
-            yield from self.generative.stream(index, generator, settings, question, resolved)
         else:
-            yield from self.extractive.stream(index, generator, settings, question, resolved)
+            yield from self.generative.stream(index, generator, settings, question, resolved)
