@@ -66,7 +66,7 @@ class Index:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.shared = is_url(settings.store)
         try:
-            self.store: Store = open_store(settings.store if self.shared else self.dir)
+            self.store: Store = open_store(settings.store or self.dir)  # a URL not understood raises here
         except IndexUnusable as exc:  # still open, so that `rag ingest --rebuild` can replace it
             self.store = _DamagedStore(exc)  # type: ignore[assignment]
         self._encoder: CachedEncoder | None = None
