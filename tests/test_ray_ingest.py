@@ -123,3 +123,15 @@ def test_ray_ingest_stores_what_plain_ingest_stores_and_survives_a_killed_worker
     assert len(got) == len(expected) and set(got) == set(expected)  # same spans, none lost, none twice
     cosines = [float(np.dot(expected[key], got[key])) for key in expected]
     assert min(cosines) >= 0.999, min(cosines)
+
+
+def test_ray_address_not_answering_is_one_line_and_writes_nothing(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("A note that must not be copied anywhere.\n", encoding="utf-8")
+    home = tmp_path / "home"
+    result = subprocess.run([sys.executable, "-m", "rag", "ingest", str(note), "--ray", f"127.0.0.1:{free_port()}",
+                             "--home", str(home)], capture_output=True, text=True, env=rag_env(), cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("rag: no Ray cluster answers at"), result.stderr
+    assert "ray start --head" in result.stderr
+    assert not home.exists()  # checked before the library or the index is touched
