@@ -78,7 +78,7 @@ def connect(address: str | None, workers: int) -> bool:
             raise RayUnavailable(f"cannot join the Ray cluster at {address} ({str(exc).splitlines()[0]}): "
                                  "check `ray status` on the head node") from None
         return False
-    ray.init(num_cpus=max(workers, 1), include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES,
+    ray.init(address="local", num_cpus=max(workers, 1), include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES,
              runtime_env={"env_vars": env}, logging_level="ERROR", log_to_driver=False)
     return True
 
