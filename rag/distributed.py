@@ -8,10 +8,9 @@ same pure function as the plain loop — and the driver writes every result in
 its own transaction as it arrives. A worker that dies is restarted by Ray and
 its task retried; if the driver dies, what was written stays written.
 
-Ray tasks through an ``ActorPool`` rather than Ray Data: the encoder is loaded
-once per actor either way, results must come back to one writer in any order,
-and on this project's 2-core machines Ray Data's streaming executor added
-start-up time and object-store pressure without a throughput gain.
+Ray actors through an ``ActorPool`` rather than a Ray Data pipeline: the encoder
+is loaded once per actor either way, and results must come back, in any order,
+to the one process that writes them. Ray Data was not measured against this.
 """
 
 from __future__ import annotations
