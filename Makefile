@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench soak eval calibrate clean
+.PHONY: install run test test-fast browser bench bench-scale soak eval calibrate clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(PIP) install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_VERSION)"
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,scale]"
 	touch $@
 
 run: install
@@ -51,6 +51,11 @@ calibrate: install
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench
+
+# Ingest throughput (plain vs Ray), index size, query latency and recall for SQLite+FAISS and
+# PostgreSQL+pgvector at 10k passages: bench/scale/results.json, table in docs/scaling.md.
+bench-scale: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench.scale --passages 10000
 
 soak: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 5 --sessions 20

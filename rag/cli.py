@@ -19,6 +19,7 @@ from rag.generate import GeneratorError
 from rag.records import Answer
 from rag.statements import quote_lines
 from rag.retrieve import BadQuestion
+from rag.storage import StoreUnreachable
 from rag.store import IndexUnusable
 
 EXTERNAL_COMMANDS = {
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in EXTERNAL_COMMANDS:
             return importlib.import_module(EXTERNAL_COMMANDS[args.command][0]).run(args, settings)
         return COMMANDS[args.command](args, settings)
-    except (BadQuestion, IndexUnusable, GeneratorError, FileNotFoundError, ValueError) as exc:
+    except (BadQuestion, IndexUnusable, GeneratorError, FileNotFoundError, ValueError, StoreUnreachable) as exc:
         print(f"rag: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--home", type=Path, help="folder for the library and index (default: ./var)")
     group.add_argument("--library", dest="corpus_dir", type=Path, help="corpus folder (default: HOME/library)")
     group.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: HOME/index)")
+    group.add_argument("--store", help="postgresql://USER:PASSWORD@HOST:PORT/DB: one index shared by several "
+                       "servers (default: SQLite + FAISS in the index folder)")
     group.add_argument("--generator", choices=["llama", "transformers", "openai", "none"], help="answer backend")
     group.add_argument("--model", help="GGUF path, transformers model, or model name on the server")
     group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")
@@ -79,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders to add (default: just sync the library)")
     p.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch")
     p.add_argument("--profile", action="store_true", help="print the seconds spent in each ingestion stage")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="extract, chunk and embed on Ray: the cluster at ADDRESS (HOST:PORT), or a local one")
+    p.add_argument("--ray-workers", type=int, default=2, metavar="N", help="Ray actors, one encoder each (default 2)")
 
     p = sub.add_parser("search", parents=[common], help="show the best passages for a question")
     p.add_argument("question")
@@ -98,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    fields = ("home", "corpus_dir", "index_dir", "generator", "model", "base_url", "embedding_model", "top_k",
-              "temperature", "strict", "answer_mode", "openai_api")
+    fields = ("home", "corpus_dir", "index_dir", "store", "generator", "model", "base_url", "embedding_model",
+              "top_k", "temperature", "strict", "answer_mode", "openai_api")
     return Settings.from_env().replace(**{f: getattr(args, f, None) for f in fields})
 
 
@@ -150,11 +156,37 @@ def print_report(report) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    if args.ray:
+        return _ingest_on_ray(args, settings)
     assistant = open_assistant(settings, build=False)
     report = assistant.ingest(args.paths, rebuild=args.rebuild, progress=progress_bar())
     print_report(report)
     if args.profile:
         print(assistant.index.profile.table())
+    return 0
+
+
+def _ingest_on_ray(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag ingest --ray``: the same sync, with files prepared by Ray actors (``rag.distributed``)."""
+    from rag.distributed import RayUnavailable, check_address, ray_sync
+
+    if args.ray_workers < 1:
+        raise ValueError("--ray-workers must be at least 1")
+    try:
+        if args.ray not in {"local", "auto"}:
+            check_address(args.ray)  # before anything is copied or written
+        assistant = open_assistant(settings, build=False)
+        if args.paths:
+            _added, skipped = assistant.index.add_files(args.paths)
+        else:
+            skipped = []
+        report = ray_sync(assistant.index, None if args.ray == "local" else args.ray, args.ray_workers,
+                          rebuild=args.rebuild, progress=progress_bar())
+    except RayUnavailable as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return 2
+    report.skipped = skipped + report.skipped
+    print_report(report)
     return 0
 
 

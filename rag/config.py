@@ -66,6 +66,10 @@ class Settings:
     # Limits.
     max_file_mb: float = 20.0
 
+    # Where the index lives: "" = SQLite + FAISS under index_dir (one process); a postgresql:// URL
+    # (RAG_STORE or --store) = one store shared by several servers and ingest jobs (see docs/scaling.md).
+    store: str = ""
+
     @property
     def library(self) -> Path:
         return Path(self.corpus_dir) if self.corpus_dir else Path(self.home) / "library"

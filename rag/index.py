@@ -8,6 +8,7 @@ index is never queried with a different encoder or chunking.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,12 +22,14 @@ from embeddings import CachedEncoder, EmbeddingCache, load_encoder
 from embeddings.multilingual import load_multilingual
 import numpy as np
 
-from rag.chunk import SECTION_SEPARATOR, TEXT_RULES_VERSION, chunk_sentences, split_units
+from rag.chunk import TEXT_RULES_VERSION
 from rag.config import BUNDLED_CORPUS, Settings
 from rag.extract import EXTRACTORS
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
+from rag.prepare import Prepared, prepare_document
 from rag.profile import Profile
-from rag.records import Chunk, Document, IngestReport, Skipped
+from rag.records import Document, IngestReport, Skipped
+from rag.storage import Store, VectorSearch, is_url, open_store
 from rag.store import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
 from rag.translate import translation_key
 from rag.trash import Trash
@@ -40,15 +43,30 @@ class IndexMismatch(IndexUnusable):
     """The index was built with other settings than the ones in use."""
 
 
+@dataclasses.dataclass
+class SyncPlan:
+    """What a sync has to do, worked out from the library folder and the store before any write."""
+
+    report: IngestReport  # unchanged and skipped files filled in
+    todo: list[tuple[Path, str]]  # (path, doc_id) to (re)index
+    gone: list[str]  # doc_ids stored but no longer in the library
+    stored: dict[str, str]  # doc_id -> sha256 in the store when planned
+
+
 class Index:
-    """One index directory: chunk store, vector index, manifest, embedding cache."""
+    """One index: a store (SQLite + FAISS file here, or PostgreSQL), manifest, embedding cache.
+
+    ``settings.store`` names a shared PostgreSQL store; the index directory then
+    only holds this process's embedding cache.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.dir = settings.index
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.shared = is_url(settings.store)
         try:
-            self.store: ChunkStore = ChunkStore(self.dir / "chunks.sqlite")
+            self.store: Store = open_store(settings.store or self.dir)  # a URL not understood raises here
         except IndexUnusable as exc:  # still open, so that `rag ingest --rebuild` can replace it
             self.store = _DamagedStore(exc)  # type: ignore[assignment]
         self._encoder: CachedEncoder | None = None
@@ -113,8 +131,10 @@ class Index:
         manifest = self.store.manifest()
         return f"g{manifest.get('generation', '0')}-{manifest.get('corpus_sha256', '')[:12]}"
 
-    def vectors(self) -> VectorIndex:
-        """The vector index for the current generation, loaded or rebuilt as needed."""
+    def vectors(self) -> VectorIndex | VectorSearch:
+        """The vector index for the current generation, loaded or rebuilt as needed (the store's own, if it has one)."""
+        if self.store.native_vectors:
+            return self.store.vector_search()  # type: ignore[attr-defined]
         with self._lock:
             generation = self.generation
             if self._vectors is not None and self._vectors_generation == generation:
@@ -207,9 +227,42 @@ class Index:
     # -- syncing ------------------------------------------------------------------
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Bring the index in line with the library folder, one committed document at a time."""
-        if rebuild:
-            self.reset()
+        """Bring the index in line with the library folder, one committed document at a time.
+
+        The store's ``exclusive`` lock is held throughout, so two processes syncing one
+        shared library take turns instead of indexing the same file twice.
+        """
+        with self.store.exclusive():
+            if rebuild:
+                self.reset()
+            plan = self.plan()
+            self._apply_removals(plan)
+            report = plan.report
+            for done, (path, doc_id) in enumerate(plan.todo):
+                if progress:
+                    progress(done, len(plan.todo), doc_id)
+                    self.profile.listener = lambda stage, d=done, name=doc_id: progress(d, len(plan.todo), f"{name} · {stage}")
+                try:
+                    with self.profile.stage("read + extract"):
+                        doc = read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
+                    self._put(doc)
+                except IngestError as exc:
+                    self.record_failure(plan, doc_id, str(exc))
+                    continue
+                (report.updated if doc_id in plan.stored else report.added).append(doc_id)
+            self.profile.listener = None
+            if progress:
+                progress(len(plan.todo), len(plan.todo), "")
+            self._finish()
+            report.chunks = self.store.counts()["chunks"]
+            return report
+
+    def plan(self) -> SyncPlan:
+        """Which library files are new or changed, which are unchanged, duplicates or unreadable, and which are gone.
+
+        A file whose content hash is already stored under its name is left alone, so a
+        sync (plain or on Ray) rerun after a crash only does what the crash left undone.
+        """
         report = IngestReport()
         library = self.library()
         files = sorted(p for p in library.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -236,34 +289,33 @@ class Index:
             else:
                 owner[sha] = doc_id
                 todo.append((library / doc_id, doc_id))
-        for doc_id in sorted(set(stored) - set(present)):
+        return SyncPlan(report, todo, sorted(set(stored) - set(present)), stored)
+
+    def _apply_removals(self, plan: SyncPlan) -> None:
+        for doc_id in plan.gone:
             self._delete(doc_id)
-            report.removed.append(doc_id)
-        for done, (path, doc_id) in enumerate(todo):
-            if progress:
-                progress(done, len(todo), doc_id)
-                self.profile.listener = lambda stage, d=done, name=doc_id: progress(d, len(todo), f"{name} · {stage}")
-            try:
-                with self.profile.stage("read + extract"):
-                    doc = read_document(path, doc_id, max_bytes)
-                self._put(doc)
-            except IngestError as exc:
-                report.skipped.append(Skipped(doc_id, str(exc)))
-                if doc_id in stored:
-                    self._delete(doc_id)
-                    report.removed.append(doc_id)
-                continue
-            (report.updated if doc_id in stored else report.added).append(doc_id)
-        self.profile.listener = None
-        if progress:
-            progress(len(todo), len(todo), "")
-        self._finish()
-        report.chunks = self.store.counts()["chunks"]
-        return report
+            plan.report.removed.append(doc_id)
+
+    def record_failure(self, plan: SyncPlan, doc_id: str, reason: str) -> None:
+        """A file that cannot be indexed is skipped; an older indexed version of it goes."""
+        plan.report.skipped.append(Skipped(doc_id, reason))
+        if doc_id in plan.stored:
+            self._delete(doc_id)
+            plan.report.removed.append(doc_id)
+
+    def write(self, prepared: Prepared) -> None:
+        """Store one prepared document in one transaction."""
+        with self.profile.stage("write"), self._lock:
+            self.store.put_document(prepared.doc, prepared.chunks, prepared.vectors, prepared.units,
+                                    prepared.multilingual)
 
     def reset(self) -> None:
         """Forget everything indexed (the embedding cache is kept: it is keyed by content)."""
         with self._lock:
+            if self.shared:
+                self.store.clear()  # type: ignore[attr-defined]
+                self.store.set_manifest(self.expected_manifest())
+                return
             self.store.close()
             # The write-ahead log goes first: a new chunks.sqlite beside an old log is a corrupt index.
             for name in ("chunks.sqlite-wal", "chunks.sqlite-shm", "chunks.sqlite", VECTORS_FILE):
@@ -273,27 +325,9 @@ class Index:
             self.store.set_manifest(self.expected_manifest())
 
     def _put(self, doc: Document) -> None:
-        """Split, chunk, embed and store one document in one transaction.
-
-        Only chunks are embedded here; sentence vectors are made when a
-        sentence is first looked at by an answer (``sentences_in``) and cached,
-        so ingestion costs about one encoder pass over the text.
-        """
-        with self.profile.stage("split"):
-            units = split_units(doc.text, doc.blocks, doc.lang)
-        if not units:
-            raise IngestError("no text left after removing navigation and boilerplate")
-        with self.profile.stage("chunk"):
-            chunks = chunk_sentences(doc, units, self.settings.chunk_chars, self.settings.chunk_overlap_sentences)
-        with self.profile.stage("embed chunks"):
-            chunk_vectors = self.encoder.encode([_search_text(doc, c) for c in chunks])
-        multilingual = None
-        if doc.lang != "en" and self.settings.multilingual:
-            with self.profile.stage("multilingual vectors"):
-                multilingual = self.multilingual_encoder.encoder.encode([doc.text[u.start:u.end] for u in units])
-        with self.profile.stage("write"), self._lock:
-            self.store.put_document(doc, chunks, chunk_vectors, [(u.start, u.end, u.kind) for u in units],
-                                    multilingual)
+        """Split, chunk, embed (``rag.prepare``) and store one document in one transaction."""
+        self.write(prepare_document(doc, self.settings, self.encoder, lambda: self.multilingual_encoder.encoder,
+                                    self.profile))
 
     def _delete(self, doc_id: str) -> None:
         with self._lock:
@@ -304,9 +338,10 @@ class Index:
         hashes = self.store.document_hashes()
         digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()
         self.store.set_manifest({"corpus_sha256": digest, "documents": json.dumps(sorted(hashes))})
-        with self.profile.stage("vector index"), self._lock:
-            self._vectors = None
-            self.vectors()
+        if not self.store.native_vectors:  # a shared store indexes vectors as they are written
+            with self.profile.stage("vector index"), self._lock:
+                self._vectors = None
+                self.vectors()
         with self.profile.stage("write"):
             self.store.checkpoint()  # fold the write-ahead log into the file: no stale copy stays on disk
             self.encoder.cache.checkpoint()
@@ -376,6 +411,9 @@ class _DamagedStore:
     def close(self) -> None:
         pass
 
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # `rag ingest --rebuild` replaces the damaged file under no lock
+
     def __getattr__(self, name: str):
         raise IndexUnusable(self._message)
 
@@ -397,15 +435,6 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _search_text(doc: Document, chunk: Chunk) -> str:
-    """What the encoder sees for a chunk: the title and section path for context, then the text."""
-    body = chunk.text_en or chunk.text
-    context = [doc.title] if doc.title and doc.title not in body else []
-    context += [part for part in chunk.section.split(SECTION_SEPARATOR) if part and part not in body
-                and part != doc.title]
-    return "\n".join([" › ".join(context), body]) if context else body
 
 
 def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:

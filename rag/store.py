@@ -9,6 +9,7 @@ rendering.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import sqlite3
@@ -84,7 +85,9 @@ class StoredSentence:
 
 
 class ChunkStore:
-    """Documents, chunks and sentences of one index, in one SQLite file."""
+    """Documents, chunks and sentences of one index, in one SQLite file (a ``rag.storage.Store``)."""
+
+    native_vectors = False  # dense search is the FAISS file the index derives from ``all_vectors``
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +130,16 @@ class ChunkStore:
         return int(self.manifest().get("generation", "0"))
 
     # -- writing ------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """A file lock beside the database: two processes syncing one library take turns."""
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

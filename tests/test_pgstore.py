@@ -1,0 +1,142 @@
+"""The PostgreSQL store on a real server: schema, transactions, concurrent ingest, bad input, parity with SQLite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import BUNDLED_CORPUS
+from rag.records import Chunk, Document
+from scale_support import ROOT, free_port, rag_env, start_pg
+
+NEWS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory):
+    return start_pg(tmp_path_factory)
+
+
+def _doc(doc_id: str, text: str = "Kazakhstan hosts many mining machines. Power is cheap there.") -> Document:
+    return Document(doc_id, "sha-" + doc_id, "Title " + doc_id, None, "en", text)
+
+
+def _put(store, doc: Document, dim: int = 4) -> list[int]:
+    chunk = Chunk(doc.doc_id + "#0", doc.doc_id, 0, len(doc.text), doc.text)
+    vector = np.ones((1, dim), dtype=np.float32) / np.sqrt(dim)
+    return store.put_document(doc, [chunk], vector, [(0, 38, "sentence"), (39, len(doc.text), "sentence")])
+
+
+def _rag(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env or rag_env(), cwd=ROOT)
+
+
+def test_schema_is_created_once_and_writes_are_transactional(pg):
+    from rag.pgstore import MIGRATIONS, PgStore
+
+    url = pg.database()
+    store = PgStore(url)
+    again = PgStore(url)  # a second process opening the same database migrates nothing twice
+    assert store.schema_version == again.schema_version == MIGRATIONS[-1][0]
+    ids = _put(store, _doc("a.txt"))
+    assert store.generation() == 1 and again.generation() == 1  # the other connection sees the write at once
+    assert store.chunks_by_ids(ids)[ids[0]].doc_id == "a.txt"
+    assert [row for row, _ in again.dense_search(np.ones(4, dtype=np.float32) / 2, 3)] == ids
+    assert again.lexical_search("Where are the machines in Kazakhstan?", 5)[0][0] == ids[0]
+    assert again.term_document_frequency(["machine", "absent"]) == {"machine": 1, "absent": 0}
+
+    with pytest.raises(ValueError, match="4-dimensional"):  # fails inside the transaction: nothing of b.txt stays
+        _put(store, _doc("b.txt"), dim=8)
+    assert store.document("b.txt") is None and store.generation() == 1
+    assert store.counts() == {"documents": 1, "chunks": 1}
+
+    store.delete_document("a.txt")
+    assert again.counts() == {"documents": 0, "chunks": 0} and again.generation() == 2
+    assert again.sentences_in("a.txt", 0, 100) == []
+    store.close()
+    again.close()
+
+
+def test_languages_get_their_own_text_search_configuration(pg):
+    from rag.pgstore import PgStore
+
+    store = PgStore(pg.database())
+    dutch = Document("nl.txt", "sha-nl", "Mijnwerkers", None, "nl",
+                     "De mijnwerkers verhuisden hun machines naar Kazachstan omdat stroom daar goedkoop is.")
+    _put(store, dutch)
+    with store.transaction() as conn:
+        tsv = conn.execute("SELECT body_tsv::text FROM chunks").fetchone()[0]
+    # Dutch stemming and stop words: "mijnwerkers" -> mijnwerker, "de"/"hun" dropped (simple would keep all three)
+    assert "'mijnwerker'" in tsv and "'de'" not in tsv and "'hun'" not in tsv, tsv
+    assert store.lexical_search("mijnwerker", 5)
+    assert store.term_document_frequency(["mijnwerker"]) == {"mijnwerker": 1}
+    store.close()
+
+
+def test_two_processes_ingesting_at_once_store_each_document_once(pg, tmp_path):
+    url = pg.database()
+    library = tmp_path / "library"
+    library.mkdir()
+    for path in sorted(BUNDLED_CORPUS.glob("*.txt")):
+        (library / path.name).write_bytes(path.read_bytes())
+    runs = [subprocess.Popen([sys.executable, "-m", "rag", "ingest", "--library", str(library),
+                              "--home", str(tmp_path / f"home{i}"), "--store", url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rag_env(), cwd=ROOT)
+            for i in range(2)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    added = [int(out.split("added ")[1].split(",")[0]) for out, _ in outputs]
+    assert sorted(added) == [0, 5], outputs  # one did the work under the lock; the other found it done
+    from rag.pgstore import PgStore
+
+    store = PgStore(url)
+    assert store.counts()["documents"] == 5
+    with store.transaction() as conn:
+        assert conn.execute("SELECT count(*) - count(DISTINCT (doc_id, start_at, end_at)) FROM chunks").fetchone()[0] == 0
+    store.close()
+
+
+def test_unreachable_store_is_one_line_and_a_nonzero_exit(tmp_path):
+    port = free_port()  # nothing listens here
+    result = _rag("info", "--home", str(tmp_path), "--store", f"postgresql://rag:secret@127.0.0.1:{port}/rag")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rag: cannot reach the PostgreSQL store"), result.stderr
+    assert "secret" not in result.stderr and "RAG_STORE" in lines[0]
+
+    result = _rag("info", "--home", str(tmp_path), env=rag_env(RAG_STORE="mysql://localhost/rag"))
+    assert result.returncode == 2 and result.stderr.startswith("rag: unsupported store URL"), result.stderr
+
+
+def test_database_without_pgvector_is_refused_without_partial_writes(pg, tmp_path):
+    import psycopg
+
+    url = pg.database("nopgv")
+    name = url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:  # a role that may not create extensions
+        conn.execute("DROP ROLE IF EXISTS plain_user")
+        conn.execute("CREATE ROLE plain_user LOGIN")
+        conn.execute(f'ALTER DATABASE "{name}" OWNER TO plain_user')
+    limited = url.replace("postgresql://postgres:@", "postgresql://plain_user@")
+    result = _rag("ingest", "--home", str(tmp_path), "--store", limited)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "has no pgvector extension" in result.stderr, result.stderr
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+    assert tables == 0  # the migration rolled back whole
+
+
+@pytest.mark.skipif(not NEWS.exists(), reason="shared/eval beside the repository is needed for the dev questions")
+def test_postgres_retrieves_and_answers_like_the_embedded_store(pg):
+    from bench.scale_parity import parity
+
+    questions = [json.loads(line) for line in NEWS.read_text().splitlines() if line.strip()]
+    result = parity(pg.database("parity"), questions)
+    assert abs(result["hit@5_difference_points"]) <= 2.0, result
+    assert result["same_answers"] == len(questions), result["different_answers"]
