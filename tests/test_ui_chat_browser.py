@@ -93,6 +93,13 @@ def conversation_titles(page) -> list[str]:
     return [t.strip() for t in page.locator("#rag-conv-list label").all_inner_texts()]
 
 
+def assert_answer_kept(page) -> None:
+    """The saved answer came back whole: its text and its citation buttons, not just the question."""
+    bot = page.locator("#rag-transcript .rag-bot").first
+    bot.wait_for()
+    assert "Kazakhstan" in bot.inner_text() and bot.locator("button.rag-cite").count() >= 1, bot.inner_text()
+
+
 def cited_files(page) -> set[str]:
     text = " ".join(page.locator("#rag-transcript .rag-bot").last.locator(".rag-source-where").all_inner_texts())
     return set(re.findall(r"[\w.-]+\.txt", text))
@@ -104,8 +111,9 @@ def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_de
     assert "Kazakhstan" in page.locator("#rag-transcript").inner_text()
     page.locator("#rag-conv-list label", has_text=Q_MOVE).wait_for()
 
-    page.reload()  # measured: the conversation is still there after a reload
+    page.reload()  # measured: the conversation, answer and citations included, is still there after a reload
     page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()
+    assert_answer_kept(page)
 
     page.click("#rag-new-conv")  # a second conversation, then switch back to the first
     page.locator("#rag-transcript .rag-empty").wait_for()
@@ -130,6 +138,7 @@ def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_de
     page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
     assert len(conversation_titles(page)) == 2, conversation_titles(page)
     page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
+    assert_answer_kept(page)
     page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
 
     page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
@@ -137,6 +146,9 @@ def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_de
     page.click("#rag-delete-conv-yes")
     page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
     assert not any("machines go" in t for t in conversation_titles(page))
+    page.reload()  # the deletion is on the server, not just on the page
+    page.locator("#rag-conv-list label").first.wait_for()
+    assert len(conversation_titles(page)) == 1 and not any("machines go" in t for t in conversation_titles(page))
     page.close()
 
 
@@ -209,8 +221,11 @@ def test_phone_has_no_horizontal_scroll_after_three_answers(browser, server):
     page = open_page(browser, server.url, width=390, height=844)
     page.click("#rag-new-conv")
     page.locator("#rag-transcript .rag-empty").wait_for()
+    widths = []
     for question in (Q_MOVE, Q_MONGOLIA, "Why did the government crack down on bitcoin mining?"):
         ask(page, question)
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    assert max(widths) <= 390, widths
     page.locator("#rag-transcript .rag-bot button.rag-cite").first.click()
     page.locator("#rag-passage mark").wait_for()
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -241,6 +256,20 @@ def test_stop_cancels_an_answer(browser, built_home, tmp_path):
         server.stop()
 
 
+# From inside a logged-in page: find the handler behind a button by its elem_id, join the queue with it
+# (the browser adds the session cookie), and return the raw event stream it answers with.
+RAW_REMOVE_JS = """async ({elem, doc}) => {
+  const config = await (await fetch('config')).json();
+  const button = config.components.find((c) => c.props && c.props.elem_id === elem).id;
+  const fn = config.dependencies.find((d) => d.targets.some((t) => t[0] === button && t[1] === 'click')).id;
+  const session = Math.random().toString(36).slice(2);
+  const join = await fetch('gradio_api/queue/join', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({data: [doc], fn_index: fn, session_hash: session, event_data: null, trigger_id: null})});
+  if (!join.ok) return `refused with HTTP ${join.status}`;
+  return await (await fetch(`gradio_api/queue/data?session_hash=${session}`)).text();
+}"""
+
+
 def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_home, tmp_path):
     from rag.auth import Users
     from ui.app import launch
@@ -267,6 +296,11 @@ def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_h
                 page.locator("#rag-reader-note").get_by_text("only an admin").wait_for()
             seen[user] = {elem: page.locator(f"#{elem}").is_visible()
                           for elem in ("rag-upload", "rag-remove", "rag-restore")}
+            if user == "bob":  # the reader's own session, its cookie, sends what the hidden button would
+                reply = page.evaluate(RAW_REMOVE_JS, {"elem": "rag-remove-confirm", "doc": SCOPE_DOC})
+                assert "Only an admin can change the library." in reply, reply[-500:]
+                assert (assistant.index.library() / SCOPE_DOC).exists() and assistant.trash() == []
+                assert SCOPE_DOC in {d["doc_id"] for d in assistant.documents()}
             page.screenshot(path=str(ARTIFACTS / f"c6-{user}-library.png"), full_page=True)
             page.close()
         assert seen == {"bob": dict.fromkeys(seen["bob"], False), "ann": dict.fromkeys(seen["ann"], True)}
