@@ -60,7 +60,7 @@ def _library_state(assistant: Assistant) -> tuple:
             [t["doc_id"] for t in assistant.trash()], assistant.settings)
 
 
-def test_malformed_inputs_to_every_handler_print_no_traceback_and_change_nothing(quotes_server, capfd):
+def test_malformed_inputs_to_every_handler_print_no_traceback_and_change_nothing(quotes_server, capfd, caplog):
     url, assistant = quotes_server
     client = Browserless(url)
     dependencies = client.config()["dependencies"]
@@ -91,6 +91,9 @@ def test_malformed_inputs_to_every_handler_print_no_traceback_and_change_nothing
             assert exc.code in {404, 422}, exc.code
     err = capfd.readouterr().err
     assert "Traceback" not in err, err[-3000:]
+    logged = [r for r in caplog.records if r.name == "rag.ui"]  # the operator sees one line per refusal
+    assert logged and all(r.exc_info is None and "\n" not in r.getMessage() and len(r.getMessage()) < 500
+                          for r in logged if r.levelno >= 30)
     # every malformed request got an answer: a finished event (error or not) or an HTTP refusal, never silence
     assert all(a.get("msg") in {"process_completed", "rejected", "joined without a session to read from"}
                or a.get("success") is False for a in answers), [a for a in answers if not a.get("msg")][:3]

@@ -109,6 +109,7 @@ class QuietBlocks(gr.Blocks):
         except gr.Error as exc:
             if not exc.print_exception and len(str(exc.message)) <= 300 and "\n" not in str(exc.message):
                 raise
+            LOG.warning("rag serve: refused a request: %s", _one_line(exc.message))
             raise gr.Error(_one_line(exc.message), title=exc.title, print_exception=False) from None
         except Exception as exc:  # noqa: BLE001 - whatever a request's data broke, one line
             LOG.warning("rag serve: refused a request: %s: %s", type(exc).__name__, _one_line(exc))
