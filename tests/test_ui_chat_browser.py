@@ -93,6 +93,15 @@ def conversation_titles(page) -> list[str]:
     return [t.strip() for t in page.locator("#rag-conv-list label").all_inner_texts()]
 
 
+def open_tab(page, name: str) -> None:
+    """Click a tab, through the overflow menu ("...") a narrow screen puts the last tabs in."""
+    tab = page.get_by_role("tab", name=name)
+    if not tab.is_visible():
+        page.locator(".overflow-menu > button").first.click()
+        tab = page.locator(".overflow-dropdown button", has_text=name).first
+    tab.click()
+
+
 def assert_answer_kept(page) -> None:
     """The saved answer came back whole: its text and its citation buttons, not just the question."""
     bot = page.locator("#rag-transcript .rag-bot").first
@@ -231,6 +240,21 @@ def test_phone_has_no_horizontal_scroll_after_three_answers(browser, server):
     width = page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(ARTIFACTS / "c4-phone.png"), full_page=True)
     assert width <= 390, width
+
+    # a question that is one unbroken 300-character word, as a bubble and as a sidebar title, with the
+    # chat's accordions open; then every other tab
+    ask(page, "Where did " + "Zorblatmining" * 23 + " go?")
+    for accordion, title in (("#rag-settings", "Settings"), ("#rag-scope-box", "Documents to search"),
+                             ("#rag-conv-manage", "Rename or delete")):
+        page.locator(accordion).get_by_text(title).first.click()
+    page.wait_for_timeout(300)
+    widths = {"chat": page.evaluate("document.documentElement.scrollWidth")}
+    for tab in ("Check a text", "Library", "Evaluate"):
+        open_tab(page, tab)
+        page.wait_for_timeout(500)
+        widths[tab] = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(ARTIFACTS / "c5-phone-library.png"), full_page=True)
+    assert max(widths.values()) <= 390, widths
     page.close()
 
 
