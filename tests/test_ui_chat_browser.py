@@ -1,7 +1,8 @@
 """Saved conversations, document scope, safe removal, live library, phone layout and Stop, in Chromium.
 
 The app runs in this process on a copy of the built index, with the quotes-only
-backend (fast and deterministic) except for Stop, which needs a model to stop.
+backend (fast and deterministic) except for Stop, which needs a model to stop; the
+conversations test hands the home to a real `rag serve` process and kills it (SIGKILL).
 Each test says what it measures; screenshots go to tests/artifacts/.
 """
 
@@ -9,6 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,10 +27,11 @@ WAIT_MS = 60_000
 Q_MOVE = "Where are Chinese miners moving their machines?"
 Q_MONGOLIA = "What did Inner Mongolia do about mining?"
 SCOPE_DOC = "004_47c41b848a0edef2.txt"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Server:
-    """The chat over one home folder; ``restart`` stops it and starts a new process-worth of objects."""
+    """The chat over one home folder, in this process; ``stop`` and ``start`` hand the home to another server."""
 
     def __init__(self, home: Path, generator: str = "none"):
         self.home, self.generator = home, generator
@@ -41,10 +48,6 @@ class Server:
     def stop(self) -> None:
         self.app.close()
         self.assistant.close()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +117,7 @@ def cited_files(page) -> set[str]:
     return set(re.findall(r"[\w.-]+\.txt", text))
 
 
-def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_deleted(browser, server):
+def test_conversations_survive_reload_and_a_new_server_process_and_can_be_renamed_switched_deleted(browser, server):
     page = open_page(browser, server.url)
     ask(page, Q_MOVE)
     assert "Kazakhstan" in page.locator("#rag-transcript").inner_text()
@@ -142,23 +145,50 @@ def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_de
     page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
     page.close()
 
-    server.restart()  # measured: both conversations, with the new title, after a server restart
-    page = open_page(browser, server.url)
-    page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
-    assert len(conversation_titles(page)) == 2, conversation_titles(page)
-    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
-    assert_answer_kept(page)
-    page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
+    server.stop()  # measured: a new `rag serve` process shows both conversations, with the new title
+    try:
+        with served_process(server.home) as url:
+            page = open_page(browser, url)
+            page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
+            assert len(conversation_titles(page)) == 2, conversation_titles(page)
+            page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
+            assert_answer_kept(page)
+            page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
 
-    page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
-    page.click("#rag-delete-conv")
-    page.click("#rag-delete-conv-yes")
-    page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
-    assert not any("machines go" in t for t in conversation_titles(page))
-    page.reload()  # the deletion is on the server, not just on the page
+            page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
+            page.click("#rag-delete-conv")
+            page.click("#rag-delete-conv-yes")
+            page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
+            assert not any("machines go" in t for t in conversation_titles(page))
+            page.close()
+    finally:  # that process was killed (SIGKILL, no shutdown): the deletion must have been on disk already
+        server.start()
+    page = open_page(browser, server.url)
     page.locator("#rag-conv-list label").first.wait_for()
     assert len(conversation_titles(page)) == 1 and not any("machines go" in t for t in conversation_titles(page))
     page.close()
+
+
+@contextmanager
+def served_process(home: Path) -> Iterator[str]:
+    """`rag serve` over ``home`` in its own process (quotes only); killed with SIGKILL on exit."""
+    from ui.app import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--home", str(home), "--generator", "none", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started, seen = time.monotonic(), []
+        for line in process.stdout:  # "Chat running at URL" once it listens
+            seen.append(line)
+            if "Chat running at" in line or time.monotonic() - started > 120:
+                break
+        assert any("Chat running at" in line for line in seen), "".join(seen)[-2000:]
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.kill()
+        process.wait(30)
 
 
 def test_document_scope_changes_the_citations(browser, server):
