@@ -27,6 +27,7 @@ pytestmark = pytest.mark.timeout(600)
 
 Q_MOVE = "Where are Chinese miners moving their machines?"
 HUGE = "x" * 1_000_000
+MARKUP = "<img src=x onerror=alert(1)>\x1b[2J\r\nforged log line"
 OUTSIDE = {"path": "/etc/passwd", "orig_name": "passwd.txt", "meta": {"_type": "gradio.FileData"}}
 
 
@@ -51,7 +52,7 @@ def quotes_server(built_home, tmp_path_factory):
 def _payloads(n: int) -> list[object]:
     """Input lists of the wrong shape and type for a handler with ``n`` inputs."""
     return [[], [None] * n, [0] * n, [-1e308] * n, [True] * n, [{"x": [1, {"y": None}]}] * n, [[None, 3]] * n,
-            [HUGE] * n, [OUTSIDE] * n, [[OUTSIDE]] * n, [None] * (n + 4), "not a list", None]
+            [HUGE] * n, [MARKUP] * n, [OUTSIDE] * n, [[OUTSIDE]] * n, [None] * (n + 4), "not a list", None]
 
 
 def _library_state(assistant: Assistant) -> tuple:
@@ -92,14 +93,15 @@ def test_malformed_inputs_to_every_handler_print_no_traceback_and_change_nothing
     err = capfd.readouterr().err
     assert "Traceback" not in err, err[-3000:]
     logged = [r for r in caplog.records if r.name == "rag.ui"]  # the operator sees one line per refusal
-    assert logged and all(r.exc_info is None and "\n" not in r.getMessage() and len(r.getMessage()) < 500
-                          for r in logged if r.levelno >= 30)
+    assert logged and all(r.exc_info is None and len(r.getMessage()) < 500
+                          and all(ch.isprintable() for ch in r.getMessage()) for r in logged if r.levelno >= 30)
     # every malformed request got an answer: a finished event (error or not) or an HTTP refusal, never silence
     assert all(a.get("msg") in {"process_completed", "rejected", "joined without a session to read from"}
                or a.get("success") is False for a in answers), [a for a in answers if not a.get("msg")][:3]
     errors = [a["output"].get("error") or "" for a in answers
               if a.get("msg") == "process_completed" and not a.get("success")]
     assert all("\n" not in e and len(e) <= 400 for e in errors), [e for e in errors if "\n" in e or len(e) > 400][:3]
+    assert not [e for e in errors if "<img" in e or "\x1b" in e]  # a value quoted back is escaped text
     assert _library_state(assistant) == before
 
     # and the page still works for a well-formed question afterwards

@@ -110,11 +110,12 @@ class QuietBlocks(gr.Blocks):
             if not exc.print_exception and len(str(exc.message)) <= 300 and "\n" not in str(exc.message):
                 raise
             LOG.warning("rag serve: refused a request: %s", _one_line(exc.message))
-            raise gr.Error(_one_line(exc.message), title=exc.title, print_exception=False) from None
+            # Gradio shows an error's message as HTML, and this one may quote the request's value
+            raise gr.Error(esc(_one_line(exc.message)), title=exc.title, print_exception=False) from None
         except Exception as exc:  # noqa: BLE001 - whatever a request's data broke, one line
             LOG.warning("rag serve: refused a request: %s: %s", type(exc).__name__, _one_line(exc))
             LOG.debug("the refused request's trace", exc_info=True)
-            raise gr.Error(f"This request could not be handled ({_one_line(exc, 200)}).",
+            raise gr.Error(f"This request could not be handled ({esc(_one_line(exc, 200))}).",
                            print_exception=False) from None
 
 
@@ -791,8 +792,11 @@ def _message(text: str, kind: str = "info", escaped: bool = False) -> str:
 
 
 def _one_line(exc: object, limit: int = 300) -> str:
-    """An exception (or message) as one line of at most ``limit`` characters: safe to show and to log."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """An exception (or message) as one line of at most ``limit`` characters: safe to show and to log.
+
+    Control characters (terminal escapes in a request's value) become spaces, so a log line stays one plain line.
+    """
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
