@@ -44,6 +44,7 @@ class CheckCitation:
     date: str | None = None
     lang: str = "en"
     translation: str | None = None  # English machine rendering of a non-English quote
+    section: str = ""  # the headings above the quote, "Chapter › Section" ("" when the document has none)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,22 @@ def check_sentence(assistant, verifier: StructuredVerifier, sentence: str, start
             s_end = after[1]
             english = f"{english} {after[2]}" if english else None
         citations.append(CheckCitation(hit.chunk.doc_id, s_start, s_end, doc.text[s_start:s_end], hit.title,
-                                       hit.date, hit.lang, english))
+                                       hit.date, hit.lang, english, section_at([c[0] for c in candidates],
+                                                                               hit.chunk.doc_id, s_start)))
     return CheckResult(sentence, start, end, verdict.verdict, verdict.score, verdict.reason, citations)
+
+
+def section_at(hits, doc_id: str, position: int) -> str:
+    """The heading path of the retrieved chunk holding ``position``, so a quote says where in a manual it sits.
+
+    The evidence may come from the text around a hit (``CONTEXT_CHARS``); its own chunk is
+    then looked for among the other hits, and "" is given rather than a neighbour's path.
+    """
+    for hit in hits:
+        chunk = hit.chunk
+        if chunk.doc_id == doc_id and chunk.start <= position < chunk.end:
+            return chunk.section
+    return ""
 
 
 def analyse_sentence(assistant, verifier: StructuredVerifier, sentence: str, k: int | None = None):
@@ -185,7 +200,8 @@ def format_results(results: list[CheckResult]) -> str:
         lines.append(f"{n}. {marks.get(r.verdict, r.verdict)}: {r.sentence}")
         lines.append(f"   {r.reason}")
         for c in r.citations:
-            lines.append(f"   {c.title} — {c.doc_id} [{c.start}:{c.end}]")
+            where = f" › {c.section}" if c.section else ""
+            lines.append(f"   {c.title}{where} — {c.doc_id} [{c.start}:{c.end}]")
             lines += quote_lines(c, "   ")
     return "\n".join(lines)
 
@@ -225,7 +241,8 @@ def write_check(path: Path, text: str, results: list[CheckResult], assistant=Non
         for n, r in enumerate(results, start=1):
             lines += [f"{n}. **{r.verdict.replace('_', ' ')}** — {r.sentence}", f"   - {r.reason}"]
             for c in r.citations:
-                lines.append(f"   - {c.title}, `{c.doc_id}` [{c.start}:{c.end}]: “{' '.join(c.quote.split())}”")
+                where = f" › {c.section}" if c.section else ""
+                lines.append(f"   - {c.title}{where}, `{c.doc_id}` [{c.start}:{c.end}]: “{' '.join(c.quote.split())}”")
                 if c.translation:
                     lines.append(f"     (machine translation: {c.translation})")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

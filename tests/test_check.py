@@ -178,6 +178,37 @@ def test_export_json_and_markdown(assistant, tmp_path):
 # -- the reading rules ------------------------------------------------------------------
 
 
+MANUAL = """# Zorblat miner manual
+
+## Cooling
+
+The Zorblat miner is cooled by water pumped from the Krafla geothermal field.
+
+## Power
+
+The Zorblat miner draws 3,400 watts from the grid at full load.
+"""
+
+
+def test_a_check_citation_names_the_section_its_quote_sits_in(fresh_assistant, tmp_path):
+    from ui.render import check_html
+
+    manual = tmp_path / "zorblat_manual.md"
+    manual.write_text(MANUAL, encoding="utf-8")
+    assert fresh_assistant.ingest([manual]).added == ["zorblat_manual.md"]
+    result = one(fresh_assistant, "The Zorblat miner draws 3,400 watts from the grid at full load.")
+    assert result.verdict == "supported", result.reason
+    cited = result.citations[0]
+    assert cited.doc_id == "zorblat_manual.md" and cited.section == "Zorblat miner manual › Power"
+    assert_exact_citations(fresh_assistant, result)
+    assert "Zorblat miner manual › Power" in check_html([result])  # the page shows where it sits
+    export = tmp_path / "check.md"
+    write_check(export, "claim", [result])
+    assert "Zorblat miner manual › Power" in export.read_text(encoding="utf-8")
+    news = one(fresh_assistant, "Canaan is going to open its first after-sales service centre abroad in Kazakhstan.")
+    assert news.citations and news.citations[0].section == ""  # plain articles have no headings: nothing invented
+
+
 def values(text: str, lang: str = "en") -> set[tuple[float, str | None]]:
     return {(q.value, q.unit) for q in quantities_and_dates(text, lang)[0]}
 

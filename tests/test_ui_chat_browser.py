@@ -1,7 +1,8 @@
 """Saved conversations, document scope, safe removal, live library, phone layout and Stop, in Chromium.
 
 The app runs in this process on a copy of the built index, with the quotes-only
-backend (fast and deterministic) except for Stop, which needs a model to stop.
+backend (fast and deterministic) except for Stop, which needs a model to stop; the
+conversations test hands the home to a real `rag serve` process and kills it (SIGKILL).
 Each test says what it measures; screenshots go to tests/artifacts/.
 """
 
@@ -9,6 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,10 +27,11 @@ WAIT_MS = 60_000
 Q_MOVE = "Where are Chinese miners moving their machines?"
 Q_MONGOLIA = "What did Inner Mongolia do about mining?"
 SCOPE_DOC = "004_47c41b848a0edef2.txt"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Server:
-    """The chat over one home folder; ``restart`` stops it and starts a new process-worth of objects."""
+    """The chat over one home folder, in this process; ``stop`` and ``start`` hand the home to another server."""
 
     def __init__(self, home: Path, generator: str = "none"):
         self.home, self.generator = home, generator
@@ -41,10 +48,6 @@ class Server:
     def stop(self) -> None:
         self.app.close()
         self.assistant.close()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @pytest.fixture(scope="module")
@@ -93,19 +96,36 @@ def conversation_titles(page) -> list[str]:
     return [t.strip() for t in page.locator("#rag-conv-list label").all_inner_texts()]
 
 
+def open_tab(page, name: str) -> None:
+    """Click a tab, through the overflow menu ("...") a narrow screen puts the last tabs in."""
+    tab = page.get_by_role("tab", name=name)
+    if not tab.is_visible():
+        page.locator(".overflow-menu > button").first.click()
+        tab = page.locator(".overflow-dropdown button", has_text=name).first
+    tab.click()
+
+
+def assert_answer_kept(page) -> None:
+    """The saved answer came back whole: its text and its citation buttons, not just the question."""
+    bot = page.locator("#rag-transcript .rag-bot").first
+    bot.wait_for()
+    assert "Kazakhstan" in bot.inner_text() and bot.locator("button.rag-cite").count() >= 1, bot.inner_text()
+
+
 def cited_files(page) -> set[str]:
     text = " ".join(page.locator("#rag-transcript .rag-bot").last.locator(".rag-source-where").all_inner_texts())
     return set(re.findall(r"[\w.-]+\.txt", text))
 
 
-def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_deleted(browser, server):
+def test_conversations_survive_reload_and_a_new_server_process_and_can_be_renamed_switched_deleted(browser, server):
     page = open_page(browser, server.url)
     ask(page, Q_MOVE)
     assert "Kazakhstan" in page.locator("#rag-transcript").inner_text()
     page.locator("#rag-conv-list label", has_text=Q_MOVE).wait_for()
 
-    page.reload()  # measured: the conversation is still there after a reload
+    page.reload()  # measured: the conversation, answer and citations included, is still there after a reload
     page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()
+    assert_answer_kept(page)
 
     page.click("#rag-new-conv")  # a second conversation, then switch back to the first
     page.locator("#rag-transcript .rag-empty").wait_for()
@@ -125,19 +145,50 @@ def test_conversations_survive_reload_and_restart_and_can_be_renamed_switched_de
     page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
     page.close()
 
-    server.restart()  # measured: both conversations, with the new title, after a server restart
-    page = open_page(browser, server.url)
-    page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
-    assert len(conversation_titles(page)) == 2, conversation_titles(page)
-    page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
-    page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
+    server.stop()  # measured: a new `rag serve` process shows both conversations, with the new title
+    try:
+        with served_process(server.home) as url:
+            page = open_page(browser, url)
+            page.locator("#rag-conv-list label", has_text="Where the machines go").wait_for()
+            assert len(conversation_titles(page)) == 2, conversation_titles(page)
+            page.locator("#rag-transcript .rag-user", has_text=Q_MOVE).wait_for()  # the most recently used one is open
+            assert_answer_kept(page)
+            page.screenshot(path=str(ARTIFACTS / "c1-conversations.png"), full_page=True)
 
-    page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
-    page.click("#rag-delete-conv")
-    page.click("#rag-delete-conv-yes")
-    page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
-    assert not any("machines go" in t for t in conversation_titles(page))
+            page.locator("#rag-conv-manage").get_by_text("Rename or delete").click()
+            page.click("#rag-delete-conv")
+            page.click("#rag-delete-conv-yes")
+            page.wait_for_function("() => document.querySelectorAll('#rag-conv-list label').length === 1")
+            assert not any("machines go" in t for t in conversation_titles(page))
+            page.close()
+    finally:  # that process was killed (SIGKILL, no shutdown): the deletion must have been on disk already
+        server.start()
+    page = open_page(browser, server.url)
+    page.locator("#rag-conv-list label").first.wait_for()
+    assert len(conversation_titles(page)) == 1 and not any("machines go" in t for t in conversation_titles(page))
     page.close()
+
+
+@contextmanager
+def served_process(home: Path) -> Iterator[str]:
+    """`rag serve` over ``home`` in its own process (quotes only); killed with SIGKILL on exit."""
+    from ui.app import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--home", str(home), "--generator", "none", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started, seen = time.monotonic(), []
+        for line in process.stdout:  # "Chat running at URL" once it listens
+            seen.append(line)
+            if "Chat running at" in line or time.monotonic() - started > 120:
+                break
+        assert any("Chat running at" in line for line in seen), "".join(seen)[-2000:]
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.kill()
+        process.wait(30)
 
 
 def test_document_scope_changes_the_citations(browser, server):
@@ -209,13 +260,31 @@ def test_phone_has_no_horizontal_scroll_after_three_answers(browser, server):
     page = open_page(browser, server.url, width=390, height=844)
     page.click("#rag-new-conv")
     page.locator("#rag-transcript .rag-empty").wait_for()
+    widths = []
     for question in (Q_MOVE, Q_MONGOLIA, "Why did the government crack down on bitcoin mining?"):
         ask(page, question)
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    assert max(widths) <= 390, widths
     page.locator("#rag-transcript .rag-bot button.rag-cite").first.click()
     page.locator("#rag-passage mark").wait_for()
     width = page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(ARTIFACTS / "c4-phone.png"), full_page=True)
     assert width <= 390, width
+
+    # a question that is one unbroken 300-character word, as a bubble and as a sidebar title, with the
+    # chat's accordions open; then every other tab
+    ask(page, "Where did " + "Zorblatmining" * 23 + " go?")
+    for accordion, title in (("#rag-settings", "Settings"), ("#rag-scope-box", "Documents to search"),
+                             ("#rag-conv-manage", "Rename or delete")):
+        page.locator(accordion).get_by_text(title).first.click()
+    page.wait_for_timeout(300)
+    widths = {"chat": page.evaluate("document.documentElement.scrollWidth")}
+    for tab in ("Check a text", "Library", "Evaluate"):
+        open_tab(page, tab)
+        page.wait_for_timeout(500)
+        widths[tab] = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(ARTIFACTS / "c5-phone-library.png"), full_page=True)
+    assert max(widths.values()) <= 390, widths
     page.close()
 
 
@@ -239,6 +308,20 @@ def test_stop_cancels_an_answer(browser, built_home, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+# From inside a logged-in page: find the handler behind a button by its elem_id, join the queue with it
+# (the browser adds the session cookie), and return the raw event stream it answers with.
+RAW_REMOVE_JS = """async ({elem, doc}) => {
+  const config = await (await fetch('config')).json();
+  const button = config.components.find((c) => c.props && c.props.elem_id === elem).id;
+  const fn = config.dependencies.find((d) => d.targets.some((t) => t[0] === button && t[1] === 'click')).id;
+  const session = Math.random().toString(36).slice(2);
+  const join = await fetch('gradio_api/queue/join', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({data: [doc], fn_index: fn, session_hash: session, event_data: null, trigger_id: null})});
+  if (!join.ok) return `refused with HTTP ${join.status}`;
+  return await (await fetch(`gradio_api/queue/data?session_hash=${session}`)).text();
+}"""
 
 
 def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_home, tmp_path):
@@ -267,6 +350,11 @@ def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_h
                 page.locator("#rag-reader-note").get_by_text("only an admin").wait_for()
             seen[user] = {elem: page.locator(f"#{elem}").is_visible()
                           for elem in ("rag-upload", "rag-remove", "rag-restore")}
+            if user == "bob":  # the reader's own session, its cookie, sends what the hidden button would
+                reply = page.evaluate(RAW_REMOVE_JS, {"elem": "rag-remove-confirm", "doc": SCOPE_DOC})
+                assert "Only an admin can change the library." in reply, reply[-500:]
+                assert (assistant.index.library() / SCOPE_DOC).exists() and assistant.trash() == []
+                assert SCOPE_DOC in {d["doc_id"] for d in assistant.documents()}
             page.screenshot(path=str(ARTIFACTS / f"c6-{user}-library.png"), full_page=True)
             page.close()
         assert seen == {"bob": dict.fromkeys(seen["bob"], False), "ann": dict.fromkeys(seen["ann"], True)}

@@ -149,3 +149,21 @@ def test_answer_json_round_trip_and_junk():
 def test_markdown_titles_lose_their_hashes():
     assert plain_title("# Mining in Iceland") == "Mining in Iceland"
     assert plain_title("### ") == "" and plain_title("#hashtag") == "#hashtag" and plain_title(None, "f.md") == "f.md"
+
+
+def test_readme_operating_section_describes_roles_config_file_and_trash():
+    """The operator's page names what the code reads: the flags exist, the trash sits where the code puts it."""
+    from rag.cli import EXTERNAL_COMMANDS
+    from ui.cli import add_arguments
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Operating it", 1)[1].split("\n## ", 1)[0]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {option for action in parser._actions for option in action.option_strings}
+    for flag in ("--auth-file", "--config", "--auth", "--no-auth"):
+        assert flag in flags and f"`{flag}" in section, flag
+    for words in ("**Users and roles.**", "`admin`", "`reader`", "RAG_AUTH", "**Config file.**", "RAG_CONFIG",
+                  "[models.", "**Trash.**", "HOME/trash/", "rag restore", "**Logins.**"):
+        assert words in section, words
+    assert "restore" in EXTERNAL_COMMANDS  # `rag restore` is a real command

@@ -47,26 +47,49 @@ class Browserless:
     def dependency(self, fn_index: int) -> dict:
         return next(d for d in self.config()["dependencies"] if d["id"] == fn_index)
 
-    def call(self, fn_index: int, data: list, session_hash: str | None = None, timeout: float = 120) -> dict:
+    def call(self, fn_index: object, data: object, session_hash: str | None = None, timeout: float = 120,
+             event_data: object = None) -> dict:
         """Join the queue with ``data`` and read the event stream to its end; the last message."""
         session_hash = session_hash or uuid.uuid4().hex
-        payload = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session_hash,
-                              "event_data": None, "trigger_id": None}).encode()
-        request = urllib.request.Request(self.url + "gradio_api/queue/join", data=payload,
+        return self.send({"data": data, "fn_index": fn_index, "session_hash": session_hash,
+                          "event_data": event_data, "trigger_id": None}, timeout)
+
+    def join(self, body: dict) -> dict:
+        """POST ``body`` (any shape) to queue/join without reading the answers: the join reply or the refusal."""
+        request = urllib.request.Request(self.url + "gradio_api/queue/join", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         try:
             with self.opener.open(request, timeout=30) as response:
-                json.loads(response.read())
+                return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return {"msg": "rejected", "status": exc.code, "detail": exc.read().decode(errors="replace")}
+
+    def send(self, body: dict, timeout: float = 120) -> dict:
+        """``call`` with the whole request body as given: the last message of this event, or the refusal.
+
+        The session's stream carries every event of the session; reading stops at this
+        event's completion, so another event of the same session (a Stop) does not end it.
+        """
+        joined = self.join(body)
+        if joined.get("msg") == "rejected":
+            return joined
+        session_hash = body.get("session_hash") if isinstance(body.get("session_hash"), str) else ""
+        if not session_hash:
+            return {"msg": "joined without a session to read from"}
+        return self.read(session_hash, joined.get("event_id"), timeout)
+
+    def read(self, session_hash: str, event_id: str | None = None, timeout: float = 120) -> dict:
+        """Read a session's event stream until ``event_id`` completes (or the stream closes); the last message."""
         last: dict = {}
-        with self.opener.open(self.url + f"gradio_api/queue/data?session_hash={session_hash}",
-                              timeout=timeout) as stream:
+        query = urllib.parse.urlencode({"session_hash": session_hash})
+        with self.opener.open(self.url + f"gradio_api/queue/data?{query}", timeout=timeout) as stream:
             for raw in stream:
                 line = raw.decode("utf-8", errors="replace").strip()
                 if not line.startswith("data:"):
                     continue
                 message = json.loads(line[5:])
+                if message.get("event_id") not in (None, event_id):
+                    continue  # another event of this session
                 last = message
                 if message.get("msg") in {"process_completed", "close_stream", "unexpected_error"}:
                     break

@@ -10,6 +10,7 @@ name a file, a server or a key. Every handler that changes the library asks
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -40,6 +41,7 @@ from ui.render import (  # noqa: E402
     passage_placeholder, plain_title, status_html, transcript_html,
 )
 
+LOG = logging.getLogger("rag.ui")
 CSS_PATH = Path(__file__).with_name("style.css")
 EXPORT_FORMATS = ["md", "html", "json", "pdf"]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
@@ -89,6 +91,66 @@ watch('value', () => {
   if (box && mark) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 60);
 });
 """
+
+
+class QuietBlocks(gr.Blocks):
+    """Blocks whose handlers answer any bad request with one line and print no traceback.
+
+    Gradio prints a stack trace for every exception but a ``gr.Error(print_exception=False)``,
+    and a raw ``queue/join`` can send any handler wrong types, None, megabyte strings or too
+    many values, failing in Gradio's own preprocessing before our code runs. Those are the
+    caller's errors, not the server's: the caller gets one line, the log one line (the
+    trace only at DEBUG level, for a developer who asks for it).
+    """
+
+    async def process_api(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return await super().process_api(*args, **kwargs)
+        except gr.Error as exc:
+            if not exc.print_exception and len(str(exc.message)) <= 300 and "\n" not in str(exc.message):
+                raise
+            LOG.warning("rag serve: refused a request: %s", _one_line(exc.message))
+            # Gradio shows an error's message as HTML, and this one may quote the request's value
+            raise gr.Error(esc(_one_line(exc.message)), title=exc.title, print_exception=False) from None
+        except Exception as exc:  # noqa: BLE001 - whatever a request's data broke, one line
+            LOG.warning("rag serve: refused a request: %s: %s", type(exc).__name__, _one_line(exc))
+            LOG.debug("the refused request's trace", exc_info=True)
+            raise gr.Error(f"This request could not be handled ({esc(_one_line(exc, 200))}).",
+                           print_exception=False) from None
+
+
+class QuietStreams:
+    """ASGI middleware: an error raised after a response has started is one log line and a closed response.
+
+    Gradio's event stream raises once its headers are sent when a client reads the
+    stream of a session that does not exist (any raw GET can); uvicorn would print
+    a traceback for it. The response is ended cleanly instead.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "ended": False}
+
+        async def tracked(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - only once the response is under way; otherwise re-raised
+            if not state["started"]:
+                raise
+            LOG.warning("rag serve: %s %s ended early: %s", scope.get("method"), scope.get("path"), _one_line(exc))
+            if not state["ended"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class Models:
@@ -147,7 +209,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
     def is_admin(request: gr.Request | None) -> bool:
         return access.is_admin(getattr(request, "username", None))
 
-    with gr.Blocks(title="Cited answers", fill_width=True) as app:
+    with QuietBlocks(title="Cited answers", fill_width=True) as app:
         exchanges = gr.State([])
         conv_id = gr.State(None)
 
@@ -729,9 +791,13 @@ def _message(text: str, kind: str = "info", escaped: bool = False) -> str:
     return f'<div class="rag-msgline rag-{kind}">{text if escaped else esc(text)}</div>'
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
+def _one_line(exc: object, limit: int = 300) -> str:
+    """An exception (or message) as one line of at most ``limit`` characters: safe to show and to log.
+
+    Control characters (terminal escapes in a request's value) become spaces, so a log line stays one plain line.
+    """
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _sentence(text: str) -> str:
@@ -776,7 +842,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
         server_name=host, server_port=port, auth=users.check if users else None, share=False,
         prevent_thread_lock=True, quiet=quiet, show_error=False, ssr_mode=False, footer_links=["api"],
         theme=gr.themes.Soft(primary_hue="indigo"), css=CSS_PATH.read_text(encoding="utf-8"),
-        app_kwargs={"middleware": [Middleware(LoginThrottle, guard=guard)]},
+        app_kwargs={"middleware": [Middleware(QuietStreams), Middleware(LoginThrottle, guard=guard)]},
     )
     if block:
         print(f"Chat running at {url}  (Ctrl-C to stop)", flush=True)

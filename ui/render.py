@@ -275,8 +275,8 @@ def check_html(results: list) -> str:
         mark, label = VERDICTS.get(r.verdict, ("·", r.verdict))
         cites = []
         for j, c in enumerate(r.citations):
-            where = " · ".join(x for x in (esc(c.date) if c.date else "", f"{esc(c.doc_id)} [{int(c.start)}:{int(c.end)}]")
-                               if x)
+            where = " · ".join(x for x in (esc(c.section), esc(c.date) if c.date else "",
+                                           f"{esc(c.doc_id)} [{int(c.start)}:{int(c.end)}]") if x)
             translated = (f'<div class="rag-translation"><b>Machine translation:</b> {esc(c.translation)}</div>'
                           if c.translation else "")
             cites.append(
