@@ -28,7 +28,8 @@ class EmbeddingCache:
         )
         self._lock = threading.Lock()
 
-    def get_many(self, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+    def get_many(self, model: str, keys: list[str], dim: int | None = None) -> dict[str, np.ndarray]:
+        """Cached vectors by key; with ``dim`` a float16 blob (2 bytes a value) is told from a float32 one."""
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for i in range(0, len(keys), 500):
@@ -37,7 +38,7 @@ class EmbeddingCache:
                     f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({','.join('?' * len(part))})",
                     [model, *part],
                 ).fetchall()
-                found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in rows})
+                found.update({k: _decode(v, dim) for k, v in rows})
         return found
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
@@ -45,7 +46,7 @@ class EmbeddingCache:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-                [(model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+                [(model, k, np.asarray(v, dtype=np.float16).tobytes()) for k, v in items.items()],
             )
             self._db.execute("COMMIT")
 
@@ -70,14 +71,22 @@ class CachedEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        known = self.cache.get_many(self.name, sorted(set(keys)))
+        known = self.cache.get_many(self.name, sorted(set(keys)), self.dim)
         missing = {k: t for k, t in zip(keys, texts) if k not in known}
         if missing:
             fresh = self.encoder.encode(list(missing.values()), batch_size=batch_size, progress=progress)
-            new = dict(zip(missing.keys(), fresh))
+            # as the cache keeps them (float16), so a text gets the same vector fresh or cached
+            new = {k: np.asarray(v, dtype=np.float16).astype(np.float32) for k, v in zip(missing.keys(), fresh)}
             self.cache.put_many(self.name, new)
             known.update(new)
             self.encoded += len(missing)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def _decode(blob: bytes, dim: int | None) -> np.ndarray:
+    """A cached vector: float16 when it has 2 bytes per dimension, float32 (earlier caches) otherwise."""
+    if dim is not None and len(blob) == 2 * dim:
+        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    return np.frombuffer(blob, dtype=np.float32)

@@ -265,8 +265,9 @@ class ChunkStore:
         with self._use():
             rows = self._db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
-        return ids, vectors
+        if not rows:
+            return ids, np.zeros((0, dim), dtype=np.float32)
+        return ids, np.stack([vector_from_blob(r[1], dim) for r in rows])
 
     def multilingual_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(chunk id, multilingual vector) of every sentence that has one, once per chunk it is in."""
@@ -383,7 +384,17 @@ class ChunkStore:
 
 
 def _blob(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, dtype=np.float32).tobytes()
+    """A chunk vector as stored: float16 (half the bytes; cosines move by about 1e-3)."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def vector_from_blob(blob: bytes, dim: int) -> np.ndarray:
+    """A stored vector as float32, whether written as float16 or (by earlier versions) float32."""
+    dtype = np.float16 if len(blob) == 2 * dim else np.float32
+    vector = np.frombuffer(blob, dtype=dtype)
+    if len(vector) != dim:
+        raise ValueError(f"stored vector has {len(vector)} values, expected {dim}")
+    return vector.astype(np.float32)
 
 
 def fts_terms(text: str) -> list[str]:

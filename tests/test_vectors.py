@@ -117,3 +117,34 @@ def test_empty_index():
     index = VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, DIM), dtype=np.float32), DIM)
     assert index.size == 0
     assert index.search(np.ones(DIM, dtype=np.float32), 5) == []
+
+
+def test_vectors_are_stored_once_as_float16_and_old_float32_blobs_still_read(tmp_path):
+    """SQLite keeps chunk vectors (and the embedding cache its vectors) as float16, half of float32."""
+    from embeddings.cache import CachedEncoder, EmbeddingCache
+    from rag.store import _blob, vector_from_blob
+
+    dim = DIM
+    vector = clustered(1, seed=3)[0]
+    blob = _blob(vector)
+    assert len(blob) == 2 * dim
+    assert np.allclose(vector_from_blob(blob, dim), vector, atol=1e-3)
+    assert np.array_equal(vector_from_blob(vector.tobytes(), dim), vector)  # written by earlier versions
+    with pytest.raises(ValueError):
+        vector_from_blob(b"\0" * 10, dim)
+
+    class Fake:
+        name, dim = "fake", 4
+
+        def encode(self, texts, batch_size=32, progress=False):
+            return np.array([[0.1, 0.2, 0.3, 0.9273618495495704]] * len(texts), dtype=np.float32)
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    encoder = CachedEncoder(Fake(), cache)
+    fresh = encoder.encode(["a text"])
+    again = encoder.encode(["a text"])
+    assert encoder.encoded == 1 and np.array_equal(fresh, again)  # the same vector fresh or from the cache
+    (stored,) = cache._db.execute("SELECT vector FROM embeddings").fetchone()
+    assert len(stored) == 2 * Fake.dim
+    cache._db.execute("UPDATE embeddings SET vector = ?", (np.arange(4, dtype=np.float32).tobytes(),))
+    assert np.array_equal(encoder.encode(["a text"])[0], np.arange(4, dtype=np.float32))  # an earlier float32 cache
