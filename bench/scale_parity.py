@@ -61,7 +61,10 @@ def parity(store_url: str, questions: list[dict], library: Path | None = None) -
     result.update({
         "hit@5": {name: round(run["hit@5"], 4) for name, run in runs.items()},
         "hit@5_difference_points": round(100 * (b["hit@5"] - a["hit@5"]), 2),
-        "same_answers": sum(same), "different_answers": [questions[i]["question"] for i, s in enumerate(same) if not s],
+        "same_answers": sum(same),
+        "different_answers": [{"question": questions[i]["question"], "sqlite_faiss": a["answers"][i]["citations"],
+                               "postgresql_pgvector": b["answers"][i]["citations"]}
+                              for i, s in enumerate(same) if not s],
         "same_top5_documents": sum(set(x) == set(y) for x, y in zip(a["rankings"], b["rankings"])),
         "ingest_s": {name: run["ingest_s"] for name, run in runs.items()},
     })
