@@ -19,15 +19,9 @@ KEEP_RATIO = 0.8  # a further sentence is kept if its score is within 20% of the
 NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to be read as one
 
 # -- evidence: score = sum of feature x weight -----------------------------------------
+# The weights are fitted by bench/calibrate_evidence.py (rag/data/calibration.json, "evidence");
+# rag.calibration.UNFITTED_EVIDENCE_WEIGHTS holds the hand-set ones used without that file.
 TRANSLATE_CANDIDATES = 3  # the best non-English candidates rendered in English before the final ranking
-WEIGHTS = {
-    "similarity": 0.65,  # cosine of the question and the sentence
-    "overlap": 0.35,  # share of the question's content words the sentence holds
-    "answer_type": 0.08,  # 1 if it holds the kind of fact asked for (a number, a date, a new name)
-    "focus": -0.1,  # per question name (up to FOCUS_MAX) its document lacks that another retrieved one has
-    "rank": -0.01,  # per place its chunk was ranked below the first
-    "outside": -0.02,  # 1 if it lies beside the retrieved chunk rather than in it
-}
 FOCUS_MAX = 2
 
 # -- the same spelling of a name in two forms (evidence only, never refusal) -----------
