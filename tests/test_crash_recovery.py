@@ -26,7 +26,7 @@ from rag.chunk import chunk_sentences, split_sentences
 from rag.index import VECTORS_FILE
 from rag.ingest import sha256_bytes
 from rag.records import Document
-from rag.store import IndexUnusable
+from rag.store import IndexUnusable, vector_from_blob
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 20
@@ -155,7 +155,7 @@ def check_index(home: Path, library: Library, must_keep: dict[str, str]) -> dict
             assert sentences == len(spans), f"{doc_id} has {sentences} of {len(spans)} sentences"
             for row, start, end, text, blob in rows:
                 assert text == doc.text[start:end]
-                vector = np.frombuffer(blob, dtype=np.float32)
+                vector = vector_from_blob(blob, vectors.dim)
                 assert np.allclose(vectors.reconstruct(row), vector), f"vector of {doc_id} chunk {row} differs"
                 best = vectors.search(vector, 1)
                 assert best and best[0][1] > 0.999, f"{doc_id} chunk {row} is not searchable"

@@ -10,6 +10,7 @@ packaged Gemma GGUF is used as the default (base) model and, behind a real
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -64,18 +65,27 @@ def streamed(assistant: Assistant, question: str) -> tuple[str, Answer]:
 
 
 @pytest.fixture()
-def replay(built_home):
-    """An assistant whose model is a replay server (a capable model's stand-in) on its chat endpoint."""
-    servers = []
+def replay(built_home, tmp_path):
+    """An assistant whose model is a replay server (a capable model's stand-in) on its chat endpoint.
+
+    On its own copy of the session's home, closed afterwards: its translations and caches are
+    written by this test's assistant alone.
+    """
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    servers, assistants = [], []
 
     def make(script, strict: bool = True, ignore_stream: bool = False) -> tuple[Assistant, ReplayServer]:
         server = ReplayServer(script, ignore_stream=ignore_stream)
         servers.append(server)
-        settings = Settings(home=built_home, generator="openai", openai_api="chat", base_url=server.url,
+        settings = Settings(home=home, generator="openai", openai_api="chat", base_url=server.url,
                             model=server.model, strict=strict)
-        return Assistant(settings), server
+        assistants.append(Assistant(settings))
+        return assistants[-1], server
 
     yield make
+    for assistant in assistants:
+        assistant.close()
     for server in servers:
         server.close()
 
