@@ -44,10 +44,12 @@ eval: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/pdf/questions.jsonl --home var/eval-pdf \
 		--library ../shared/eval/pdf/corpus --out runs/pdf
 
-# Fit the retrieval and evidence weights on the dev sets (leave-one-corpus-out) and write rag/data/calibration.json.
+# Fit the retrieval weights, then the evidence weights, then the refusal threshold (read on the evidence
+# scores) on the dev sets, leave-one-corpus-out; writes rag/data/calibration.json.
 calibrate: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_evidence --write
+	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --relevance-only --write
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench

@@ -39,7 +39,7 @@ CORPORA = {  # name: (library folder or None for the bundled articles, questions
 GRID = {
     "rrf_k": [5, 20, 60],
     "lexical_weight": [0.75, 1.0],
-    "multilingual_scale": [1.3, 1.5, 1.8, 2.1, 2.5],
+    "crosslingual_z": [0.8, 1.0, 1.2, 1.4],
 }
 CUTOFFS = (3, 5)
 

@@ -39,10 +39,9 @@ from rag.config import PROJECT_ROOT  # noqa: E402
 TOP = 3  # evidence pieces an ordinary answer shows
 # The weights searched; the others keep their hand-set values (rag.calibration.UNFITTED_EVIDENCE_WEIGHTS).
 # ``similarity`` stays fixed as the scale the others (and min_relevance) are read against;
-# ``similarity_other`` is put on that scale by the retrieval calibration's multilingual_scale (the
-# multilingual cosine runs lower than the English one for the same match), so that a non-English
-# best sentence is judged by the same refusal threshold as an English one.
+# ``similarity_other`` is already on that scale (rag.crosslingual), its weight is searched near it.
 GRID = {
+    "similarity_other": [0.3, 0.4, 0.5, 0.65],
     "overlap": [0.2, 0.35],
     "rare_overlap": [0.0, 0.1, 0.2],
     "answer_type": [0.08, 0.15],
@@ -166,7 +165,7 @@ def evidence_at(questions: list[Question], w: np.ndarray, k: int = TOP) -> float
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, calibrated
+    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
@@ -174,7 +173,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     questions = collect(args.home)
     start = dict(UNFITTED_EVIDENCE_WEIGHTS)
-    start["similarity_other"] = round(start["similarity"] * calibrated("default").multilingual_scale, 4)
     chosen = fit(questions, start)
     names = feature_names()
     vector = lambda weights: np.array([weights.get(n, 0.0) for n in names])  # noqa: E731

@@ -150,12 +150,12 @@ def dense_bench(name: str, search, queries: np.ndarray, exact: list[set[int]]) -
 
 
 def hybrid_bench(index, questions: list[str]) -> dict:
-    from rag.retrieve import _encode_question, retrieve
+    from rag.retrieve import encode_question, retrieve
 
     retrieve(index, "warm up the caches")
     latencies = []
     for question in questions:
-        _encode_question.cache_clear()  # both stores pay for encoding the question, as a new question does
+        encode_question.cache_clear()  # both stores pay for encoding the question, as a new question does
         started = time.perf_counter()
         retrieve(index, question, k=5)
         latencies.append(time.perf_counter() - started)

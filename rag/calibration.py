@@ -22,16 +22,16 @@ class Calibration:
     """The fitted values; the defaults are only used when the file has no entry at all."""
 
     name: str = "uncalibrated"
-    multilingual_scale: float = 1.0  # multilingual cosine x this ~ English-encoder cosine for the same match
+    crosslingual_z: float = 1.0  # spread of multilingual scores on the English scale (rag.crosslingual)
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
     min_relevance: float = 0.35  # below this best-evidence score nothing in the library is close enough
 
 
-# Before any fit: the weights the first answer layer set by hand on the news dev set (the
-# multilingual cosine scaled by the retrieval calibration's 1.8). Used only without a calibration file.
+# Before any fit: the weights the first answer layer set by hand on the news dev set (a non-English
+# sentence's similarity is on the English scale, rag.crosslingual). Used only without a calibration file.
 UNFITTED_EVIDENCE_WEIGHTS = {
-    "similarity": 0.65, "similarity_other": 1.17, "other_language": 0.0, "overlap": 0.35, "rare_overlap": 0.0,
+    "similarity": 0.65, "similarity_other": 0.65, "other_language": 0.0, "overlap": 0.35, "rare_overlap": 0.0,
     "answer_type": 0.08, "focus": -0.1, "rank": -0.01, "outside": -0.02, "pair": -1.0,
 }
 

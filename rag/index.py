@@ -23,7 +23,9 @@ from embeddings.multilingual import load_multilingual
 import numpy as np
 
 from rag.chunk import TEXT_RULES_VERSION
+from rag.calibration import calibrated
 from rag.config import BUNDLED_CORPUS, Settings
+from rag.crosslingual import CrossLingualScale, Moments
 from rag.extract import EXTRACTORS
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
 from rag.prepare import Prepared, prepare_document
@@ -75,6 +77,7 @@ class Index:
         self._lock = threading.RLock()
         self._meta_cache: tuple[int, dict[str, dict]] = (-1, {})
         self._multilingual: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._moments: tuple[int, Moments | None, Moments | None] | None = None
         self._multilingual_encoder: CachedEncoder | None = None
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
@@ -355,6 +358,31 @@ class Index:
             ids, matrix = self.store.multilingual_vectors()
             self._multilingual = (generation, ids, matrix)
         return self._multilingual[1], self._multilingual[2]
+
+    def crosslingual_scale(self, question_vector: np.ndarray, question_ml: np.ndarray,
+                           z_scale: float | None = None) -> CrossLingualScale | None:
+        """How a question's multilingual cosines read on its English scale; None without non-English text.
+
+        ``question_vector`` and ``question_ml`` are the question encoded by the English and the multilingual
+        encoder; ``z_scale`` overrides the calibrated spread (for calibrating it).
+        """
+        english, multilingual = self._vector_moments()
+        if english is None or multilingual is None:
+            return None
+        if z_scale is None:
+            z_scale = calibrated(self.encoder.name).crosslingual_z
+        return CrossLingualScale.for_question(english, multilingual, question_vector, question_ml, z_scale)
+
+    def _vector_moments(self) -> tuple[Moments | None, Moments | None]:
+        """The moments of both encoders' vectors over the library, computed once per generation."""
+        generation = self.generation
+        if self._moments is None or self._moments[0] != generation:
+            _ids, multilingual = self.multilingual_vectors()
+            english = None
+            if len(multilingual):
+                english = Moments.of(self.store.all_vectors(self.encoder.dim)[1])
+            self._moments = (generation, english, Moments.of(multilingual))
+        return self._moments[1], self._moments[2]
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
         """The units of ``doc_id`` inside ``[start, end)``, with their vectors (encoded once, then cached)."""

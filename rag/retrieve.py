@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.calibration import calibrated
+from rag.crosslingual import CrossLingualScale
 from rag.index import Index
 from rag.records import Hit
 
@@ -50,7 +51,7 @@ class Retrieval:
 
 
 def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int | None = None,
-             lexical_weight: float | None = None, multilingual_scale: float | None = None,
+             lexical_weight: float | None = None, crosslingual_z: float | None = None,
              doc_ids: Collection[str] | None = None) -> Retrieval:
     """The ``k`` best chunks for ``question``, best first, without duplicate texts.
 
@@ -66,10 +67,11 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     scope = frozenset(doc_ids) if doc_ids is not None else getattr(index, "scope", None)
     if scope is not None:
         candidates = max(candidates, min(index.vectors().size, SCOPED_POOL))
-    vector = _encode_question(index.encoder.encoder, question)
+    vector = encode_question(index.encoder.encoder, question)
     dense = index.vectors().search(vector, candidates)
-    crosslingual = _multilingual_search(index, question, candidates, multilingual_scale)
-    if crosslingual:  # one dense ranking: MiniLM cosines and scaled multilingual cosines
+    question_ml, to_english = _crosslingual(index, question, vector, crosslingual_z)
+    crosslingual = _multilingual_search(index, question_ml, to_english, candidates)
+    if crosslingual:  # one dense ranking: MiniLM cosines and multilingual cosines on the same scale
         best = dict(dense)
         for row, score in crosslingual:
             best[row] = max(best.get(row, -1.0), score)
@@ -111,22 +113,30 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     return Retrieval(question, vector, hits)
 
 
-def _multilingual_search(index: Index, question: str, candidates: int,
-                         scale: float | None) -> list[tuple[int, float]]:
+def _crosslingual(index: Index, question: str, question_vector: np.ndarray, z_scale: float | None):
+    """The question in the multilingual space and the map of its cosines to the English scale (None, None
+    for a library without non-English text)."""
+    ids, _matrix = index.multilingual_vectors()
+    if not len(ids):
+        return None, None
+    question_ml = encode_question(index.multilingual_encoder.encoder, question)
+    scale = index.crosslingual_scale(question_vector, question_ml, z_scale)
+    return (question_ml, scale) if scale is not None else (None, None)
+
+
+def _multilingual_search(index: Index, question_ml: np.ndarray | None, to_english: CrossLingualScale | None,
+                         candidates: int) -> list[tuple[int, float]]:
     """Chunks of non-English documents closest to the question in the multilingual space.
 
     The English encoder cannot match an English question to a German passage;
     the multilingual encoder can. Its cosines run on another scale, so they are
-    multiplied by a calibrated factor (``rag.calibration``) before they join
-    the English encoder's ranking.
+    put on the English one (``rag.crosslingual``) before they join the English
+    encoder's ranking.
     """
-    ids, matrix = index.multilingual_vectors()
-    if not len(ids):
+    if question_ml is None or to_english is None:
         return []
-    if scale is None:
-        scale = calibrated(index.encoder.name).multilingual_scale
-    query = _encode_question(index.multilingual_encoder.encoder, question)
-    scores = (matrix @ query) * scale
+    ids, matrix = index.multilingual_vectors()
+    scores = to_english(matrix @ question_ml)
     best: dict[int, float] = {}
     for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
         best.setdefault(int(ids[i]), float(scores[i]))
@@ -134,7 +144,7 @@ def _multilingual_search(index: Index, question: str, candidates: int,
 
 
 @lru_cache(maxsize=512)
-def _encode_question(encoder, question: str) -> np.ndarray:
+def encode_question(encoder, question: str) -> np.ndarray:
     """A question's vector; asked again (the eval's deep search, a retry, calibration) it is not re-encoded."""
     vector = encoder.encode([question])[0]
     vector.setflags(write=False)

@@ -7,9 +7,9 @@ the question's words and of its rarer words, whether it holds the kind of
 fact asked for, ...); its score is their sum weighted by the evidence weights
 `make calibrate` fits (``rag/data/calibration.json``). Similarity uses the
 English encoder for English text and the multilingual encoder on the original
-for other languages, as two features with their own weights: the two cosines
-run on different scales, and a machine translation is good enough to find a
-document, not to rank its sentences.
+for other languages, put on the English scale (``rag.crosslingual``), as two
+features with their own weights: a machine translation is good enough to find
+a document, not to rank its sentences.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from embeddings.multilingual import load_multilingual
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
@@ -32,6 +31,7 @@ from rag.tuning import (
 from rag.calibration import calibrated_evidence
 from rag.index import Index
 from rag.records import Hit
+from rag.retrieve import encode_question
 from rag.verify import content_words, leading_name, names, numbers
 
 
@@ -56,7 +56,7 @@ class Features:
     """What a candidate sentence is scored on; ``score`` weighs them with the calibrated evidence weights."""
 
     similarity: float  # English-encoder cosine with the question (English sentences; else 0)
-    similarity_other: float  # multilingual-encoder cosine (sentences in other languages; else 0)
+    similarity_other: float  # multilingual cosine on the English scale (rag.crosslingual; other languages; else 0)
     other_language: float  # 1 for a sentence in another language than English
     overlap: float  # share of the question's content words the sentence holds
     rare_overlap: float  # the same, each word weighted by how rare it is among the candidates (idf)
@@ -136,7 +136,8 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
     question is counted on the rendering too, as it is for English sentences.
     """
     focus = focus_missing(index, hits, plan.question)
-    multilingual_question: np.ndarray | None = None
+    question_ml: np.ndarray | None = None  # the question in the multilingual space, once a sentence needs it
+    to_english: Callable[[float], float] = float
     found: dict[tuple[str, int], tuple[Evidence, dict]] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
@@ -147,9 +148,10 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
                 continue
             other = sentence.vector_ml is not None
             if other:
-                if multilingual_question is None:
-                    multilingual_question = load_multilingual().encode([plan.question])[0]
-                similarity = float(np.dot(sentence.vector_ml, multilingual_question))
+                if question_ml is None:
+                    question_ml = encode_question(index.multilingual_encoder.encoder, plan.question)
+                    to_english = index.crosslingual_scale(question_vector, question_ml) or float
+                similarity = float(to_english(float(np.dot(sentence.vector_ml, question_ml))))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
             english = sentence.text_en or sentence.text
