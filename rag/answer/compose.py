@@ -7,13 +7,36 @@ The answer is a list of ``Statement`` records; its text is rendered from them
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 from difflib import SequenceMatcher
 
 from rag.answer.evidence import Evidence
 from rag.answer.lead import Lead
+from rag.answer.refuse import REFUSAL
 from rag.tuning import SIMILAR_RATIO
-from rag.records import Citation, Statement
+from rag.records import Answer, Citation, Hit, Statement
 from rag.verify import names, normalise, numbers
+
+
+def new_answer(question: str, resolved: str, generator, index, retrieved: list[Hit] | None = None,
+               timings: dict[str, float] | None = None) -> Answer:
+    """An empty answer to ``question``, stamped with the model and the index version that make it."""
+    return Answer(question=question, answer="", refused=False, retrieved=[] if retrieved is None else retrieved, resolved_question=resolved,
+                  model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
+                  index_version=index.version, timings_ms={} if timings is None else timings)
+
+
+def refused(answer: Answer, reason: str, started: float) -> Iterator[str | Answer]:
+    """Refuse ``answer`` for ``reason``: the refusal as its only text, then the answer (nothing generated).
+
+    ``started`` is the ``time.perf_counter()`` the answer began at, for its total time.
+    """
+    answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
+    answer.timings_ms["generate"] = 0.0
+    answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    yield answer.answer
+    yield answer
 
 
 def citations(evidence: list[Evidence]) -> list[Citation]:
