@@ -67,7 +67,7 @@ class CitedAnswerer:
             yield from compose.refused(grounds.answer, grounds.reason, started)
             return
         if quotes_first:  # before the model translates or writes anything
-            yield Quotes(question, tuple(compose.citations(grounds.evidence)))
+            yield Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))
         answer = self.extractive(index, generator, settings, grounds)
         pieces = rendering.pieces(answer.statements, {c.n: c.lang for c in answer.citations})
         for i, piece in enumerate(pieces):
@@ -85,7 +85,7 @@ class CitedAnswerer:
         evidence = grounds.evidence
         if generator is not None and settings.translate:
             evidence = with_translations(index, generator, evidence)
-        cited = compose.citations(evidence)
+        cited = compose.citations(evidence, grounds.retrieval.hits)
         answer = grounds.answer
         lead = None
         spent = 0.0
@@ -155,4 +155,4 @@ def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quo
     grounds = ground(index, None, settings, question, resolved, time.perf_counter())
     if grounds.reason:  # also when there is no evidence
         return None
-    return Quotes(question, tuple(compose.citations(grounds.evidence)))
+    return Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))

@@ -295,10 +295,7 @@ def write_verified(index: Index, generator: Generator, settings: Settings, verif
                 citation = None
                 if key not in numbers:
                     numbers[key] = len(numbers) + 1
-                    citation = Citation(
-                        n=numbers[key], doc_id=key[0], chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
-                        quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
-                        support=round(max(e.score, 0.0), 4))
+                    citation = compose.citation(numbers[key], e)
                     written.citations.append(citation)
                 statement = Statement(claim.text, role, numbers[key])
             written.statements.append(statement)
