@@ -17,7 +17,7 @@ from pathlib import Path
 from rag.config import ANSWER_MODES, OPENAI_APIS, Settings
 from rag.generate import GeneratorError
 from rag.records import Answer
-from rag.statements import quote_lines
+from rag.statements import quote_lines, titled
 from rag.retrieve import BadQuestion
 from rag.storage import StoreUnreachable
 from rag.store import IndexUnusable
@@ -240,7 +240,8 @@ def format_citations(answer: Answer) -> str:
         return f"(refused: {answer.reason})"
     lines = []
     for c in answer.citations:
-        lines.append(f"[{c.n}] {c.title} — {c.doc_id} [{c.start}:{c.end}]{' · ' + c.date if c.date else ''}")
+        lines.append(f"[{c.n}] {titled(c.title, c.section)} — {c.doc_id} [{c.start}:{c.end}]"
+                     f"{' · ' + c.date if c.date else ''}")
         lines += quote_lines(c, "    ")
     return "\n".join(lines)
 

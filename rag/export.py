@@ -88,6 +88,7 @@ def _turn(number: int, answer: Answer, documents: dict[str, dict[str, Any]]) -> 
                 "doc_id": c.doc_id,
                 "chunk_id": c.chunk_id,
                 "title": documents[c.doc_id]["title"] or c.title,
+                "section": c.section,
                 "date": c.date,
                 "lang": c.lang,
                 "start": c.start,

@@ -18,12 +18,13 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from rag.export_text import heading, reproduce_rows
+from rag.statements import titled
 
 SYSTEM_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
 MONO = "DejaVuSansMono.ttf"
 ASCII_FALLBACK = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
-                                "…": "...", "•": "*", "\u00a0": " ", "·": "-"})
+                                "…": "...", "•": "*", "\u00a0": " ", "·": "-", "›": ">"})
 INK, MUTED, ACCENT = (29, 35, 48), (91, 100, 120), (31, 95, 191)
 QUOTE_FILL, REFUSED_FILL, REFUSED_INK = (243, 246, 251), (252, 241, 240), (192, 57, 43)
 
@@ -123,7 +124,8 @@ def _turn(pdf: Report, turn: dict[str, Any]) -> None:
 def _citation(pdf: Report, c: dict[str, Any]) -> None:
     pdf.ln(1.5)
     pdf.keep(28)
-    pdf.para(f"[{c['n']}] {c.get('title') or '(untitled)'}", size=10, style="B", height=5)
+    pdf.para(f"[{c['n']}] {titled(c.get('title') or '(untitled)', c.get('section') or '')}", size=10, style="B",
+             height=5)
     sha = (c.get("sha256") or "unknown")[:16]
     pdf.para(f"{c.get('date') or 'undated'} · {c['doc_id']} · characters [{c['start']}:{c['end']}] · sha256 {sha}…",
              size=8, color=MUTED, height=4)

@@ -15,6 +15,7 @@ from typing import Any
 
 from rag import statements as rendering
 from rag.records import Statement
+from rag.statements import titled
 
 MARKER = re.compile(r"\[(\d+)\]")
 CSS = """
@@ -40,7 +41,7 @@ def span(citation: dict[str, Any]) -> str:
 
 def source_line(citation: dict[str, Any]) -> str:
     """Title, date and file of a citation, as plain text."""
-    parts = [citation.get("title") or "(untitled)", citation.get("date") or "undated",
+    parts = [titled(citation.get("title") or "(untitled)", citation.get("section") or ""), citation.get("date") or "undated",
              f"{citation['doc_id']} {span(citation)}"]
     return " · ".join(parts)
 
@@ -151,7 +152,8 @@ def _html_turn(turn: dict[str, Any]) -> list[str]:
         out.append("<h3>Sources</h3>")
     for c in turn["citations"]:
         out.append(f'<div class="cite" id="q{n}-c{c["n"]}"><div class="src"><strong>[{c["n"]}]</strong> '
-                   f'{escape(c.get("title") or "(untitled)")} · {escape(c.get("date") or "undated")} · '
+                   f'{escape(titled(c.get("title") or "(untitled)", c.get("section") or ""))} · '
+                   f'{escape(c.get("date") or "undated")} · '
                    f'<code>{escape(c["doc_id"])}</code> <code>{escape(span(c))}</code></div>'
                    f"<blockquote>{escape(c['quote'])}</blockquote>")
         if c.get("translation"):

@@ -80,6 +80,7 @@ class Citation:
     lang: str = "en"
     translation: str | None = None  # English machine translation of a non-English quote
     support: float = 0.0  # how well the quote supports the sentence citing it, 0..1
+    section: str = ""  # the headings above the quote, "Chapter › Section" ("" when the document has none)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

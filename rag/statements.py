@@ -53,6 +53,11 @@ def render(statements: Sequence[Statement], languages: dict[int, str],
     return " ".join(pieces(statements, languages, escape, marker))
 
 
+def titled(title: str, section: str = "") -> str:
+    """A source's title with the section path of the quote, as ``rag check`` shows it: "Manual › Data Types"."""
+    return f"{title} › {section}" if section else title
+
+
 def quote_lines(citation, indent: str) -> list[str]:
     """A citation's exact quote, and its machine rendering if it has one, as plain-text lines."""
     lines = [f"{indent}“{' '.join(citation.quote.split())}”"]

@@ -12,7 +12,8 @@ from rag import Turn
 from rag.answer import Evidence, ambiguous_number, asks_for_list, describing_sources, expected_answer
 from rag.config import PROJECT_ROOT
 from rag.conversation import resolve
-from rag.records import Chunk, Hit
+from rag.progress import Quotes
+from rag.records import Answer, Chunk, Hit
 from rag.statements import render
 from rag.verify import is_supported, support
 
@@ -202,3 +203,36 @@ def test_a_lead_naming_half_of_a_pair_is_dropped():
     assert half_of_a_pair("Anna de Vries.", single, "Who opened the bridge?")  # unsure: quotes instead
     alone = SimpleNamespace(english="The bridge was opened by Anna de Vries on Monday.")
     assert not half_of_a_pair("Anna de Vries.", alone, "Who opened the bridge?")
+
+
+HANDBOOK = ("<html><head><title>Quorvex handbook</title></head><body><h1>Quorvex handbook</h1>"
+            "<h2>Storage</h2><p>The Quorvex vault keeps its archive on nine tape libraries in Reykjavik.</p>"
+            "<h2>Power</h2><p>The Quorvex vault draws 7,200 watts from the grid at full load.</p></body></html>")
+WHERE = "Quorvex handbook › Power"
+
+
+def test_an_answer_citation_names_the_section_its_quote_sits_in(fresh_assistant, tmp_path):
+    """As `rag check` does: the heading path travels on the citation into the CLI, the chat and the exports."""
+    from rag.cli import format_citations
+    from rag.export import build_record, render as render_export
+    from ui.render import citation_list_html, early_quotes_html
+
+    handbook = tmp_path / "quorvex.html"
+    handbook.write_text(HANDBOOK, encoding="utf-8")
+    assert fresh_assistant.ingest([handbook]).added == ["quorvex.html"]
+    events = list(fresh_assistant.stream("How many watts does the Quorvex vault draw from the grid?",
+                                         quotes_first=True))
+    quotes = next((e for e in events if isinstance(e, Quotes)), None)
+    answer = next((e for e in events if isinstance(e, Answer)), None)
+    assert answer is not None and not answer.refused, answer.reason
+    check_citations(fresh_assistant, answer)
+    power = next(c for c in answer.citations if "7,200 watts" in c.quote)
+    assert power.doc_id == "quorvex.html" and power.section == WHERE
+    assert answer.to_dict()["citations"][power.n - 1]["section"] == WHERE
+    assert WHERE in format_citations(answer) and WHERE in citation_list_html(0, answer)
+    assert quotes is not None and WHERE in early_quotes_html(quotes.citations)
+    record = build_record([answer], fresh_assistant)
+    assert record["turns"][0]["citations"][power.n - 1]["section"] == WHERE
+    assert WHERE in render_export(record, "md").decode() and WHERE in render_export(record, "html").decode()
+    news = fresh_assistant.ask("Where will Canaan set up its first overseas after-sales service center?")
+    assert news.citations and all(c.section == "" for c in news.citations)  # no headings: nothing invented

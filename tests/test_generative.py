@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -24,11 +20,12 @@ from rag.answer.generative import claims, parse_claim
 from rag.answer.summary import mmr, requested_source, summary_length
 from rag.cli import build_parser, settings_from_args
 from rag.config import AskOptions
-from rag.generate import OpenAICompatibleGenerator, default_gguf_path, gguf_is_chat_model, load_generator
+from rag.generate import OpenAICompatibleGenerator, gguf_is_chat_model, load_generator
 from rag.records import Answer
 from rag.statements import render
 from rag.verify import is_supported
 
+from tests.llama_server import llama_server
 from tests.replay_server import (ReplayServer, answer_from, planted_number, summary_of, swapped_numbers,
                                  unknown_citation)
 
@@ -300,30 +297,8 @@ def test_a_generated_summary_is_verified_sentence_by_sentence(replay, assistant)
 @pytest.fixture(scope="module")
 def gemma_chat_server():
     """llama-cpp-python's OpenAI-compatible server with the packaged GGUF, its chat endpoint on Gemma's format."""
-    with __import__("socket").socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()), "--model_alias", "gemma-270m",
-         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("llama_cpp.server did not start in 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with llama_server("--chat_format", "gemma") as url:
+        yield url
 
 
 @pytest.mark.slow

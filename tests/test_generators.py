@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,8 @@ from rag.generate import (
     fit_prompt,
     load_generator,
 )
+
+from tests.llama_server import free_port, llama_server as start_llama_server
 
 QUESTION = "Where will Canaan set up its first overseas after-sales service center?"
 
@@ -55,37 +53,11 @@ def test_a_missing_model_or_server_is_a_clear_error():
         load_generator(Settings(generator="openai"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server():
     """A real OpenAI-compatible server (llama-cpp-python's) with the packaged model, on loopback."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()), "--model_alias", "gemma-270m",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("llama_cpp.server did not start in 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with start_llama_server() as url:
+        yield url
 
 
 def test_openai_compatible_server_streams(llama_server):

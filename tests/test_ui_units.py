@@ -167,3 +167,21 @@ def test_readme_operating_section_describes_roles_config_file_and_trash():
                   "[models.", "**Trash.**", "HOME/trash/", "rag restore", "**Logins.**"):
         assert words in section, words
     assert "restore" in EXTERNAL_COMMANDS  # `rag restore` is a real command
+
+
+def test_the_model_picker_opens_one_index_per_home(tmp_path):
+    """Every model's assistant answers over the base assistant's open index: one SQLite connection per home file,
+    so no second connection writes translations beside the first, and closing one model's assistant leaves the
+    index open for the others."""
+    from rag import Assistant
+    from ui.app import Models
+
+    base = Settings(home=tmp_path / "home", generator="none")
+    assistant = Assistant(base)
+    models = Models(assistant, {"quotes only": base, "fewer passages": base.replace(top_k=3)})
+    other = models.get("fewer passages")
+    assert other is not assistant and other.settings.top_k == 3
+    assert other.index is assistant.index and models.get("quotes only") is assistant
+    other.close()
+    assert assistant.documents() == []  # still open
+    assistant.close()

@@ -107,7 +107,7 @@ def early_quotes_html(quotes: tuple[Citation, ...] | list[Citation]) -> str:
         return ""
     items = []
     for c in quotes:
-        where = " · ".join(x for x in (esc(c.date) if c.date else "", esc(c.doc_id)) if x)
+        where = " · ".join(x for x in (esc(c.section), esc(c.date) if c.date else "", esc(c.doc_id)) if x)
         items.append(
             f'<li class="rag-early-quote"><span class="rag-cite">{int(c.n)}</span>'
             f'<span class="rag-source-text"><span class="rag-source-title">{esc(plain_title(c.title, c.doc_id))}</span>'
@@ -124,7 +124,7 @@ def citation_list_html(turn: int, answer: Answer) -> str:
         return ""
     items = []
     for c in answer.citations:
-        where = " · ".join(x for x in (esc(c.date) if c.date else "", esc(c.doc_id)) if x)
+        where = " · ".join(x for x in (esc(c.section), esc(c.date) if c.date else "", esc(c.doc_id)) if x)
         items.append(
             f'<li><button class="rag-source" data-turn="{turn}" data-n="{c.n}">'
             f'<span class="rag-cite">{c.n}</span>'

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from rag import statements as rendering
 from rag.answer import compose, lead as leads
-from rag.answer.evidence import select_evidence
-from rag.answer.plan import make_plan
+from rag.answer.evidence import Evidence, select_evidence
+from rag.answer.plan import Plan, make_plan
 from rag.answer.translation import translator, with_translations
-from rag.answer.refuse import REFUSAL, refusal_reason
+from rag.answer.refuse import refusal_reason
 from rag.tuning import EVIDENCE_CHUNKS
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import Settings
@@ -26,7 +27,7 @@ from rag.generate import Generator
 from rag.index import Index
 from rag.progress import Quotes
 from rag.records import Answer
-from rag.retrieve import retrieve
+from rag.retrieve import Retrieval, retrieve
 
 
 class Answerer(Protocol):
@@ -60,48 +61,76 @@ class CitedAnswerer:
 
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
                resolved: str, quotes_first: bool = False) -> Iterator[str | Quotes | Answer]:
-        timings: dict[str, float] = {}
         started = time.perf_counter()
-        plan = make_plan(resolved, index)
-        k = max(settings.top_k, EVIDENCE_CHUNKS)
-        retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-        translate = translator(generator) if generator is not None and settings.translate else None
-        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, translate)
-        timings["retrieve"] = (time.perf_counter() - started) * 1000
-        answer = Answer(
-            question=question, answer="", refused=False, retrieved=retrieval.hits, resolved_question=resolved,
-            model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
-            index_version=index.version, timings_ms=timings,
-        )
-        reason = refusal_reason(plan, evidence, retrieval.hits, settings, index)
-        if reason:
-            answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
-            timings["generate"] = 0.0
-            timings["total"] = (time.perf_counter() - started) * 1000
-            yield answer.answer
-            yield answer
+        grounds = ground(index, generator, settings, question, resolved, started)
+        if grounds.reason:
+            yield from compose.refused(grounds.answer, grounds.reason, started)
             return
-
         if quotes_first:  # before the model translates or writes anything
-            yield Quotes(question, tuple(compose.citations(evidence)))
-        if generator is not None and settings.translate:
-            evidence = with_translations(index, generator, evidence)
-        cited = compose.citations(evidence)
-        lead = None
-        timings["generate"] = 0.0
-        if generator is not None:
-            generate_started = time.perf_counter()
-            lead = leads.verified_lead(generator, settings, plan, evidence[0], self.verifier)
-            timings["generate"] = (time.perf_counter() - generate_started) * 1000
-            answer.reason = lead.note
-        answer.statements = compose.statements(lead, evidence, cited)
-        answer.citations = cited
-        pieces = rendering.pieces(answer.statements, {c.n: c.lang for c in cited})
+            yield Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))
+        answer = self.extractive(index, generator, settings, grounds)
+        pieces = rendering.pieces(answer.statements, {c.n: c.lang for c in answer.citations})
         for i, piece in enumerate(pieces):
             yield piece if i == 0 else " " + piece
         answer.answer = " ".join(pieces)
-        timings["total"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         yield answer
+
+    def extractive(self, index: Index, generator: Generator | None, settings: Settings, grounds: Grounds) -> Answer:
+        """``grounds.answer`` with its statements and citations: the verified lead (with a model) and the quotes.
+
+        ``grounds`` must not be refused. The text is left to the caller to render, and
+        the time the lead took is added to the answer's ``generate`` time.
+        """
+        evidence = grounds.evidence
+        if generator is not None and settings.translate:
+            evidence = with_translations(index, generator, evidence)
+        cited = compose.citations(evidence, grounds.retrieval.hits)
+        answer = grounds.answer
+        lead = None
+        spent = 0.0
+        if generator is not None:
+            generate_started = time.perf_counter()
+            lead = leads.verified_lead(generator, settings, grounds.plan, evidence[0], self.verifier)
+            spent = (time.perf_counter() - generate_started) * 1000
+            answer.reason = lead.note
+        answer.timings_ms["generate"] = answer.timings_ms.get("generate", 0.0) + spent
+        answer.statements = compose.statements(lead, evidence, cited)
+        answer.citations = cited
+        return answer
+
+
+@dataclass
+class Grounds:
+    """What an answer rests on: the planned question, what retrieval found and the evidence selected from it.
+
+    ``answer`` is the answer begun on them (its retrieval time taken); ``reason`` says
+    why the documents cannot answer ("" when they can).
+    """
+
+    plan: Plan
+    retrieval: Retrieval
+    evidence: list[Evidence]
+    answer: Answer
+    reason: str
+
+
+def ground(index: Index, generator: Generator | None, settings: Settings, question: str, resolved: str,
+           started: float) -> Grounds:
+    """Plan ``resolved``, retrieve, select the evidence (rendering non-English candidates with the model's
+    translations when ``settings.translate``) and apply the refusal policy: the prologue of every question answer.
+
+    ``started`` is the ``time.perf_counter()`` the answer began at.
+    """
+    plan = make_plan(resolved, index)
+    k = max(settings.top_k, EVIDENCE_CHUNKS)
+    retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
+    translate = translator(generator) if generator is not None and settings.translate else None
+    evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, translate)
+    timings = {"retrieve": (time.perf_counter() - started) * 1000}
+    answer = compose.new_answer(question, resolved, generator, index, retrieval.hits, timings)
+    reason = refusal_reason(plan, evidence, retrieval.hits, settings, index)
+    return Grounds(plan, retrieval, evidence, answer, reason)
 
 
 _DEFAULT = CitedAnswerer()
@@ -123,10 +152,7 @@ def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quo
     No model runs here (no translations): this is only what the reader sees while the answer is written.
     None when the question would be refused.
     """
-    plan = make_plan(resolved, index)
-    k = max(settings.top_k, EVIDENCE_CHUNKS)
-    retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-    evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, None)
-    if not evidence or refusal_reason(plan, evidence, retrieval.hits, settings, index):
+    grounds = ground(index, None, settings, question, resolved, time.perf_counter())
+    if grounds.reason:  # also when there is no evidence
         return None
-    return Quotes(question, tuple(compose.citations(evidence)))
+    return Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))

@@ -7,23 +7,61 @@ The answer is a list of ``Statement`` records; its text is rendered from them
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator, Sequence
 from difflib import SequenceMatcher
 
 from rag.answer.evidence import Evidence
 from rag.answer.lead import Lead
+from rag.answer.refuse import REFUSAL
 from rag.tuning import SIMILAR_RATIO
-from rag.records import Citation, Statement
+from rag.records import Answer, Citation, Hit, Statement
 from rag.verify import names, normalise, numbers
 
 
-def citations(evidence: list[Evidence]) -> list[Citation]:
-    """One citation per piece of evidence, numbered from 1 in order."""
-    return [
-        Citation(n=n, doc_id=e.hit.chunk.doc_id, chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
-                 quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
-                 support=round(max(e.score, 0.0), 4))
-        for n, e in enumerate(evidence, start=1)
-    ]
+def new_answer(question: str, resolved: str, generator, index, retrieved: list[Hit] | None = None,
+               timings: dict[str, float] | None = None) -> Answer:
+    """An empty answer to ``question``, stamped with the model and the index version that make it."""
+    return Answer(question=question, answer="", refused=False, retrieved=[] if retrieved is None else retrieved, resolved_question=resolved,
+                  model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
+                  index_version=index.version, timings_ms={} if timings is None else timings)
+
+
+def refused(answer: Answer, reason: str, started: float) -> Iterator[str | Answer]:
+    """Refuse ``answer`` for ``reason``: the refusal as its only text, then the answer (nothing generated).
+
+    ``started`` is the ``time.perf_counter()`` the answer began at, for its total time.
+    """
+    answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
+    answer.timings_ms["generate"] = 0.0
+    answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    yield answer.answer
+    yield answer
+
+
+def citations(evidence: list[Evidence], hits: Sequence[Hit] = ()) -> list[Citation]:
+    """One citation per piece of evidence, numbered from 1 in order (``hits``: the retrieved chunks, for sections)."""
+    return [citation(n, e, hits) for n, e in enumerate(evidence, start=1)]
+
+
+def citation(n: int, e: Evidence, hits: Sequence[Hit] = ()) -> Citation:
+    """Evidence cited as [n]: its exact span, its document's title, date and language, and its section."""
+    return Citation(n=n, doc_id=e.hit.chunk.doc_id, chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
+                    quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
+                    support=round(max(e.score, 0.0), 4), section=section_of(e, hits))
+
+
+def section_of(e: Evidence, hits: Sequence[Hit] = ()) -> str:
+    """The heading path of the chunk holding the evidence's start: its own chunk's, else another retrieved one's.
+
+    Evidence may come from the text around its chunk; "" is given then rather than a neighbour's path
+    (as ``rag check`` does).
+    """
+    for hit in (e.hit, *hits):
+        chunk = hit.chunk
+        if chunk.doc_id == e.hit.chunk.doc_id and chunk.start <= e.start < chunk.end:
+            return chunk.section
+    return ""
 
 
 def statements(lead: Lead | None, evidence: list[Evidence], cited: list[Citation]) -> list[Statement]:

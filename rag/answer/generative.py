@@ -25,20 +25,18 @@ import numpy as np
 
 from rag import lang
 from rag import statements as rendering
-from rag.answer.answerer import CitedAnswerer
-from rag.answer.evidence import Evidence, select_evidence
+from rag.answer import compose
+from rag.answer.answerer import CitedAnswerer, Grounds, ground
+from rag.answer.evidence import Evidence
 from rag.answer.lead import PROMPT_LANGUAGE, ambiguous_number
-from rag.answer.plan import make_plan
-from rag.answer.refuse import REFUSAL, refusal_reason
 from rag.answer.translation import translator
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import Settings
 from rag.generate import Generator, GeneratorError, Message, fit_prompt, has_chat
 from rag.index import Index
 from rag.records import Answer, Citation, Hit, Passage, Statement
-from rag.retrieve import retrieve
 from rag.sentences import split_sentences
-from rag.tuning import EVIDENCE_CHUNKS, NEXT_SENTENCE_GAP, PROMPT_RESERVE
+from rag.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
 from rag.verify import content_words, leading_name, names, numbers
 
 GENERATIVE_MAX_TOKENS = 320
@@ -297,10 +295,7 @@ def write_verified(index: Index, generator: Generator, settings: Settings, verif
                 citation = None
                 if key not in numbers:
                     numbers[key] = len(numbers) + 1
-                    citation = Citation(
-                        n=numbers[key], doc_id=key[0], chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
-                        quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
-                        support=round(max(e.score, 0.0), 4))
+                    citation = compose.citation(numbers[key], e)
                     written.citations.append(citation)
                 statement = Statement(claim.text, role, numbers[key])
             written.statements.append(statement)
@@ -327,27 +322,13 @@ class GenerativeAnswerer:
         if generator is None:
             yield from self.fallback.stream(index, generator, settings, question, resolved)
             return
-        timings: dict[str, float] = {}
         started = time.perf_counter()
-        plan = make_plan(resolved, index)
-        k = max(settings.top_k, EVIDENCE_CHUNKS)
-        retrieval = retrieve(index, resolved, k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-        # The extractive answer's evidence, for the same refusal policy (non-English candidates rendered alike).
-        translate = translator(generator) if settings.translate else None
-        evidence = select_evidence(index, retrieval.hits, retrieval.vector, plan, translate)
-        timings["retrieve"] = (time.perf_counter() - started) * 1000
-        answer = Answer(
-            question=question, answer="", refused=False, retrieved=retrieval.hits, resolved_question=resolved,
-            model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
-            index_version=index.version, timings_ms=timings,
-        )
-        reason = refusal_reason(plan, evidence, retrieval.hits, settings, index)
-        if reason:
-            answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
-            timings["generate"] = 0.0
-            timings["total"] = (time.perf_counter() - started) * 1000
-            yield answer.answer
-            yield answer
+        # The extractive answer's grounds, for the same refusal policy (non-English candidates rendered alike)
+        # and for its quotes should no sentence of the model's verify.
+        grounds = ground(index, generator, settings, question, resolved, started)
+        answer, plan, retrieval = grounds.answer, grounds.plan, grounds.retrieval
+        if grounds.reason:
+            yield from compose.refused(answer, grounds.reason, started)
             return
         sources = [Source(h, h.chunk.start, h.chunk.end, h.chunk.text) for h in retrieval.hits[: settings.top_k]]
         written = Written()
@@ -360,29 +341,24 @@ class GenerativeAnswerer:
             piece = rendering.pieces([statement], {})[0]
             yield piece if shown == 0 else " " + piece
             shown += 1
-        timings["generate"] = (time.perf_counter() - generate_started) * 1000
+        answer.timings_ms["generate"] = (time.perf_counter() - generate_started) * 1000
         if not written.verified:
-            yield from self._fall_back(index, generator, settings, question, resolved, written, shown, started)
+            yield from self._fall_back(index, generator, settings, grounds, written, shown, started)
             return
         answer.statements, answer.citations = written.statements, written.citations
         answer.reason = written.note()
         answer.answer = rendering.render(answer.statements, {c.n: c.lang for c in answer.citations})
-        timings["total"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         yield answer
 
-    def _fall_back(self, index: Index, generator: Generator, settings: Settings, question: str, resolved: str,
+    def _fall_back(self, index: Index, generator: Generator, settings: Settings, grounds: Grounds,
                    written: Written, shown: int, started: float) -> Iterator[str | Answer]:
-        """No sentence verified: the extractive answer, after any unverified sentences already shown."""
-        extractive: Answer | None = None
-        for event in self.fallback.stream(index, generator, settings, question, resolved):
-            if isinstance(event, Answer):
-                extractive = event
-        assert extractive is not None
+        """No sentence verified: the extractive answer on the same grounds, after any unverified sentences shown.
+
+        Nothing is retrieved or selected again; the lead's time adds to the model's.
+        """
+        extractive = self.fallback.extractive(index, generator, settings, grounds)
         note = written.note() or "the model's reply had no sentence that could be verified"
-        if extractive.refused:
-            yield extractive.answer
-            yield extractive
-            return
         for i, piece in enumerate(rendering.pieces(extractive.statements,
                                                    {c.n: c.lang for c in extractive.citations})):
             yield piece if shown == 0 and i == 0 else " " + piece

@@ -31,7 +31,7 @@ from rag.answer import compose
 from rag.answer.evidence import Evidence
 from rag.answer.generative import Source, Written, instruction, write_verified
 from rag.answer.plan import is_override
-from rag.answer.refuse import REFUSAL, relevance_threshold
+from rag.answer.refuse import relevance_threshold
 from rag.answer.translation import with_translations
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.config import Settings
@@ -236,9 +236,7 @@ class SummaryAnswerer:
                request: SummaryRequest | None = None, generative: bool = False) -> Iterator[str | Answer]:
         started = time.perf_counter()
         request = request or summary_request(resolved, index, settings)
-        answer = Answer(question=question, answer="", refused=False, resolved_question=resolved,
-                        model=getattr(generator, "name", "none"), backend=getattr(generator, "backend", "none"),
-                        index_version=index.version)
+        answer = compose.new_answer(question, resolved, generator, index)
         timings = answer.timings_ms
         reason = ""
         if is_override(resolved):
@@ -250,11 +248,7 @@ class SummaryAnswerer:
             reason = "the document has no sentences to summarise"
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         if reason:
-            answer.answer, answer.refused, answer.reason = REFUSAL, True, reason
-            timings["generate"] = 0.0
-            timings["total"] = (time.perf_counter() - started) * 1000
-            yield answer.answer
-            yield answer
+            yield from compose.refused(answer, reason, started)
             return
         answer.retrieved = list({e.hit.chunk.chunk_id: e.hit for e in evidence}.values())
         generate_started = time.perf_counter()
