@@ -221,20 +221,20 @@ def with_renderings(assistant, verifier: StructuredVerifier, sentence: str, cand
         render(i, index.cached_translation(out[i][1].text, out[i][1].lang))
     if not foreign or limit <= 0 or not assistant.settings.translate or verifier.encode_multilingual is None:
         return out
-    generator = assistant.generator
-    if generator is None:
-        return out
     from rag.answer.translation import translator
 
-    translate, tried = translator(generator), set()
+    tried: set[int] = set()
     claim = " ".join(normalise(sentence).split())
     for _ in range(limit):
         best = int(np.argmax(verifier.rank(claim, [c[1] for c in out])))
         passage = out[best][1]
         if passage.lang == "en" or passage.english or best in tried:
             break
+        generator = assistant.generator  # loaded only when a rendering is to be made
+        if generator is None:
+            break
         tried.add(best)
-        render(best, index.translation(passage.text, passage.lang, translate))
+        render(best, index.translation(passage.text, passage.lang, translator(generator)))
     return out
 
 
