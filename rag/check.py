@@ -14,22 +14,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.config import Settings
 from rag.progress import CancelToken
 from rag.retrieve import BadQuestion
 from rag.statements import quote_lines
-from rag.support import NOT_FOUND, Passage, StructuredVerifier
+from rag.support import NOT_FOUND, Passage, StructuredVerifier, normalise
 
 MAX_CHECK_CHARS = 20_000  # about eight pages; longer texts are refused with one line
 CONTEXT_CHARS = 600  # text around the top passages searched for evidence too (the answer can sit beside them)
 WINDOW_HITS = 3
 CHECK_K = 8  # passages per sentence: a claim is a paraphrase, not a question, and ranks its source lower
+# At most this many sentences rendered in English per checked sentence. A latency budget, not a fitted
+# value: a rendering costs seconds with the packaged model the first time (then the index's cache has it).
+CHECK_TRANSLATE = 2
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,7 @@ def analyse_sentence(assistant, verifier: StructuredVerifier, sentence: str, k: 
     Split from ``check_sentence`` so calibration measures once and tries many thresholds.
     """
     hits = assistant.search(sentence, k=k or CHECK_K)
-    candidates = evidence_sentences(assistant, hits)
+    candidates = with_renderings(assistant, verifier, sentence, evidence_sentences(assistant, hits))
     documents = {h.chunk.doc_id: assistant.document(h.chunk.doc_id) for h in hits}
     background = " ".join(d.text for d in documents.values() if d is not None)
     analysis = verifier.analyse(sentence, [c[1] for c in candidates], background=background)
@@ -187,6 +192,49 @@ def evidence_sentences(assistant, hits) -> list[tuple]:
             )
             nxt = (after.start, after.end, after.text_en or after.text) if after else None
             out.append((hit, passage, s.start, s.end, s.text_en, nxt))
+    return out
+
+
+def with_renderings(assistant, verifier: StructuredVerifier, sentence: str, candidates: list[tuple],
+                    limit: int = CHECK_TRANSLATE) -> list[tuple]:
+    """``candidates`` with an English rendering for the non-English sentences that would be the evidence.
+
+    The multilingual encoder compares an English claim with a Dutch sentence's
+    meaning, but clauses and words can only be compared with English. Every
+    non-English sentence takes the rendering the index's cache already has;
+    then, while the best-ranked candidate is a non-English sentence without
+    one, it is rendered (made by the generator and cached; none without a
+    generator) and the candidates ranked again, at most ``limit`` times. So a
+    check whose evidence is English translates nothing, and the rendering is
+    only ever needed for what would be cited. The citation quotes the original.
+    """
+    index = assistant.index
+    out = list(candidates)
+
+    def render(i: int, english: str | None) -> None:
+        hit, passage, start, end, _english, nxt = out[i]
+        if english and english.strip() and english.strip() != passage.text.strip():
+            out[i] = (hit, replace(passage, english=english), start, end, english, nxt)
+
+    foreign = [i for i, c in enumerate(out) if c[1].lang != "en" and not c[1].english]
+    for i in foreign:
+        render(i, index.cached_translation(out[i][1].text, out[i][1].lang))
+    if not foreign or limit <= 0 or not assistant.settings.translate or verifier.encode_multilingual is None:
+        return out
+    from rag.answer.translation import translator
+
+    tried: set[int] = set()
+    claim = " ".join(normalise(sentence).split())
+    for _ in range(limit):
+        best = int(np.argmax(verifier.rank(claim, [c[1] for c in out])))
+        passage = out[best][1]
+        if passage.lang == "en" or passage.english or best in tried:
+            break
+        generator = assistant.generator  # loaded only when a rendering is to be made
+        if generator is None:
+            break
+        tried.add(best)
+        render(best, index.translation(passage.text, passage.lang, translator(generator)))
     return out
 
 

@@ -412,6 +412,10 @@ class Index:
             self.store.cache_translation(key, cached)
         return cached
 
+    def cached_translation(self, text: str, lang: str) -> str | None:
+        """The English rendering of ``text`` if one was made before, without making one."""
+        return self.store.cached_translation(translation_key(text, lang))
+
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         return self.store.mentions(doc_ids, terms)
 

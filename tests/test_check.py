@@ -237,3 +237,47 @@ def test_negation_and_names():
     assert not same_name("Canada", "Canaan") and not same_name("Hangzhou", "Shenzhen")
     assert clauses("miners shut farms and keep mining in a scattered, low-profile way") == [
         "miners shut farms and keep mining in a scattered, low-profile way"]
+
+
+# -- what the verifier reads (no models: stand-in encoders) ----------------------------------
+
+
+def _unit(seed: str, dim: int = 16):
+    import hashlib
+
+    import numpy as np
+
+    v = np.frombuffer(hashlib.sha256(seed.encode()).digest()[:dim], dtype=np.uint8).astype(np.float32) - 127.5
+    return v / np.linalg.norm(v)
+
+
+def test_only_the_cited_sentence_and_the_one_after_cover_a_clause():
+    import numpy as np
+
+    from rag.support import Passage, StructuredVerifier, clause_coverage
+
+    verifier = StructuredVerifier(lambda texts: np.stack([_unit(t) for t in texts]))
+    claim = "Prices rose sharply in Ohio; workers went on strike in Texas"
+    before = Passage("Prices rose sharply in Ohio.", before="Workers went on strike in Texas.")
+    matches = verifier._clause_matches(claim, before)
+    assert matches[1]["overlap"] < 0.5 and matches[1]["overlap_after"] == 0.0  # the sentence before is not cited
+    after = Passage("Prices rose sharply in Ohio.", after="Workers went on strike in Texas.")
+    coverage, _clause, uses_after = clause_coverage(verifier._clause_matches(claim, after), 0.0)
+    assert coverage == 1.0 and uses_after  # ... the one after is, and is then part of the citation
+
+
+def test_a_non_english_sentence_is_not_read_by_the_english_encoder():
+    import numpy as np
+
+    from rag.support import Passage, StructuredVerifier
+
+    same = _unit("anything")
+    english = lambda texts: np.stack([same for _ in texts])  # noqa: E731 - says every pair is identical
+    other = _unit("another")
+    multilingual = lambda texts: np.stack([other for _ in texts])  # noqa: E731
+    verifier = StructuredVerifier(english, multilingual)
+    dutch = Passage("Zij opende de brug.", lang="nl", vector_ml=-other)  # the multilingual encoder: opposite
+    rendered = Passage("Zij opende de brug.", english="She opened the bridge.", lang="nl", vector_ml=-other)
+    plain, with_rendering = verifier.rank("Something else entirely", [dutch, rendered])
+    assert plain < 0  # only the multilingual score counts without a rendering
+    assert abs(with_rendering) < 1e-6  # with one, the mean of the rendering's score (1) and the original's (-1)
