@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import lang
+from rag.lexical import body as lexical_body
 from rag.records import Chunk, Document
 
 SCHEMA_VERSION = "3"
@@ -180,7 +181,7 @@ class ChunkStore:
                      _blob(vector), chunk.section),
                 )
                 ids.append(int(cur.lastrowid))
-                body = "\n".join(part for part in (doc.title, chunk.section, chunk.text, chunk.text_en) if part)
+                body = lexical_body(doc.title, chunk.section, chunk.text, chunk.text_en)
                 db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, body))
             ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(units)
             db.executemany(
@@ -329,18 +330,82 @@ class ChunkStore:
         return row[0] if row else ""
 
     def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk row id, BM25 score) best first; the score is positive, higher is better."""
-        terms = fts_terms(query)
-        if not terms:
-            return []
-        expr = " OR ".join(f'"{t}"' for t in terms)
+        """(chunk row id, BM25 score) best first; the score is positive, higher is better (``rag.lexical``)."""
+        from rag import lexical
+
+        return lexical.search(self, query, limit)
+
+    # -- the full-text index, for ``rag.lexical`` (FTS5's own tokens: no query is re-analysed) ------
+
+    def _vocab(self) -> None:
+        """fts5vocab views of the full-text index, in this connection's temp schema (nothing is written to the file)."""
+        if not getattr(self, "_vocab_ready", False):
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_rows USING fts5vocab(main, 'chunks_fts', 'row')")
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_instances "
+                             "USING fts5vocab(main, 'chunks_fts', 'instance')")
+            self._vocab_ready = True
+
+    def lexical_totals(self) -> tuple[int, int]:
+        """(rows, tokens) from FTS5's own averages record, as its ``bm25()`` reads them."""
+        from rag.lexical import sqlite_varints
+
         with self._use():
-            rows = self._db.execute(
-                "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY bm25(chunks_fts) LIMIT ?",
-                (expr, limit),
-            ).fetchall()
-        return [(int(r), float(s)) for r, s in rows]
+            row = self._db.execute("SELECT block FROM chunks_fts_data WHERE id = 1").fetchone()
+        if row is None or not row[0]:
+            return 0, 0
+        values = sqlite_varints(row[0])
+        return values[0], (values[1] if len(values) > 1 else 0)
+
+    def lexical_frequency(self, terms: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+        terms = list(terms)
+        single = [t[0] for t in terms if len(t) == 1]
+        with self._use():
+            self._vocab()
+            found = dict(self._db.execute(
+                f"SELECT term, doc FROM temp.chunks_fts_rows WHERE term IN ({','.join('?' * len(single))})", single
+            ).fetchall()) if single else {}
+            for term in terms:
+                if len(term) > 1:
+                    found[term] = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                                   (_phrase(term),)).fetchone()[0]
+        return {t: int(found.get(t[0] if len(t) == 1 else t, 0)) for t in terms}
+
+    def lexical_rows(self, terms: Iterable[tuple[str, ...]], limit: int) -> list[int]:
+        terms = list(terms)
+        single = [t[0] for t in terms if len(t) == 1]
+        rows: set[int] = set()
+        with self._use():
+            self._vocab()
+            if single:
+                rows.update(r[0] for r in self._db.execute(
+                    f"SELECT DISTINCT doc FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(single))}) "
+                    "ORDER BY doc LIMIT ?", (*single, int(limit))))
+            for term in terms:
+                if len(term) > 1:
+                    rows.update(r[0] for r in self._db.execute(
+                        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid LIMIT ?",
+                        (_phrase(term), int(limit))))
+        return sorted(int(r) for r in rows)[:limit]
+
+    def lexical_positions(self, ids: Iterable[int], tokens: Iterable[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict]:
+        from rag.lexical import sqlite_varints
+
+        ids, tokens = [int(i) for i in ids], list(tokens)
+        if not ids:
+            return {}, {}, {}
+        wanted = set(ids)
+        found: dict[int, dict[str, set[int]]] = {}
+        with self._use():
+            self._vocab()
+            if tokens:
+                for doc, term, offset in self._db.execute(
+                        f"SELECT doc, term, offset FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(tokens))})",
+                        tokens):
+                    if doc in wanted:
+                        found.setdefault(doc, {}).setdefault(term, set()).add(offset)
+            sizes = self._db.execute(
+                f"SELECT id, sz FROM chunks_fts_docsize WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        return found, {int(i): sqlite_varints(sz)[0] for i, sz in sizes if sz}, {}
 
     def counts(self) -> dict[str, int]:
         with self._use():
@@ -395,6 +460,11 @@ def vector_from_blob(blob: bytes, dim: int) -> np.ndarray:
     if len(vector) != dim:
         raise ValueError(f"stored vector has {len(vector)} values, expected {dim}")
     return vector.astype(np.float32)
+
+
+def _phrase(tokens: tuple[str, ...]) -> str:
+    """An FTS5 phrase of analysed tokens (Porter stems are their own stems, so matching them again finds the same)."""
+    return '"' + " ".join(tokens) + '"'
 
 
 def fts_terms(text: str) -> list[str]:
