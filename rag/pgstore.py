@@ -18,6 +18,7 @@ same passages, in the same order, from either.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -30,7 +31,7 @@ from rag.lexical import analyzer, overflow, tsvector
 from rag.lexical import body as lexical_body
 from rag.records import Chunk, Document
 from rag.storage import StoreUnreachable, redact
-from rag.store import StoredSentence
+from rag.store import SentenceReads
 
 LOCK_SYNC = 0x7261_6701  # advisory lock ids ("rag" + n): one sync at a time, one migration at a time
 LOCK_MIGRATE = 0x7261_6702
@@ -73,10 +74,11 @@ CREATE INDEX chunks_lex ON chunks USING gin(lex);
 ]
 
 
-class PgStore:
+class PgStore(SentenceReads):
     """Documents, chunks and sentences of one library in PostgreSQL (a ``rag.storage.Store``)."""
 
     native_vectors = True
+    _start, _end, _placeholder = "start_at", "end_at", "%s"  # for SentenceReads
 
     def __init__(self, url: str):
         try:
@@ -95,6 +97,10 @@ class PgStore:
         except BaseException:
             self._conn.close()
             raise
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     # -- schema -------------------------------------------------------------------
 
@@ -197,20 +203,29 @@ class PgStore:
             conn.execute("DELETE FROM documents WHERE doc_id = %s", (doc.doc_id,))
             conn.execute("INSERT INTO documents (doc_id, sha256, title, date, lang, text) VALUES (%s, %s, %s, %s, %s, %s)",
                          (doc.doc_id, doc.sha256, doc.title, doc.date, doc.lang, doc.text))
-            with conn.cursor() as cur:
-                for chunk, vector, found in zip(chunks, chunk_vectors, analysed):
-                    cur.execute(
-                        "INSERT INTO chunks (chunk_id, doc_id, start_at, end_at, text, text_en, section, lex, lex_len, "
-                        "lex_many, vector) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s) RETURNING id",
-                        (chunk.chunk_id, chunk.doc_id, chunk.start, chunk.end, chunk.text, chunk.text_en,
-                         chunk.section, tsvector(found), _length(found), _json(overflow(found)),
-                         np.asarray(vector, dtype=np.float32)))
-                    ids.append(int(cur.fetchone()[0]))
+            # one statement per table (rows from arrays): a round trip per row made writes server-latency bound
+            if chunks:
+                many = [overflow(found) for found in analysed]
+                rows = conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, start_at, end_at, text, text_en, section, lex, lex_len, "
+                    "lex_many, vector) SELECT c, %s, s, e, t, te, sec, l::tsvector, ll, lm::jsonb, v::vector "
+                    "FROM unnest(%s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                    "%s::int[], %s::text[], %s::text[]) WITH ORDINALITY AS u(c, s, e, t, te, sec, l, ll, lm, v, n) "
+                    "ORDER BY n RETURNING id, chunk_id",
+                    (doc.doc_id, [c.chunk_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks],
+                     [c.text for c in chunks], [c.text_en for c in chunks], [c.section for c in chunks],
+                     [tsvector(found) for found in analysed], [_length(found) for found in analysed],
+                     [None if m is None else json.dumps(m) for m in many],
+                     [_vector_text(v) for v in np.asarray(chunk_vectors, dtype=np.float32)[:len(chunks)]])).fetchall()
+                by_chunk = {chunk_id: int(row) for row, chunk_id in rows}
+                ids = [by_chunk[c.chunk_id] for c in chunks]
+            if units:
                 ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(units)
-                cur.executemany(
-                    "INSERT INTO sentences (doc_id, start_at, end_at, kind, vector_ml) VALUES (%s, %s, %s, %s, %s)",
-                    [(doc.doc_id, s, e, kind, None if m is None else np.asarray(m, dtype=np.float16).tobytes())
-                     for (s, e, kind), m in zip(units, ml)])
+                conn.execute(
+                    "INSERT INTO sentences (doc_id, start_at, end_at, kind, vector_ml) SELECT %s, s, e, k, m "
+                    "FROM unnest(%s::int[], %s::int[], %s::text[], %s::bytea[]) AS u(s, e, k, m)",
+                    (doc.doc_id, [u[0] for u in units], [u[1] for u in units], [u[2] for u in units],
+                     [None if m is None else np.asarray(m, dtype=np.float16).tobytes() for m in ml]))
         return ids
 
     def delete_document(self, doc_id: str) -> list[int]:
@@ -313,28 +328,6 @@ class PgStore:
         if not rows:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
-
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT s.start_at, s.end_at, s.kind, s.vector_ml, substr(d.text, s.start_at + 1, s.end_at - s.start_at) "
-                "FROM sentences s JOIN documents d USING (doc_id) "
-                "WHERE s.doc_id = %s AND s.start_at >= %s AND s.end_at <= %s ORDER BY s.start_at",
-                (doc_id, start, end)).fetchall()
-        return [StoredSentence(doc_id, s, e, text, None, None,
-                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
-                for s, e, kind, m, text in rows]
-
-    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
-        query = ("SELECT start_at, end_at FROM sentences WHERE doc_id = %s AND start_at >= %s ORDER BY start_at LIMIT 1"
-                 if after else
-                 "SELECT start_at, end_at FROM sentences WHERE doc_id = %s AND end_at <= %s ORDER BY end_at DESC LIMIT 1")
-        with self._lock:
-            row = self._conn.execute(query, (doc_id, position)).fetchone()
-        if row is None:
-            return None
-        found = self.sentences_in(doc_id, row[0], row[1])
-        return found[0] if found else None
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         with self._lock:
@@ -468,6 +461,11 @@ def _json(value):
     from psycopg.types.json import Jsonb
 
     return None if value is None else Jsonb(value)
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    """pgvector's text form; float32's shortest repr, so the stored value is the same float32."""
+    return "[" + ",".join(map(repr, vector.tolist())) + "]"
 
 
 def _length(found: dict[str, list[int]]) -> int:
