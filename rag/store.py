@@ -85,7 +85,39 @@ class StoredSentence:
     kind: str = "sentence"
 
 
-class ChunkStore:
+class SentenceReads:
+    """``sentences_in`` and ``sentence_beside`` for both stores: the same SQL but for the offset columns'
+    names (``start``/``end`` in SQLite, ``start_at``/``end_at`` in PostgreSQL) and the placeholder."""
+
+    _start, _end, _placeholder = "start", "end", "?"
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        raise NotImplementedError
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
+        s, e, p = self._start, self._end, self._placeholder
+        rows = self._fetch(
+            f"SELECT s.{s}, s.{e}, s.kind, s.vector_ml, substr(d.text, s.{s} + 1, s.{e} - s.{s}) "
+            f"FROM sentences s JOIN documents d USING (doc_id) "
+            f"WHERE s.doc_id = {p} AND s.{s} >= {p} AND s.{e} <= {p} ORDER BY s.{s}", (doc_id, start, end))
+        return [StoredSentence(doc_id, a, b, text, None, None,
+                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
+                for a, b, kind, m, text in rows]
+
+    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
+        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
+        s, e, p = self._start, self._end, self._placeholder
+        query = (f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {s} >= {p} ORDER BY {s} LIMIT 1" if after
+                 else f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {e} <= {p} ORDER BY {e} DESC LIMIT 1")
+        rows = self._fetch(query, (doc_id, position))
+        if not rows:
+            return None
+        found = self.sentences_in(doc_id, rows[0][0], rows[0][1])
+        return found[0] if found else None
+
+
+class ChunkStore(SentenceReads):
     """Documents, chunks and sentences of one index, in one SQLite file (a ``rag.storage.Store``)."""
 
     native_vectors = False  # dense search is the FAISS file the index derives from ``all_vectors``
@@ -113,6 +145,10 @@ class ChunkStore:
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        with self._use():
+            return self._db.execute(sql, params).fetchall()
 
     # -- manifest -----------------------------------------------------------------
 
@@ -283,19 +319,6 @@ class ChunkStore:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
 
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
-        with self._use():
-            rows = self._db.execute(
-                "SELECT s.start, s.end, s.kind, s.vector_ml, substr(d.text, s.start + 1, s.end - s.start) "
-                "FROM sentences s JOIN documents d USING (doc_id) "
-                "WHERE s.doc_id = ? AND s.start >= ? AND s.end <= ? ORDER BY s.start",
-                (doc_id, start, end),
-            ).fetchall()
-        return [StoredSentence(doc_id, s, e, text, None, None,
-                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
-                for s, e, kind, m, text in rows]
-
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         """How many of ``terms`` (lower case) each document's text contains."""
         if not doc_ids or not terms:
@@ -307,19 +330,6 @@ class ChunkStore:
                 [*terms, *doc_ids],
             ).fetchall()
         return {doc_id: int(count) for doc_id, count in rows}
-
-    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
-        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
-        query = (
-            "SELECT start, end FROM sentences WHERE doc_id = ? AND start >= ? ORDER BY start LIMIT 1" if after
-            else "SELECT start, end FROM sentences WHERE doc_id = ? AND end <= ? ORDER BY end DESC LIMIT 1"
-        )
-        with self._use():
-            row = self._db.execute(query, (doc_id, position)).fetchone()
-        if row is None:
-            return None
-        found = self.sentences_in(doc_id, row[0], row[1])
-        return found[0] if found else None
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         """``document.text[start:end]`` without loading the whole document."""
