@@ -58,6 +58,10 @@ bench: install
 # PostgreSQL+pgvector at 10k passages: bench/scale/results.json, table in docs/scaling.md.
 bench-scale: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.scale --passages 10000
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --embed 600
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 10000
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 100000
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 1000000 --no-stores
 
 soak: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 5 --sessions 20

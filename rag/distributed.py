@@ -126,11 +126,7 @@ def ray_sync(index: Index, address: str | None = None, workers: int = 2, rebuild
 
     connect(address, workers)
     try:
-        with index.store.exclusive():
-            if rebuild:
-                index.reset()
-            plan = index.plan()
-            index._apply_removals(plan)
+        with index.syncing(rebuild) as plan:
             report = plan.report
             total = len(plan.todo)
             if total:
@@ -162,8 +158,6 @@ def ray_sync(index: Index, address: str | None = None, workers: int = 2, rebuild
                     ray.kill(actor)
             if progress:
                 progress(total, total, "")
-            index._finish()
-            report.chunks = index.store.counts()["chunks"]
-            return report
+        return report
     finally:
         ray.shutdown()  # a local cluster stops; a joined one goes on serving others

@@ -15,7 +15,7 @@ import json
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from embeddings import CachedEncoder, EmbeddingCache, load_encoder
@@ -235,11 +235,7 @@ class Index:
         The store's ``exclusive`` lock is held throughout, so two processes syncing one
         shared library take turns instead of indexing the same file twice.
         """
-        with self.store.exclusive():
-            if rebuild:
-                self.reset()
-            plan = self.plan()
-            self._apply_removals(plan)
+        with self.syncing(rebuild) as plan:
             report = plan.report
             for done, (path, doc_id) in enumerate(plan.todo):
                 if progress:
@@ -256,9 +252,24 @@ class Index:
             self.profile.listener = None
             if progress:
                 progress(len(plan.todo), len(plan.todo), "")
+        return report
+
+    @contextlib.contextmanager
+    def syncing(self, rebuild: bool = False) -> Iterator[SyncPlan]:
+        """What every sync (plain or ``rag.distributed``) does around writing the files in ``plan.todo``.
+
+        Before: take the store's ``exclusive`` lock, forget everything if ``rebuild``, plan, and
+        remove the documents whose files are gone. After the body (only if it did not raise):
+        record the corpus state, write the vector index, and count the chunks into the report.
+        """
+        with self.store.exclusive():
+            if rebuild:
+                self.reset()
+            plan = self.plan()
+            self._apply_removals(plan)
+            yield plan
             self._finish()
-            report.chunks = self.store.counts()["chunks"]
-            return report
+            plan.report.chunks = self.store.counts()["chunks"]
 
     def plan(self) -> SyncPlan:
         """Which library files are new or changed, which are unchanged, duplicates or unreadable, and which are gone.

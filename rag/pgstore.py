@@ -9,14 +9,16 @@ lock the generation row, so concurrent ingestion never interleaves a
 document.
 
 The schema is created on first use (``MIGRATIONS``; the applied version is
-kept in ``schema_version``). The lexical side indexes each chunk with the
-text-search configuration of its document's language (english, dutch,
-german, french, spanish, else simple) and queries all of them at once, so a
-question matches stemmed forms in every language the library holds.
+kept in ``schema_version``). The lexical side stores, per chunk, the tokens
+SQLite's FTS5 index would hold (``lex``: Porter-stemmed, case and diacritics
+folded, with positions; GIN-indexed) and its length in tokens; ``rag.lexical``
+ranks candidates with the same BM25 for both stores, so a question gets the
+same passages, in the same order, from either.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -24,12 +26,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rag import lexical
+from rag.lexical import analyzer, overflow, tsvector
+from rag.lexical import body as lexical_body
 from rag.records import Chunk, Document
 from rag.storage import StoreUnreachable, redact
-from rag.store import StoredSentence, fts_terms
+from rag.store import SentenceReads
 
-TEXT_SEARCH_CONFIGS = {"en": "english", "nl": "dutch", "de": "german", "fr": "french", "es": "spanish"}
-QUERY_CONFIGS = ("english", "dutch", "german", "french", "spanish", "simple")
 LOCK_SYNC = 0x7261_6701  # advisory lock ids ("rag" + n): one sync at a time, one migration at a time
 LOCK_MIGRATE = 0x7261_6702
 HNSW_EF_SEARCH_MAX = 1000  # pgvector's ceiling; larger candidate pools scan exactly
@@ -60,17 +63,22 @@ CREATE INDEX sentences_doc ON sentences(doc_id, start_at);
 CREATE TABLE translations (key TEXT PRIMARY KEY, text_en TEXT NOT NULL);
 INSERT INTO manifest VALUES ('generation', '0');
 """),
+    # The lexical side ranks with rag.lexical, on the tokens SQLite's FTS5 index holds (``lex``, positions
+    # from 1) and each chunk's length in tokens; the per-language tsvector it replaces is dropped.
+    (2, """
+ALTER TABLE chunks ADD COLUMN lex TSVECTOR, ADD COLUMN lex_len INTEGER, ADD COLUMN lex_many JSONB;
+DROP INDEX IF EXISTS chunks_tsv;
+ALTER TABLE chunks DROP COLUMN body_tsv;
+CREATE INDEX chunks_lex ON chunks USING gin(lex);
+"""),
 ]
 
 
-def text_search_config(lang: str | None) -> str:
-    return TEXT_SEARCH_CONFIGS.get(lang or "", "simple")
-
-
-class PgStore:
+class PgStore(SentenceReads):
     """Documents, chunks and sentences of one library in PostgreSQL (a ``rag.storage.Store``)."""
 
     native_vectors = True
+    _start, _end, _placeholder = "start_at", "end_at", "%s"  # for SentenceReads
 
     def __init__(self, url: str):
         try:
@@ -89,6 +97,10 @@ class PgStore:
         except BaseException:
             self._conn.close()
             raise
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     # -- schema -------------------------------------------------------------------
 
@@ -112,6 +124,19 @@ class PgStore:
                 if version not in applied:
                     self._conn.execute(sql)
                     self._conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+            self._fill_lexical()
+
+    def _fill_lexical(self) -> None:
+        """Analyse the chunks written before migration 2 (inside the migration's transaction)."""
+        rows = self._conn.execute("SELECT c.id, d.title, c.section, c.text, c.text_en FROM chunks c "
+                                  "JOIN documents d USING (doc_id) WHERE c.lex IS NULL").fetchall()
+        if not rows:
+            return
+        analysed = analyzer().offsets([lexical_body(*row[1:]) for row in rows])
+        with self._conn.cursor() as cur:
+            cur.executemany("UPDATE chunks SET lex = %s::tsvector, lex_len = %s, lex_many = %s WHERE id = %s",
+                            [(tsvector(found), _length(found), _json(overflow(found)), row[0])
+                             for row, found in zip(rows, analysed)])
 
     @property
     def schema_version(self) -> int:
@@ -169,7 +194,7 @@ class PgStore:
     def put_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                      units: list[tuple[int, int, str]], multilingual_vectors: np.ndarray | None = None) -> list[int]:
         """Replace one document and everything derived from it, in one transaction; the new chunk ids."""
-        config = text_search_config(doc.lang)
+        analysed = analyzer().offsets([lexical_body(doc.title, c.section, c.text, c.text_en) for c in chunks])
         ids: list[int] = []
         with self.transaction() as conn:
             self._bump_generation(conn)  # first: the row lock orders concurrent writers
@@ -178,20 +203,29 @@ class PgStore:
             conn.execute("DELETE FROM documents WHERE doc_id = %s", (doc.doc_id,))
             conn.execute("INSERT INTO documents (doc_id, sha256, title, date, lang, text) VALUES (%s, %s, %s, %s, %s, %s)",
                          (doc.doc_id, doc.sha256, doc.title, doc.date, doc.lang, doc.text))
-            with conn.cursor() as cur:
-                for chunk, vector in zip(chunks, chunk_vectors):
-                    body = "\n".join(part for part in (doc.title, chunk.section, chunk.text, chunk.text_en) if part)
-                    cur.execute(
-                        "INSERT INTO chunks (chunk_id, doc_id, start_at, end_at, text, text_en, section, body_tsv, vector) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, to_tsvector(%s::regconfig, %s), %s) RETURNING id",
-                        (chunk.chunk_id, chunk.doc_id, chunk.start, chunk.end, chunk.text, chunk.text_en,
-                         chunk.section, config, body, np.asarray(vector, dtype=np.float32)))
-                    ids.append(int(cur.fetchone()[0]))
+            # one statement per table (rows from arrays): a round trip per row made writes server-latency bound
+            if chunks:
+                many = [overflow(found) for found in analysed]
+                rows = conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, start_at, end_at, text, text_en, section, lex, lex_len, "
+                    "lex_many, vector) SELECT c, %s, s, e, t, te, sec, l::tsvector, ll, lm::jsonb, v::vector "
+                    "FROM unnest(%s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                    "%s::int[], %s::text[], %s::text[]) WITH ORDINALITY AS u(c, s, e, t, te, sec, l, ll, lm, v, n) "
+                    "ORDER BY n RETURNING id, chunk_id",
+                    (doc.doc_id, [c.chunk_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks],
+                     [c.text for c in chunks], [c.text_en for c in chunks], [c.section for c in chunks],
+                     [tsvector(found) for found in analysed], [_length(found) for found in analysed],
+                     [None if m is None else json.dumps(m) for m in many],
+                     [_vector_text(v) for v in np.asarray(chunk_vectors, dtype=np.float32)[:len(chunks)]])).fetchall()
+                by_chunk = {chunk_id: int(row) for row, chunk_id in rows}
+                ids = [by_chunk[c.chunk_id] for c in chunks]
+            if units:
                 ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(units)
-                cur.executemany(
-                    "INSERT INTO sentences (doc_id, start_at, end_at, kind, vector_ml) VALUES (%s, %s, %s, %s, %s)",
-                    [(doc.doc_id, s, e, kind, None if m is None else np.asarray(m, dtype=np.float16).tobytes())
-                     for (s, e, kind), m in zip(units, ml)])
+                conn.execute(
+                    "INSERT INTO sentences (doc_id, start_at, end_at, kind, vector_ml) SELECT %s, s, e, k, m "
+                    "FROM unnest(%s::int[], %s::int[], %s::text[], %s::bytea[]) AS u(s, e, k, m)",
+                    (doc.doc_id, [u[0] for u in units], [u[1] for u in units], [u[2] for u in units],
+                     [None if m is None else np.asarray(m, dtype=np.float16).tobytes() for m in ml]))
         return ids
 
     def delete_document(self, doc_id: str) -> list[int]:
@@ -295,28 +329,6 @@ class PgStore:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
 
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT s.start_at, s.end_at, s.kind, s.vector_ml, substr(d.text, s.start_at + 1, s.end_at - s.start_at) "
-                "FROM sentences s JOIN documents d USING (doc_id) "
-                "WHERE s.doc_id = %s AND s.start_at >= %s AND s.end_at <= %s ORDER BY s.start_at",
-                (doc_id, start, end)).fetchall()
-        return [StoredSentence(doc_id, s, e, text, None, None,
-                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
-                for s, e, kind, m, text in rows]
-
-    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
-        query = ("SELECT start_at, end_at FROM sentences WHERE doc_id = %s AND start_at >= %s ORDER BY start_at LIMIT 1"
-                 if after else
-                 "SELECT start_at, end_at FROM sentences WHERE doc_id = %s AND end_at <= %s ORDER BY end_at DESC LIMIT 1")
-        with self._lock:
-            row = self._conn.execute(query, (doc_id, position)).fetchone()
-        if row is None:
-            return None
-        found = self.sentences_in(doc_id, row[0], row[1])
-        return found[0] if found else None
-
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         with self._lock:
             row = self._conn.execute("SELECT substr(text, %s + 1, %s - %s) FROM documents WHERE doc_id = %s",
@@ -333,33 +345,74 @@ class PgStore:
         return {doc_id: int(count) for doc_id, count in rows}
 
     def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, ts_rank_cd) best first; any query word, stemmed by every language's configuration."""
-        terms = fts_terms(query)
-        if not terms:
-            return []
-        expression = " | ".join(f"'{t}'" for t in terms)  # \w+ words: no quote or operator inside
-        tsquery = " || ".join(f"to_tsquery('{config}', %(q)s)" for config in QUERY_CONFIGS)
-        with self._lock:
-            rows = self._conn.execute(
-                f"WITH q AS (SELECT {tsquery} AS query) "
-                "SELECT id, ts_rank_cd(body_tsv, q.query) AS rank FROM chunks, q WHERE body_tsv @@ q.query "
-                "ORDER BY rank DESC, id LIMIT %(limit)s", {"q": expression, "limit": int(limit)}).fetchall()
-        return [(int(r), float(s)) for r, s in rows]
+        """(chunk id, BM25 score) best first: the same ranking as the SQLite store (``rag.lexical``)."""
+        return lexical.search(self, query, limit)
 
-    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
-        """In how many passages each term (a phrase if it has several words) occurs, stemmed as indexed."""
-        within = list(chunk_ids) if chunk_ids is not None else None
-        tsquery = " || ".join(f"phraseto_tsquery('{config}', %(p)s)" for config in QUERY_CONFIGS)
-        where = "" if within is None else " AND chunk_id = ANY(%(within)s)"
-        counts: dict[str, int] = {}
+    # -- the full-text index, for ``rag.lexical``: FTS5's tokens in ``lex`` (GIN) --------------------
+
+    def lexical_totals(self) -> tuple[int, int]:
+        generation = self.generation()
+        cached = getattr(self, "_totals", None)
+        if cached is None or cached[0] != generation:
+            with self._lock:
+                rows, tokens = self._conn.execute("SELECT count(*), coalesce(sum(lex_len), 0) FROM chunks").fetchone()
+            cached = self._totals = (generation, (int(rows), int(tokens)))
+        return cached[1]
+
+    def lexical_frequency(self, terms: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+        terms = list(terms)
+        counts: dict[tuple[str, ...], int] = {}
         with self._lock:
             for term in terms:
-                tokens = re.findall(r"\w+", term.lower().replace("_", " "))
+                row = self._conn.execute("SELECT count(*) FROM chunks WHERE lex @@ %s::tsquery",
+                                         (lexical.tsquery([term]),)).fetchone()
+                counts[term] = int(row[0])
+        return counts
+
+    def lexical_rows(self, terms: Iterable[tuple[str, ...]], limit: int) -> list[int]:
+        terms = list(terms)
+        if not terms:
+            return []
+        with self._lock:  # "id + 0": order after the GIN lookup, never by walking the primary key
+            rows = self._conn.execute("SELECT id FROM chunks WHERE lex @@ %s::tsquery ORDER BY id + 0 LIMIT %s",
+                                      (lexical.tsquery(terms), int(limit))).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def lexical_positions(self, ids: Iterable[int], tokens: Iterable[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict[int, dict[str, int]]]:
+        ids, tokens = [int(i) for i in ids], list(tokens)
+        if not ids:
+            return {}, {}, {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, c.lex_len, c.lex_many, u.lexeme, u.positions FROM chunks c "
+                "LEFT JOIN LATERAL unnest(c.lex) u ON u.lexeme = ANY(%s) WHERE c.id = ANY(%s)", (tokens, ids)).fetchall()
+        found: dict[int, dict[str, set[int]]] = {}
+        lengths: dict[int, int] = {}
+        many: dict[int, dict[str, int]] = {}
+        for row, length, counts, lexeme, positions in rows:
+            lengths[row] = int(length or 0)
+            if counts:
+                many[row] = counts
+            if lexeme is not None:
+                found.setdefault(row, {})[lexeme] = {p - 1 for p in positions}
+        return found, lengths, many
+
+    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """In how many passages each term (a phrase if it has several words) occurs, analysed as SQLite's FTS5 does."""
+        within = list(chunk_ids) if chunk_ids is not None else None
+        where = "" if within is None else " AND chunk_id = ANY(%s)"
+        terms = list(terms)
+        phrases = [" ".join(re.findall(r"\w+", term.lower().replace("_", " "))) for term in terms]
+        analysed = analyzer().offsets(phrases)
+        counts: dict[str, int] = {}
+        with self._lock:
+            for term, found in zip(terms, analysed):
+                tokens = tuple(token for _, token in sorted((at, t) for t, offsets in found.items() for at in offsets))
                 if not tokens or within == []:
                     counts[term] = 0
                     continue
-                row = self._conn.execute(f"SELECT count(*) FROM chunks WHERE body_tsv @@ ({tsquery}){where}",
-                                         {"p": " ".join(tokens), "within": within}).fetchone()
+                row = self._conn.execute(f"SELECT count(*) FROM chunks WHERE lex @@ %s::tsquery{where}",
+                                         (lexical.tsquery([tokens]), *([within] if within is not None else []))).fetchone()
                 counts[term] = int(row[0])
         return counts
 
@@ -402,6 +455,22 @@ class PgVectors:
 
     def reconstruct(self, row: int) -> np.ndarray:
         return self._store.reconstruct(row)
+
+
+def _json(value):
+    from psycopg.types.json import Jsonb
+
+    return None if value is None else Jsonb(value)
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    """pgvector's text form; float32's shortest repr, so the stored value is the same float32."""
+    return "[" + ",".join(map(repr, vector.tolist())) + "]"
+
+
+def _length(found: dict[str, list[int]]) -> int:
+    """A chunk's length in tokens, as FTS5 counts it."""
+    return sum(len(offsets) for offsets in found.values())
 
 
 def _array(value) -> np.ndarray:

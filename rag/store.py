@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import lang
+from rag.lexical import body as lexical_body
 from rag.records import Chunk, Document
 
 SCHEMA_VERSION = "3"
@@ -84,7 +85,39 @@ class StoredSentence:
     kind: str = "sentence"
 
 
-class ChunkStore:
+class SentenceReads:
+    """``sentences_in`` and ``sentence_beside`` for both stores: the same SQL but for the offset columns'
+    names (``start``/``end`` in SQLite, ``start_at``/``end_at`` in PostgreSQL) and the placeholder."""
+
+    _start, _end, _placeholder = "start", "end", "?"
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        raise NotImplementedError
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
+        s, e, p = self._start, self._end, self._placeholder
+        rows = self._fetch(
+            f"SELECT s.{s}, s.{e}, s.kind, s.vector_ml, substr(d.text, s.{s} + 1, s.{e} - s.{s}) "
+            f"FROM sentences s JOIN documents d USING (doc_id) "
+            f"WHERE s.doc_id = {p} AND s.{s} >= {p} AND s.{e} <= {p} ORDER BY s.{s}", (doc_id, start, end))
+        return [StoredSentence(doc_id, a, b, text, None, None,
+                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
+                for a, b, kind, m, text in rows]
+
+    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
+        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
+        s, e, p = self._start, self._end, self._placeholder
+        query = (f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {s} >= {p} ORDER BY {s} LIMIT 1" if after
+                 else f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {e} <= {p} ORDER BY {e} DESC LIMIT 1")
+        rows = self._fetch(query, (doc_id, position))
+        if not rows:
+            return None
+        found = self.sentences_in(doc_id, rows[0][0], rows[0][1])
+        return found[0] if found else None
+
+
+class ChunkStore(SentenceReads):
     """Documents, chunks and sentences of one index, in one SQLite file (a ``rag.storage.Store``)."""
 
     native_vectors = False  # dense search is the FAISS file the index derives from ``all_vectors``
@@ -112,6 +145,10 @@ class ChunkStore:
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None
+
+    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
+        with self._use():
+            return self._db.execute(sql, params).fetchall()
 
     # -- manifest -----------------------------------------------------------------
 
@@ -180,7 +217,7 @@ class ChunkStore:
                      _blob(vector), chunk.section),
                 )
                 ids.append(int(cur.lastrowid))
-                body = "\n".join(part for part in (doc.title, chunk.section, chunk.text, chunk.text_en) if part)
+                body = lexical_body(doc.title, chunk.section, chunk.text, chunk.text_en)
                 db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, body))
             ml = multilingual_vectors if multilingual_vectors is not None else [None] * len(units)
             db.executemany(
@@ -282,19 +319,6 @@ class ChunkStore:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
 
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
-        with self._use():
-            rows = self._db.execute(
-                "SELECT s.start, s.end, s.kind, s.vector_ml, substr(d.text, s.start + 1, s.end - s.start) "
-                "FROM sentences s JOIN documents d USING (doc_id) "
-                "WHERE s.doc_id = ? AND s.start >= ? AND s.end <= ? ORDER BY s.start",
-                (doc_id, start, end),
-            ).fetchall()
-        return [StoredSentence(doc_id, s, e, text, None, None,
-                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
-                for s, e, kind, m, text in rows]
-
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         """How many of ``terms`` (lower case) each document's text contains."""
         if not doc_ids or not terms:
@@ -307,19 +331,6 @@ class ChunkStore:
             ).fetchall()
         return {doc_id: int(count) for doc_id, count in rows}
 
-    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
-        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
-        query = (
-            "SELECT start, end FROM sentences WHERE doc_id = ? AND start >= ? ORDER BY start LIMIT 1" if after
-            else "SELECT start, end FROM sentences WHERE doc_id = ? AND end <= ? ORDER BY end DESC LIMIT 1"
-        )
-        with self._use():
-            row = self._db.execute(query, (doc_id, position)).fetchone()
-        if row is None:
-            return None
-        found = self.sentences_in(doc_id, row[0], row[1])
-        return found[0] if found else None
-
     def text_span(self, doc_id: str, start: int, end: int) -> str:
         """``document.text[start:end]`` without loading the whole document."""
         with self._lock:
@@ -329,18 +340,80 @@ class ChunkStore:
         return row[0] if row else ""
 
     def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk row id, BM25 score) best first; the score is positive, higher is better."""
-        terms = fts_terms(query)
-        if not terms:
-            return []
-        expr = " OR ".join(f'"{t}"' for t in terms)
+        """(chunk row id, BM25 score) best first; the score is positive, higher is better (``rag.lexical``)."""
+        from rag import lexical
+
+        return lexical.search(self, query, limit)
+
+    # -- the full-text index, for ``rag.lexical`` (FTS5's own tokens: no query is re-analysed) ------
+
+    def _vocab(self) -> None:
+        """fts5vocab views of the full-text index, in this connection's temp schema (nothing is written to the file)."""
+        if not getattr(self, "_vocab_ready", False):
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_rows USING fts5vocab(main, 'chunks_fts', 'row')")
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_instances "
+                             "USING fts5vocab(main, 'chunks_fts', 'instance')")
+            self._vocab_ready = True
+
+    def lexical_totals(self) -> tuple[int, int]:
+        """(rows, tokens) from FTS5's own averages record, as its ``bm25()`` reads them."""
+        from rag.lexical import sqlite_varints
+
         with self._use():
-            rows = self._db.execute(
-                "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY bm25(chunks_fts) LIMIT ?",
-                (expr, limit),
-            ).fetchall()
-        return [(int(r), float(s)) for r, s in rows]
+            row = self._db.execute("SELECT block FROM chunks_fts_data WHERE id = 1").fetchone()
+        if row is None or not row[0]:
+            return 0, 0
+        values = sqlite_varints(row[0])
+        return values[0], (values[1] if len(values) > 1 else 0)
+
+    def lexical_frequency(self, terms: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+        terms = list(terms)
+        single = [t[0] for t in terms if len(t) == 1]
+        with self._use():
+            self._vocab()
+            found = dict(self._db.execute(
+                f"SELECT term, doc FROM temp.chunks_fts_rows WHERE term IN ({','.join('?' * len(single))})", single
+            ).fetchall()) if single else {}
+            for term in terms:
+                if len(term) > 1:
+                    found[term] = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                                   (_phrase(term),)).fetchone()[0]
+        return {t: int(found.get(t[0] if len(t) == 1 else t, 0)) for t in terms}
+
+    def lexical_rows(self, terms: Iterable[tuple[str, ...]], limit: int) -> list[int]:
+        terms = list(terms)
+        single = [t[0] for t in terms if len(t) == 1]
+        rows: set[int] = set()
+        with self._use():
+            self._vocab()
+            if single:
+                rows.update(r[0] for r in self._db.execute(
+                    f"SELECT DISTINCT doc FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(single))}) "
+                    "ORDER BY doc LIMIT ?", (*single, int(limit))))
+            for term in terms:
+                if len(term) > 1:
+                    rows.update(r[0] for r in self._db.execute(
+                        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid LIMIT ?",
+                        (_phrase(term), int(limit))))
+        return sorted(int(r) for r in rows)[:limit]
+
+    def lexical_positions(self, ids: Iterable[int], tokens: Iterable[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict]:
+        from rag.lexical import sqlite_varints
+
+        ids, tokens = [int(i) for i in ids], list(tokens)
+        if not ids:
+            return {}, {}, {}
+        found: dict[int, dict[str, set[int]]] = {}
+        with self._use():
+            self._vocab()
+            if tokens:  # the vocabulary table walks each term's whole posting list; SQLite drops other rows
+                for doc, term, offset in self._db.execute(
+                        f"SELECT doc, term, offset FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(tokens))}) "
+                        f"AND doc IN ({','.join('?' * len(ids))})", (*tokens, *ids)):
+                    found.setdefault(doc, {}).setdefault(term, set()).add(offset)
+            sizes = self._db.execute(
+                f"SELECT id, sz FROM chunks_fts_docsize WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        return found, {int(i): sqlite_varints(sz)[0] for i, sz in sizes if sz}, {}
 
     def counts(self) -> dict[str, int]:
         with self._use():
@@ -395,6 +468,11 @@ def vector_from_blob(blob: bytes, dim: int) -> np.ndarray:
     if len(vector) != dim:
         raise ValueError(f"stored vector has {len(vector)} values, expected {dim}")
     return vector.astype(np.float32)
+
+
+def _phrase(tokens: tuple[str, ...]) -> str:
+    """An FTS5 phrase of analysed tokens (Porter stems are their own stems, so matching them again finds the same)."""
+    return '"' + " ".join(tokens) + '"'
 
 
 def fts_terms(text: str) -> list[str]:
