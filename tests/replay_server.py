@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,6 +151,7 @@ class ReplayServer:
     script: Script
     model: str = "replay-capable-model"
     ignore_stream: bool = False
+    delay: float = 0.0  # seconds between streamed words, to watch a reply arrive
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -195,6 +197,7 @@ class ReplayServer:
                     chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                    time.sleep(server.delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

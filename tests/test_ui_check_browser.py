@@ -10,6 +10,7 @@ answer finished, and how many tokens the server could still send after Stop.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
@@ -194,3 +195,63 @@ def test_stop_ends_a_long_generation(browser, slow_chat, slow_model):  # noqa: F
     assert after_stop - started < 20  # far short of the 48 tokens it would have written
     assert page.locator("#rag-transcript .rag-bot").last.locator("button.rag-cite").count() == 0
     page.close()
+
+
+# -- a generative answer streamed from a chat model's stand-in ----------------------------------
+
+
+STREAM_JS = """prefix => {
+  window.ragStream = {start: performance.now(), seen: null, done: null};
+  new MutationObserver(() => {
+    const t = window.ragStream, now = performance.now();
+    const live = document.querySelector('#rag-transcript .rag-streaming');
+    if (live && t.seen === null) {
+      const copy = live.cloneNode(true);
+      copy.querySelectorAll('.rag-early').forEach(e => e.remove());
+      if (copy.textContent.includes(prefix)) t.seen = now;
+    }
+    const bots = document.querySelectorAll('#rag-transcript .rag-bot');
+    if (t.done === null && bots.length && bots[bots.length - 1].querySelector('.rag-cite[data-turn]')) t.done = now;
+  }).observe(document.querySelector('#rag-transcript'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_generative_answer_streams_its_verified_sentence_and_never_shows_the_planted_one(
+        browser, built_home, tmp_path):  # noqa: F811
+    """STAND-IN FOR A CAPABLE MODEL (tests/replay_server.py): its reply is a correct sentence of passage [2],
+    then a sentence of the best passage with its number changed, streamed word by word."""
+    from tests.replay_server import ReplayServer, planted_number
+    from tests.test_generative import QUESTION
+    from ui.app import launch
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    script = planted_number(correct=2)
+    model = ReplayServer(script, delay=0.1)
+    assistant = Assistant(Settings(home=home, generator="openai", openai_api="chat", base_url=model.url,
+                                   model=model.model, strict=True, translate=False))
+    assistant.search("warm up")
+    app, url = launch(assistant, port=0, block=False, quiet=True)
+    try:
+        reference = assistant.ask(QUESTION)  # what the pipeline makes of the same reply, outside the browser
+        reply = script(model.requests[-1])
+        correct, wrong = (part.rsplit(" [", 1)[0] for part in re.split(r"(?<=\]) ", reply, maxsplit=1))
+        assert [s.text for s in reference.statements if s.role == "lead"] == [correct]
+
+        page = open_page(browser, url)
+        page.evaluate(STREAM_JS, correct[:30])
+        ask(page, QUESTION)
+        times = page.evaluate("window.ragStream")
+        final = page.locator("#rag-transcript .rag-bot").last
+        shown = final.locator(".rag-answer").inner_text()
+        assert correct[:30] in shown and wrong not in shown
+        assert final.locator("button.rag-cite").count() >= 1
+        # the verified sentence was on screen while the model still wrote the sentence that was then dropped
+        assert times["seen"] is not None and times["done"] is not None, times
+        assert times["done"] - times["seen"] > 1000, times
+        page.screenshot(path=str(ARTIFACTS / "k3-generative-stream.png"), full_page=True)
+        page.close()
+    finally:
+        app.close()
+        assistant.close()
+        model.close()
