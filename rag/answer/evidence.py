@@ -151,7 +151,7 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
                 if question_ml is None:
                     question_ml = encode_question(index.multilingual_encoder.encoder, plan.question)
                     to_english = index.crosslingual_scale(question_vector, question_ml) or float
-                similarity = float(to_english(float(np.dot(sentence.vector_ml, question_ml))))
+                similarity = to_english(float(np.dot(sentence.vector_ml, question_ml)))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
             english = sentence.text_en or sentence.text
