@@ -170,6 +170,31 @@ def test_refusal_reasons_in_order(library):
                           hits_for("Bitmall sells mining machines in Chengdu."), settings, library) == ""
 
 
+def test_terms_found_only_in_separate_passages_are_a_premise_the_documents_do_not_state(library):
+    settings = Settings()
+    plan = make_plan("Which code page does Bitmall use, CP437?", library)
+    apart = [hits_for("Bitmall sells mining machines in Chengdu.")[0],
+             hits_for("The console uses code page CP437 for box drawing.")[0]]
+    assert missing_terms(plan, apart, library) == []  # each term is somewhere ...
+    reason = refusal_reason(plan, evidence(1.0), apart, settings, library)  # ... but never together
+    assert reason.startswith("no passage in the articles mentions ") and " together with " in reason
+    assert "bitmall" in reason and "cp437" in reason
+    together = apart + hits_for("Bitmall consoles draw boxes with code page CP437.")
+    assert refusal_reason(plan, evidence(1.0), together, settings, library) == ""
+
+
+@pytest.mark.parametrize("question,decade", [
+    ("Who led the project during the 1990s?", "1990s"),
+    ("Wer leitete das Projekt in den 1990er Jahren?", "1990er"),
+    ("Wie leidde het project in de jaren 1990?", "jaren 1990"),
+])
+def test_a_decade_is_held_by_any_year_of_it(library, question, decade):
+    plan = make_plan(question, library)
+    assert plan.decades == {"199": decade} and "1990" not in plan.about
+    assert decade not in missing_terms(plan, hits_for("Ian Jackson became the leader in 1998."), library)
+    assert decade in missing_terms(plan, hits_for("Ian Jackson became the leader in 2008."), library)
+
+
 @pytest.mark.parametrize("question,several", [
     ("Where and in what year did the meeting take place?", True),
     ("What does the tool do, and which version added it?", True),

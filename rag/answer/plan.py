@@ -43,6 +43,9 @@ class Plan:
     # Terms a passage must contain to answer (numbers, rare or unknown names and identifiers): folded
     # form -> the question's own spelling (for the full-text index, which stems its own way).
     about: dict[str, str]
+    # Decades the question names ("the 1990s"): first three digits -> the question's spelling. A passage
+    # holds one when it names any year of it.
+    decades: dict[str, str]
     describing: frozenset[str]  # folded words that pick a source ("the Dutch article"), not facts to find
     override: bool  # the question asks to set the sources aside
 
@@ -52,6 +55,8 @@ def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
     language = lang.for_text(question)
     kind = expected_answer(question, language.code)
     describing = frozenset(describing_sources(question, language.code))
+    decades = decades_in(question, language.code)
+    years = {f"{prefix}0" for prefix in decades}
     return Plan(
         question=question,
         language=language.code,
@@ -59,10 +64,20 @@ def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
         is_list=kind in ("name", "place") and asks_for_list(question, language.code),
         asks_several=asks_several(question, language.code),
         words=frozenset(content_words(question)),
-        about={f: s for f, s in about_terms(question, stats, language.code).items() if f not in describing},
+        about={f: s for f, s in about_terms(question, stats, language.code).items()
+               if f not in describing and f not in years and s not in decades.values()},
+        decades=decades,
         describing=describing,
         override=is_override(question),
     )
+
+
+def decades_in(question: str, language: str | None = None) -> dict[str, str]:
+    """The decades ``question`` names ("1990s", "1990er"): first three digits -> spelling."""
+    pattern = lang.pattern(language or lang.for_text(question).code, "decade")
+    if pattern is None:
+        return {}
+    return {next(g for g in m.groups() if g): m.group(0).lower() for m in pattern.finditer(question)}
 
 
 def expected_answer(question: str, language: str | None = None) -> str:

@@ -8,7 +8,11 @@ Three reasons, checked in order:
    this library, names the library does not hold) occurs in none of the
    retrieved passages. Terms match exactly after normalising case, diacritics,
    thousands separators and a light stem: never by spelling similarity, which
-   took one company's name for another's.
+   took one company's name for another's;
+4. the terms are all there, but no one passage holds them together: "Debian 12"
+   and "Bookworm" in two unrelated passages do not say that Debian 12 is
+   Bookworm, and a question that joins them rests on a premise the documents
+   do not state.
 """
 
 from __future__ import annotations
@@ -45,7 +49,30 @@ def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settin
     missing = missing_terms(plan, hits, stats)
     if missing:
         return "the articles do not mention " + ", ".join(missing)
+    apart = terms_apart(plan, hits, stats)
+    if apart:
+        together = sorted((set(plan.about.values()) | set(plan.decades.values())) - set(apart))
+        return (f"no passage in the articles mentions {', '.join(apart)} together with {', '.join(together)}"
+                if together else "no passage in the articles mentions " + ", ".join(apart))
     return ""
+
+
+def terms_apart(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:
+    """The question's terms missing from the passage that holds most of them ([] when one holds them all).
+
+    Each term may be in some retrieved passage while no passage joins them:
+    then nothing the documents say connects them the way the question does.
+    """
+    if len(plan.about) + len(plan.decades) < 2 or not hits:
+        return []
+    best: list[str] | None = None
+    for hit in hits:
+        missing = missing_terms(plan, [hit], stats)
+        if not missing:
+            return []
+        if best is None or len(missing) < len(best):
+            best = missing
+    return best or []
 
 
 def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:
@@ -55,7 +82,7 @@ def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None)
     ``stats``, when the full-text index matches it in a retrieved passage (its
     stemmer is the one the term was found rare with).
     """
-    present = folded_words(f"{h.title} {h.chunk.text} {h.chunk.text_en or ''}" for h in hits)
+    present = folded_words(f"{h.title} {h.chunk.section} {h.chunk.text} {h.chunk.text_en or ''}" for h in hits)
     origins = {origin(word) for word in present}
     # The question's language stems its own way too (Dampfmaschinen, Dampfmaschine).
     stems = {lang.stem(word, plan.language) for word in present} if plan.language != lang.DEFAULT else set()
@@ -65,6 +92,8 @@ def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None)
     if missing and stats is not None:
         found = stats.term_document_frequency(sorted(set(missing.values())), [h.chunk.chunk_id for h in hits])
         missing = {folded: spelling for folded, spelling in missing.items() if not found.get(spelling)}
+    years = {word[:3] for word in present if len(word) == 4 and word.isdigit()}
+    missing |= {spelling: spelling for prefix, spelling in plan.decades.items() if prefix not in years}
     return sorted(missing.values())
 
 

@@ -49,6 +49,8 @@ class Language:
     answer_types: tuple[tuple[str, str], ...] = ()
     # Words that name a date without digits (weekdays, months, "yesterday"): a "time" fact.
     time_words: str = ""
+    # A decade ("the 1990s"): the group that matches holds its first three digits, so any year of it ("1998") matches.
+    decade: str = ""
     # "Which makers ...?": the words after the question word, to look for a plural among.
     list_question: str = ""
     # A second question joined to the first ("where and in what year ...", "..., and which ..."):

@@ -31,6 +31,7 @@ LANGUAGE = Language(
         ("place", r"\b(wo|wohin|woher)\b|\b(in )?welche[rsnm]? (stadt|städte|land|länder|region|provinz|ort|gebiet)\b"),
         ("name", r"\b(wer|wen|wem|wessen)\b|^\s*welche[rsnm]?\b|\bwie (heißt|heißen|hieß)\b|\bwie lautet der name\b"),
     ),
+    decade=r"\b(\d{3})0er\b",
     time_words=r"\b(1[89]|20)\d\d\b|\b(montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|januar|februar|"
                r"märz|april|mai|juni|juli|august|september|oktober|november|dezember|gestern|heute|"
                r"letzte[nr]? (woche|monat|jahr))\b",

@@ -26,6 +26,7 @@ LANGUAGE = Language(
         ("name", r"\b(who|whom|whose)\b|^\s*which\b|^\s*what (company|companies|firms?|persons?|people)\b"
                  r"|\b(what|which) (is|was|are|were) (the )?names?\b|\bcalled\b"),
     ),
+    decade=r"\b(\d{3})0'?s\b",
     time_words=r"\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
                r"march|april|may|june|july|august|september|october|november|december|yesterday|today|"
                r"last (week|month|year))\b",

@@ -29,6 +29,7 @@ LANGUAGE = Language(
         ("place", r"\bwaar(heen|naartoe|vandaan)?\b|\bwelke? (stad|steden|land|landen|regio|provincie|plaats|gebied)\b"),
         ("name", r"\b(wie|wiens)\b|^\s*welke?\b|\bhoe (heet|heten)\b|\bwat (is|was) de naam\b"),
     ),
+    decade=r"\bjaren\s+(\d{3})0\b|\b(\d{3})0'?s\b",
     time_words=r"\b(1[89]|20)\d\d\b|\b(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|januari|februari|"
                r"maart|april|mei|juni|juli|augustus|september|oktober|november|december|gisteren|vandaag|"
                r"vorige (week|maand)|vorig jaar)\b",
