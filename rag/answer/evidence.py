@@ -307,15 +307,33 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
 
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
-    """Prepend the previous sentence to a piece that starts mid-sentence ("for mining machines.")."""
-    first = next((ch for ch in evidence.text if ch.isalnum()), "")
-    if not first.islower():
-        return evidence
+    """Prepend what a piece cannot be read without: the previous sentence when it starts mid-sentence
+    ("for mining machines."), the term when it is a definition's body.
+
+    A definition list's body ("If set to a number greater than zero, the value is used as ...") names
+    its subject only in the term above it (``PROMPT_DIRTRIM``), which extraction keeps as a one-word
+    heading or code unit right before it.
+    """
     before = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.start, after=False)
     if before is None:
         return evidence
+    first = next((ch for ch in evidence.text if ch.isalnum()), "")
+    if not (first.islower() or _is_term_of(index, before, evidence)):
+        return evidence
     english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
     return _widened(index, evidence, before.start, evidence.end, english)
+
+
+def _is_term_of(index: Index, before, evidence: Evidence) -> bool:
+    """Whether ``before`` is a term: one word set as a heading or code unit directly above ``evidence``.
+
+    One word, so a section title ("9.1 Bash History Facilities") is not taken for a term: the citation
+    shows the section path, and a title's numbers must not become a short answer.
+    """
+    if before.kind not in ("heading", "code") or len(before.text.split()) != 1:
+        return False
+    gap = index.text_span(evidence.hit.chunk.doc_id, before.end, evidence.start)
+    return not gap.strip() and before.text.strip() not in evidence.text
 
 
 def _widened(index: Index, evidence: Evidence, start: int, end: int, english: str | None) -> Evidence:
