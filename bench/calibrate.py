@@ -40,6 +40,7 @@ GRID = {
     "rrf_k": [5, 20, 60],
     "lexical_weight": [0.75, 1.0],
     "crosslingual_z": [0.8, 1.0, 1.2, 1.4],
+    "crosslingual_hub": [0.0, 0.5, 1.0, 1.5],
 }
 CUTOFFS = (3, 5)
 
@@ -69,37 +70,45 @@ def score(index: Index, qs: list[dict], params: dict) -> float:
     return sum(hits.values()) / (len(CUTOFFS) * len(qs))
 
 
-def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float]]:
-    """(answerable, best evidence score) of every question of a corpus, under the chosen retrieval values."""
+def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float, bool]]:
+    """(answerable, best evidence score, refused anyway) of every question of a corpus, under the chosen values.
+
+    "Refused anyway": the rest of the refusal policy (an override, the question's terms missing from the
+    passages or never together) refuses it whatever the score, so the threshold is fitted for what is left.
+    """
+    import dataclasses
+
     from rag.answer.evidence import select_evidence
     from rag.answer.plan import make_plan
+    from rag.answer.refuse import refusal_reason
     from rag.answer.translation import translator
     from rag.generate import load_generator
 
     generator = load_generator(index.settings)
     translate = translator(generator) if generator is not None and index.settings.translate else None
+    no_threshold = dataclasses.replace(index.settings, min_relevance=float("-inf"))
 
     rows = [json.loads(line) for line in CORPORA[name][1].read_text(encoding="utf-8").splitlines() if line.strip()]
     out = []
     for q in rows:
         plan = make_plan(q["question"], index)
-        if plan.override:
-            continue  # refused for asking to set the sources aside, whatever the evidence
         found = retrieve(index, q["question"], k=8)
         evidence = select_evidence(index, found.hits, found.vector, plan, translate)
-        out.append((bool(q.get("answerable", True)), evidence[0].score if evidence else -1.0))
+        other = bool(evidence) and bool(refusal_reason(plan, evidence, found.hits, no_threshold, index))
+        out.append((bool(q.get("answerable", True)), evidence[0].score if evidence else -1.0, other))
     return out
 
 
-def refusal_accuracy(scores: list[tuple[bool, float]], threshold: float) -> float:
-    """Share of questions the threshold treats right: answerable kept, unanswerable refused."""
-    return sum((score >= threshold) == answerable for answerable, score in scores) / max(1, len(scores))
+def refusal_accuracy(scores: list[tuple[bool, float, bool]], threshold: float) -> float:
+    """Share of questions the policy with this threshold treats right: answerable kept, unanswerable refused."""
+    return sum((score >= threshold and not other) == answerable
+               for answerable, score, other in scores) / max(1, len(scores))
 
 
 def calibrate_relevance(indexes: dict[str, Index]) -> tuple[float, dict]:
     """``min_relevance``: the evidence score below which nothing in the library is close enough."""
     scores = {name: best_evidence_scores(indexes[name], name) for name in indexes}
-    values = sorted({s for rows in scores.values() for _a, s in rows})
+    values = sorted({s for rows in scores.values() for _a, s, _other in rows})
     grid = [round((a + b) / 2, 4) for a, b in zip(values, values[1:])] or [0.35]
 
     def best(names: list[str]) -> float:

@@ -23,6 +23,7 @@ class Calibration:
 
     name: str = "uncalibrated"
     crosslingual_z: float = 1.0  # spread of multilingual scores on the English scale (rag.crosslingual)
+    crosslingual_hub: float = 0.0  # how much a non-English sentence's hubness lowers its cosine (rag.crosslingual)
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
     min_relevance: float = 0.35  # below this best-evidence score nothing in the library is close enough
@@ -42,6 +43,7 @@ class EvidenceCalibration:
 
     name: str = "uncalibrated"
     weights: dict[str, float] = field(default_factory=lambda: dict(UNFITTED_EVIDENCE_WEIGHTS))
+    hub_weight: float = 0.0  # hubness correction of non-English sentences' similarity (rag.crosslingual)
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +55,8 @@ def calibrated_evidence() -> EvidenceCalibration:
         entry = {}
     if not entry.get("weights"):
         return EvidenceCalibration()
-    return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]))
+    return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]),
+                               hub_weight=float(entry.get("hub_weight", 0.0)))
 
 
 @lru_cache(maxsize=8)

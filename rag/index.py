@@ -371,18 +371,20 @@ class Index:
         return self._multilingual[1], self._multilingual[2]
 
     def crosslingual_scale(self, question_vector: np.ndarray, question_ml: np.ndarray,
-                           z_scale: float | None = None) -> CrossLingualScale | None:
-        """How a question's multilingual cosines read on its English scale; None without non-English text.
+                           z_scale: float | None = None, hub_weight: float | None = None) -> CrossLingualScale | None:
+        """How a question's multilingual similarities read on its English scale; None without non-English text.
 
         ``question_vector`` and ``question_ml`` are the question encoded by the English and the multilingual
-        encoder; ``z_scale`` overrides the calibrated spread (for calibrating it).
+        encoder; ``z_scale`` and ``hub_weight`` override the calibrated spread and hubness weight (for
+        calibrating them).
         """
         english, multilingual = self._vector_moments()
         if english is None or multilingual is None:
             return None
-        if z_scale is None:
-            z_scale = calibrated(self.encoder.name).crosslingual_z
-        return CrossLingualScale.for_question(english, multilingual, question_vector, question_ml, z_scale)
+        calibration = calibrated(self.encoder.name)
+        z_scale = calibration.crosslingual_z if z_scale is None else z_scale
+        hub_weight = calibration.crosslingual_hub if hub_weight is None else hub_weight
+        return CrossLingualScale.for_question(english, multilingual, question_vector, question_ml, z_scale, hub_weight)
 
     def _vector_moments(self) -> tuple[Moments | None, Moments | None]:
         """The moments of both encoders' vectors over the library, computed once per generation."""
@@ -392,7 +394,7 @@ class Index:
             english = None
             if len(multilingual):
                 english = Moments.of(self.store.all_vectors(self.encoder.dim)[1])
-            self._moments = (generation, english, Moments.of(multilingual))
+            self._moments = (generation, english, Moments.of(multilingual, hubs=True))
         return self._moments[1], self._moments[2]
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:

@@ -25,6 +25,7 @@ class BadQuestion(ValueError):
 
 
 SCOPED_POOL = 10_000  # candidates read per retriever when a scope filters them afterwards
+HUB_POOL = 32  # sentences per candidate whose hubness is measured (the rest are below them by plain cosine)
 
 
 class Scoped:
@@ -52,7 +53,7 @@ class Retrieval:
 
 def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int | None = None,
              lexical_weight: float | None = None, crosslingual_z: float | None = None,
-             doc_ids: Collection[str] | None = None) -> Retrieval:
+             crosslingual_hub: float | None = None, doc_ids: Collection[str] | None = None) -> Retrieval:
     """The ``k`` best chunks for ``question``, best first, without duplicate texts.
 
     Weights left as None come from the calibration for the index's encoder. With
@@ -69,8 +70,8 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
         candidates = max(candidates, min(index.vectors().size, SCOPED_POOL))
     vector = encode_question(index.encoder.encoder, question)
     dense = index.vectors().search(vector, candidates)
-    question_ml, to_english = _crosslingual(index, question, vector, crosslingual_z)
-    crosslingual = _multilingual_search(index, question_ml, to_english, candidates)
+    to_english = _crosslingual(index, question, vector, crosslingual_z, crosslingual_hub)
+    crosslingual = _multilingual_search(index, to_english, candidates)
     if crosslingual:  # one dense ranking: MiniLM cosines and multilingual cosines on the same scale
         best = dict(dense)
         for row, score in crosslingual:
@@ -113,33 +114,34 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     return Retrieval(question, vector, hits)
 
 
-def _crosslingual(index: Index, question: str, question_vector: np.ndarray, z_scale: float | None):
-    """The question in the multilingual space and the map of its cosines to the English scale (None, None
-    for a library without non-English text)."""
+def _crosslingual(index: Index, question: str, question_vector: np.ndarray, z_scale: float | None,
+                  hub_weight: float | None) -> CrossLingualScale | None:
+    """The question's multilingual similarities on the English scale (None for a library without non-English text)."""
     ids, _matrix = index.multilingual_vectors()
     if not len(ids):
-        return None, None
+        return None
     question_ml = encode_question(index.multilingual_encoder.encoder, question)
-    scale = index.crosslingual_scale(question_vector, question_ml, z_scale)
-    return (question_ml, scale) if scale is not None else (None, None)
+    return index.crosslingual_scale(question_vector, question_ml, z_scale, hub_weight)
 
 
-def _multilingual_search(index: Index, question_ml: np.ndarray | None, to_english: CrossLingualScale | None,
-                         candidates: int) -> list[tuple[int, float]]:
+def _multilingual_search(index: Index, to_english: CrossLingualScale | None, candidates: int) -> list[tuple[int, float]]:
     """Chunks of non-English documents closest to the question in the multilingual space.
 
     The English encoder cannot match an English question to a German passage;
     the multilingual encoder can. Its cosines run on another scale, so they are
     put on the English one (``rag.crosslingual``) before they join the English
-    encoder's ranking.
+    encoder's ranking. The hubness correction only lowers sentences, so it is
+    measured for the best ``HUB_POOL`` × ``candidates`` sentences by plain cosine, not for all.
     """
-    if question_ml is None or to_english is None:
+    if to_english is None:
         return []
     ids, matrix = index.multilingual_vectors()
-    scores = to_english(matrix @ question_ml)
+    raw = matrix @ to_english.question_ml
+    pool = np.argsort(-raw)[: candidates * HUB_POOL]
+    scores = to_english(matrix[pool])
     best: dict[int, float] = {}
     for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
-        best.setdefault(int(ids[i]), float(scores[i]))
+        best.setdefault(int(ids[pool[i]]), float(scores[i]))
     return sorted(best.items(), key=lambda kv: -kv[1])[:candidates]
 
 

@@ -128,16 +128,21 @@ def _overlap(a: Evidence, b: Evidence) -> bool:
 
 
 def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
-                     translate: Callable[[str, str], str] | None = None) -> list[Candidate]:
+                     translate: Callable[[str, str], str] | None = None,
+                     hub_weight: float | None = None) -> list[Candidate]:
     """Every candidate sentence of ``hits`` with its features and score, best first.
 
     With ``translate``, the best few non-English candidates are rendered in
     English (once; the index caches it) and their word overlap with the
     question is counted on the rendering too, as it is for English sentences.
+    ``hub_weight`` overrides the calibrated hubness correction of non-English
+    sentences (for calibrating it).
     """
+    if hub_weight is None:
+        hub_weight = calibrated_evidence().hub_weight
     focus = focus_missing(index, hits, plan.question)
     question_ml: np.ndarray | None = None  # the question in the multilingual space, once a sentence needs it
-    to_english: Callable[[float], float] = float
+    to_english = None  # its similarities on the English scale (None in a library too small to have a scale)
     found: dict[tuple[str, int], tuple[Evidence, dict]] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
@@ -150,8 +155,9 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
             if other:
                 if question_ml is None:
                     question_ml = encode_question(index.multilingual_encoder.encoder, plan.question)
-                    to_english = index.crosslingual_scale(question_vector, question_ml) or float
-                similarity = to_english(float(np.dot(sentence.vector_ml, question_ml)))
+                    to_english = index.crosslingual_scale(question_vector, question_ml, hub_weight=hub_weight)
+                similarity = (float(to_english(sentence.vector_ml)[0]) if to_english is not None
+                              else float(np.dot(sentence.vector_ml, question_ml)))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
             english = sentence.text_en or sentence.text
