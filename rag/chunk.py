@@ -17,7 +17,7 @@ from rag.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, split_span
 
 # Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one
 # built with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "5"
+TEXT_RULES_VERSION = "6"
 SECTION_SEPARATOR = " › "
 
 

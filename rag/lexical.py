@@ -23,6 +23,7 @@ ranking is exact BM25 over every matching row.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -57,8 +58,21 @@ class LexicalIndex(Protocol):
 
 
 def body(title: str | None, section: str, text: str, text_en: str | None) -> str:
-    """What the full-text index holds for a chunk: its document's title, section path, text and English rendering."""
-    return "\n".join(part for part in (title, section, text, text_en) if part)
+    """What the full-text index holds for a chunk: its document's title, section path, text and English rendering,
+    then the word parts of its letter-digit identifiers (``identifier_parts``)."""
+    indexed = "\n".join(part for part in (title, section, text, text_en) if part)
+    parts = identifier_parts(indexed)
+    return f"{indexed}\n{parts}" if parts else indexed
+
+
+def identifier_parts(text: str) -> str:
+    """The word parts of tokens that join letters and digits ("Debconf0" -> "Debconf", "CP437" -> "CP"), so a
+    question naming the word alone ("the first DebConf") finds them; the whole token stays indexed too."""
+    parts = []
+    for token in re.findall(r"\w+", text):
+        if any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token):
+            parts += [p for p in re.findall(r"[^\W\d_]{2,}", token)]
+    return " ".join(parts)
 
 
 class Analyzer:

@@ -72,7 +72,8 @@ def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
     texts = {
         "nl.txt": ("nl", "De mijnwerkers verhuisden hun machines naar Kazachstan omdat stroom daar goedkoop is."),
         "en.txt": ("en", "Miners moved their mining machines to Kazakhstan; the miners say power is cheap. "
-                         "Use pg_dump with the directory format to dump in parallel."),
+                         "Use pg_dump with the directory format to dump in parallel. The first meeting, Debconf0, "
+                         "was held in Bordeaux."),
         "de.txt": ("de", "Die Käufer der Maschinen zahlen wenig für Strom in Kasachstan."),
         "long.txt": ("en", "Mining " * 300 + "is what miners in Kazakhstan do."),
     }
@@ -85,7 +86,8 @@ def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
     assert "'mijnwerk'" in lex, lex  # Porter's stem, as FTS5 indexes it
     assert pgs.lexical_totals() == lite.lexical_totals()
     for question in ("mijnwerkers", "Where do miners take their mining machines?", "kaufer strom",
-                     "How do I run pg_dump in parallel?", "Kazakhstan mining miners", "nothing matches zzzq"):
+                     "How do I run pg_dump in parallel?", "Kazakhstan mining miners", "Where was the first DebConf?",
+                     "nothing matches zzzq"):
         assert pgs.lexical_search(question, 10) == lite.lexical_search(question, 10), question
     assert pgs.term_document_frequency(["miners", "pg_dump", "käufer", "absent"]) == \
         lite.term_document_frequency(["miners", "pg_dump", "käufer", "absent"]) == \
