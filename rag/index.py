@@ -25,7 +25,7 @@ import numpy as np
 from rag.chunk import TEXT_RULES_VERSION
 from rag.calibration import calibrated
 from rag.config import BUNDLED_CORPUS, Settings
-from rag.crosslingual import CrossLingualScale, Moments
+from rag.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
 from rag.extract import EXTRACTORS
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
 from rag.prepare import Prepared, prepare_document
@@ -393,7 +393,7 @@ class Index:
             _ids, multilingual = self.multilingual_vectors()
             english = None
             if len(multilingual):
-                english = Moments.of(self.store.all_vectors(self.encoder.dim)[1])
+                english = Moments.of(self.store.sample_vectors(self.encoder.dim, MOMENTS_SAMPLE, MOMENTS_SEED))
             self._moments = (generation, english, Moments.of(multilingual, hubs=True))
         return self._moments[1], self._moments[2]
 

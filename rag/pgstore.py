@@ -288,6 +288,9 @@ class PgStore(SentenceReads):
                                       "FROM chunks WHERE id = ANY(%s)", (ids,)).fetchall()
         return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "") for r in rows}
 
+    def _vector(self, stored, dim: int) -> np.ndarray:
+        return _array(stored)
+
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             rows = self._conn.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()

@@ -85,6 +85,9 @@ class StoredSentence:
     kind: str = "sentence"
 
 
+SAMPLE_BATCH = 900  # ids per query when reading a sample (below SQLite's default limit of 999 parameters)
+
+
 class SentenceReads:
     """``sentences_in`` and ``sentence_beside`` for both stores: the same SQL but for the offset columns'
     names (``start``/``end`` in SQLite, ``start_at``/``end_at`` in PostgreSQL) and the placeholder."""
@@ -93,6 +96,25 @@ class SentenceReads:
 
     def _fetch(self, sql: str, params: tuple) -> list[tuple]:
         raise NotImplementedError
+
+    def _vector(self, stored, dim: int) -> np.ndarray:
+        """A chunk vector as the store returns it, decoded."""
+        raise NotImplementedError
+
+    def sample_vectors(self, dim: int, size: int, seed: int = 0) -> np.ndarray:
+        """Up to ``size`` chunk vectors, a fixed sample of the library: statistics of a large library (its mean
+        vector and covariance) without reading every vector."""
+        ids = [row[0] for row in self._fetch("SELECT id FROM chunks ORDER BY id", ())]
+        if len(ids) > size:
+            picked = np.random.default_rng(seed).choice(len(ids), size, replace=False)
+            ids = [ids[i] for i in np.sort(picked)]
+        vectors = []
+        for at in range(0, len(ids), SAMPLE_BATCH):
+            batch = tuple(ids[at:at + SAMPLE_BATCH])
+            marks = ",".join([self._placeholder] * len(batch))
+            vectors += [self._vector(row[0], dim) for row in
+                        self._fetch(f"SELECT vector FROM chunks WHERE id IN ({marks}) ORDER BY id", batch)]
+        return np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
         """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
@@ -296,6 +318,9 @@ class ChunkStore(SentenceReads):
                 ids,
             ).fetchall()
         return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "") for r in rows}
+
+    def _vector(self, stored, dim: int) -> np.ndarray:
+        return vector_from_blob(stored, dim)
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every chunk, for rebuilding the vector index."""

@@ -66,3 +66,22 @@ def test_a_hub_close_to_the_whole_library_is_lowered_and_the_spread_matches_the_
     cosines = corrected.cosines(library)
     assert abs(cosines.mean() - corrected.mean_ml) < 0.02 and abs(cosines.std() / corrected.sd_ml - 1) < 0.1
     assert len(hubness.probes) == len(library) and HUB_NEIGHBOURS < len(library)
+
+
+def test_a_store_gives_a_fixed_sample_of_its_vectors_without_reading_them_all(tmp_path):
+    from rag.records import Chunk, Document
+    from rag.store import ChunkStore
+
+    store = ChunkStore(tmp_path / "chunks.sqlite")
+    rng = np.random.default_rng(4)
+    for i in range(12):
+        text = f"Passage number {i}."
+        doc = Document(f"d{i}.txt", f"sha{i}", "", None, "en", text)
+        store.put_document(doc, [Chunk(f"d{i}.txt#0", doc.doc_id, 0, len(text), text)],
+                           _unit(rng.normal(size=(1, 4))).astype(np.float32), [(0, len(text), "sentence")])
+    _ids, every = store.all_vectors(4)
+    sample = store.sample_vectors(4, 5)
+    assert sample.shape == (5, 4) and np.array_equal(sample, store.sample_vectors(4, 5))  # the same each time
+    assert all(any(np.allclose(row, other) for other in every) for row in sample)
+    assert np.allclose(store.sample_vectors(4, 100), every)  # a small library is read whole, in order
+    store.close()

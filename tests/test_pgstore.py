@@ -85,6 +85,7 @@ def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
         lex = conn.execute("SELECT lex::text FROM chunks WHERE doc_id = 'nl.txt'").fetchone()[0]
     assert "'mijnwerk'" in lex, lex  # Porter's stem, as FTS5 indexes it
     assert pgs.lexical_totals() == lite.lexical_totals()
+    assert np.allclose(pgs.sample_vectors(4, 3), lite.sample_vectors(4, 3))  # one sample, whichever store
     for question in ("mijnwerkers", "Where do miners take their mining machines?", "kaufer strom",
                      "How do I run pg_dump in parallel?", "Kazakhstan mining miners", "Where was the first DebConf?",
                      "nothing matches zzzq"):
