@@ -134,17 +134,18 @@ class CrossLingualScale:
         return cls(np.asarray(question_ml, dtype=np.float32), mean_ml, sd_ml, mean_en, sd_en, z_scale, hub_weight,
                    multilingual.hubness, multilingual.hub_mean)
 
-    def cosines(self, vectors: np.ndarray) -> np.ndarray:
-        """The question's hub-corrected multilingual cosine with each row of ``vectors``."""
+    def cosines(self, vectors: np.ndarray, plain: np.ndarray | None = None) -> np.ndarray:
+        """The question's hub-corrected multilingual cosine with each row of ``vectors``; ``plain`` are their
+        uncorrected cosines with the question when the caller has them already."""
         vectors = np.atleast_2d(vectors)
-        cosines = (vectors @ self.question_ml).astype(np.float64)
+        cosines = np.asarray(vectors @ self.question_ml if plain is None else plain, dtype=np.float64)
         if self.hub_weight and self.hubness is not None:
-            cosines -= self.hub_weight * (self.hubness(vectors) - self.hub_mean)
+            cosines = cosines - self.hub_weight * (self.hubness(vectors) - self.hub_mean)
         return cosines
 
-    def __call__(self, vectors: np.ndarray) -> np.ndarray:
-        """English-scale scores of the multilingual ``vectors`` (rows) for this question."""
-        return self.to_english(self.cosines(vectors))
+    def __call__(self, vectors: np.ndarray, plain: np.ndarray | None = None) -> np.ndarray:
+        """English-scale scores of the multilingual ``vectors`` (rows) for this question (``plain``: as in ``cosines``)."""
+        return self.to_english(self.cosines(vectors, plain))
 
     def to_english(self, cosines: np.ndarray) -> np.ndarray:
         """English-scale scores for hub-corrected multilingual ``cosines``."""

@@ -71,7 +71,7 @@ def identifier_parts(text: str) -> str:
     parts = []
     for token in re.findall(r"\w+", text):
         if any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token):
-            parts += [p for p in re.findall(r"[^\W\d_]{2,}", token)]
+            parts += re.findall(r"[^\W\d_]{2,}", token)
     return " ".join(parts)
 
 

@@ -138,7 +138,7 @@ def _multilingual_search(index: Index, to_english: CrossLingualScale | None, can
     ids, matrix = index.multilingual_vectors()
     raw = matrix @ to_english.question_ml
     pool = np.argsort(-raw)[: candidates * HUB_POOL]
-    scores = to_english(matrix[pool])
+    scores = to_english(matrix[pool], raw[pool])
     best: dict[int, float] = {}
     for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
         best.setdefault(int(ids[pool[i]]), float(scores[i]))
