@@ -183,6 +183,18 @@ def test_terms_found_only_in_separate_passages_are_a_premise_the_documents_do_no
     assert refusal_reason(plan, evidence(1.0), together, settings, library) == ""
 
 
+def test_a_document_named_by_its_file_name_is_not_a_missing_term(library):
+    """A German chapter never says "Reference": its file name does, and a question may name it so."""
+    plan = make_plan("According to the Debian Reference, how long is a good password?", library)
+    assert "reference" in plan.about
+    text = "Ein gutes Passwort besteht aus mindestens sechs bis acht Zeichen."
+    named = [Hit(Chunk("debian-reference-de-ch04.html#3", "debian-reference-de-ch04.html", 0, len(text), text),
+                 score=1.0, title="Kapitel 4. Authentifizierung")]
+    other = [Hit(Chunk("kapitel-4.html#3", "kapitel-4.html", 0, len(text), text), score=1.0, title="Kapitel 4")]
+    assert missing_terms(plan, named) == []
+    assert missing_terms(plan, other) == ["debian", "reference"]
+
+
 @pytest.mark.parametrize("question,decade", [
     ("Who led the project during the 1990s?", "1990s"),
     ("Wer leitete das Projekt in den 1990er Jahren?", "1990er"),

@@ -6,9 +6,10 @@ Three reasons, checked in order:
 2. no evidence sentence is close enough (``Settings.min_relevance``);
 3. a term the question is about (``Plan.about``: its numbers, the words rare in
    this library, names the library does not hold) occurs in none of the
-   retrieved passages. Terms match exactly after normalising case, diacritics,
-   thousands separators and a light stem: never by spelling similarity, which
-   took one company's name for another's;
+   retrieved passages (their text, title, section path or file name). Terms
+   match exactly after normalising case, diacritics, thousands separators and
+   a light stem: never by spelling similarity, which took one company's name
+   for another's;
 4. the terms are all there, but no one passage holds them together: "Debian 12"
    and "Bookworm" in two unrelated passages do not say that Debian 12 is
    Bookworm, and a question that joins them rests on a premise the documents
@@ -82,7 +83,10 @@ def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None)
     ``stats``, when the full-text index matches it in a retrieved passage (its
     stemmer is the one the term was found rare with).
     """
-    present = folded_words(f"{h.title} {h.chunk.section} {h.chunk.text} {h.chunk.text_en or ''}" for h in hits)
+    # A question names a document by its title or by its file name ("according to the Debian Reference"
+    # about debian-reference-de-ch04.html, whose German text never says "Reference").
+    present = folded_words(f"{h.title} {_file_words(h.chunk.doc_id)} {h.chunk.section} {h.chunk.text} "
+                           f"{h.chunk.text_en or ''}" for h in hits)
     origins = {origin(word) for word in present}
     # The question's language stems its own way too (Dampfmaschinen, Dampfmaschine).
     stems = {lang.stem(word, plan.language) for word in present} if plan.language != lang.DEFAULT else set()
@@ -95,6 +99,12 @@ def missing_terms(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None)
     years = {word[:3] for word in present if len(word) == 4 and word.isdigit()}
     missing |= {spelling: spelling for prefix, spelling in plan.decades.items() if prefix not in years}
     return sorted(missing.values())
+
+
+def _file_words(doc_id: str) -> str:
+    """The words of a document's file name ("debian-reference-de-ch04.html" -> "debian reference de ch04")."""
+    name = doc_id.rsplit("/", 1)[-1]
+    return re.sub(r"[\W_]+", " ", name.rsplit(".", 1)[0] if "." in name else name)
 
 
 def origin(word: str) -> str:
