@@ -27,6 +27,8 @@ class Calibration:
     rrf_k: int = 60  # rank fusion constant: smaller trusts the top of each ranking more
     lexical_weight: float = 1.0  # weight of the BM25 ranking beside the dense one
     min_relevance: float = 0.35  # below this best-evidence score nothing in the library is close enough
+    lexicon_threshold: float = 2.0  # multilingual cosine at which a library word translates a question word
+    # (rag.lexicon); above any cosine, so without a fit nothing is translated
 
 
 # Before any fit: the weights the first answer layer set by hand on the news dev set (a non-English

@@ -27,6 +27,7 @@ from rag.calibration import calibrated
 from rag.config import BUNDLED_CORPUS, Settings
 from rag.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
 from rag.extract import EXTRACTORS
+from rag.lexicon import Lexicon
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
 from rag.prepare import Prepared, prepare_document
 from rag.profile import Profile
@@ -78,6 +79,7 @@ class Index:
         self._meta_cache: tuple[int, dict[str, dict]] = (-1, {})
         self._multilingual: tuple[int, np.ndarray, np.ndarray] | None = None
         self._moments: tuple[int, Moments | None, Moments | None] | None = None
+        self._lexicon: tuple[int, Lexicon] | None = None
         self._multilingual_encoder: CachedEncoder | None = None
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
@@ -396,6 +398,25 @@ class Index:
                 english = Moments.of(self.store.sample_vectors(self.encoder.dim, MOMENTS_SAMPLE, MOMENTS_SEED))
             self._moments = (generation, english, Moments.of(multilingual, hubs=True))
         return self._moments[1], self._moments[2]
+
+    def lexicon(self) -> Lexicon:
+        """The words of the non-English documents with their multilingual vectors, built once per generation."""
+        generation = self.generation
+        if self._lexicon is None or self._lexicon[0] != generation:
+            others = [d["doc_id"] for d in self.doc_meta().values() if (d.get("lang") or "en") != "en"]
+            texts = (doc.text for doc in map(self.store.document, others) if doc is not None)
+            self._lexicon = (generation, Lexicon.of(texts, self.multilingual_encoder.encode))
+        return self._lexicon[1]
+
+    def word_translations(self, question: str, threshold: float | None = None) -> dict[str, frozenset[str]]:
+        """The question's words -> their translations among the non-English documents' words (``rag.lexicon``).
+
+        ``threshold`` overrides the calibrated ``lexicon_threshold`` (for calibrating it).
+        """
+        if not self.multilingual_vectors()[0].size:
+            return {}
+        threshold = calibrated(self.encoder.name).lexicon_threshold if threshold is None else threshold
+        return self.lexicon().translations(question, self.multilingual_encoder.encode, threshold)
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
         """The units of ``doc_id`` inside ``[start, end)``, with their vectors (encoded once, then cached)."""

@@ -53,7 +53,8 @@ class Retrieval:
 
 def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_k: int | None = None,
              lexical_weight: float | None = None, crosslingual_z: float | None = None,
-             crosslingual_hub: float | None = None, doc_ids: Collection[str] | None = None) -> Retrieval:
+             crosslingual_hub: float | None = None, lexicon_threshold: float | None = None,
+             doc_ids: Collection[str] | None = None) -> Retrieval:
     """The ``k`` best chunks for ``question``, best first, without duplicate texts.
 
     Weights left as None come from the calibration for the index's encoder. With
@@ -77,7 +78,7 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
         for row, score in crosslingual:
             best[row] = max(best.get(row, -1.0), score)
         dense = sorted(best.items(), key=lambda kv: -kv[1])[:candidates]
-    lexical = index.store.lexical_search(question, candidates)
+    lexical = index.store.lexical_search(_with_translations(index, question, lexicon_threshold), candidates)
 
     fused: dict[int, float] = {}
     for ranking, weight in ((dense, 1.0), (lexical, lexical_weight)):
@@ -143,6 +144,20 @@ def _multilingual_search(index: Index, to_english: CrossLingualScale | None, can
     for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
         best.setdefault(int(ids[pool[i]]), float(scores[i]))
     return sorted(best.items(), key=lambda kv: -kv[1])[:candidates]
+
+
+def _with_translations(index: Index, question: str, threshold: float | None) -> str:
+    """The question's BM25 query with its words' translations into the library's other languages (``rag.lexicon``).
+
+    One query rather than a ranking of its own: a passage is scored on the
+    words it holds, English ones or their translations, so an English question
+    about an English passage is not outvoted by a second ranking of passages
+    in another language.
+    """
+    translated = index.word_translations(question, threshold)
+    if not translated:
+        return question
+    return question + " " + " ".join(sorted(set().union(*translated.values())))
 
 
 @lru_cache(maxsize=512)

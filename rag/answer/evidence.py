@@ -30,6 +30,7 @@ from rag.tuning import (
 )
 from rag.calibration import calibrated_evidence
 from rag.index import Index
+from rag.lexicon import words_of
 from rag.records import Hit
 from rag.retrieve import encode_question
 from rag.verify import content_words, leading_name, names, numbers
@@ -91,9 +92,9 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     if not ranked:
         return []
     picked = shown(ranked, plan.is_list)
-    chosen = [_with_answer_after(index, _with_context(index, picked[0]), plan)]
-    chosen += [_with_context(index, e) for e in picked[1:]]
-    return _without_overlaps(chosen)
+    widened = [_with_answer_after(index, _with_context(index, picked[0]), plan)]
+    widened += [_with_context(index, e) for e in picked[1:]]
+    return _without_overlaps(list(zip(widened, picked)))
 
 
 def shown(ranked: list[Evidence], is_list: bool) -> list[Evidence]:
@@ -143,6 +144,7 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
     focus = focus_missing(index, hits, plan.question)
     question_ml: np.ndarray | None = None  # the question in the multilingual space, once a sentence needs it
     to_english = None  # its similarities on the English scale (None in a library too small to have a scale)
+    translated: dict[str, frozenset[str]] = {}  # question words -> their translations (rag.lexicon)
     found: dict[tuple[str, int], tuple[Evidence, dict]] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
@@ -156,12 +158,16 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
                 if question_ml is None:
                     question_ml = encode_question(index.multilingual_encoder.encoder, plan.question)
                     to_english = index.crosslingual_scale(question_vector, question_ml, hub_weight=hub_weight)
+                    translated = _translated_question_words(index, plan)
                 similarity = (float(to_english(sentence.vector_ml)[0]) if to_english is not None
                               else float(np.dot(sentence.vector_ml, question_ml)))
             else:
                 similarity = float(np.dot(sentence.vector, question_vector))
             english = sentence.text_en or sentence.text
             words = set(content_words(english)) | set(content_words(sentence.text))
+            if other and translated:  # the question's words this sentence holds in translation
+                held = words_of(sentence.text)
+                words |= {stem for stem, translations in translated.items() if translations & held}
             found[key] = (Evidence(hit, sentence.start, sentence.end, sentence.text, sentence.text_en, 0.0), dict(
                 similarity=0.0 if other else similarity,
                 similarity_other=similarity if other else 0.0,
@@ -185,6 +191,16 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
         _rescore_translated(index, scored, features_of, plan, translate, rarity)
     order = sorted(scored, key=lambda key: -scored[key].score)
     return [Candidate(scored[key], features_of[key]) for key in order]
+
+
+def _translated_question_words(index: Index, plan: Plan) -> dict[str, frozenset[str]]:
+    """The question's content words (in the stemmed form of ``Plan.words``) -> their translations among the
+    library's non-English words, so word overlap counts a German sentence's "Passwort" for "password"."""
+    found: dict[str, frozenset[str]] = {}
+    for word, translations in index.word_translations(plan.question).items():
+        for stem in content_words(word, plan.language):
+            found[stem] = found.get(stem, frozenset()) | translations
+    return found
 
 
 def _add_pairs(index: Index, found: dict[tuple, tuple[Evidence, dict]]) -> None:
@@ -314,7 +330,8 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
     """Prepend what a piece cannot be read without: the previous sentence when it starts mid-sentence
-    ("for mining machines."), the term when it is a definition's body.
+    ("for mining machines.") or with a word pointing back to it ("It is ..."), the term when it is a
+    definition's body.
 
     A definition list's body ("If set to a number greater than zero, the value is used as ...") names
     its subject only in the term above it (``PROMPT_DIRTRIM``), which extraction keeps as a one-word
@@ -324,10 +341,17 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
     if before is None:
         return evidence
     first = next((ch for ch in evidence.text if ch.isalnum()), "")
-    if not (first.islower() or _is_term_of(index, before, evidence)):
+    if not (first.islower() or _refers_back(before, evidence) or _is_term_of(index, before, evidence)):
         return evidence
     english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
     return _widened(index, evidence, before.start, evidence.end, english)
+
+
+def _refers_back(before, evidence: Evidence) -> bool:
+    """Whether ``evidence`` opens with a word pointing back to the prose sentence before it ("It is quite
+    possibly the most badly maintained distribution" names the distribution only in the sentence before)."""
+    pattern = lang.pattern(evidence.hit.lang, "refers_back")
+    return before.kind == "sentence" and pattern is not None and pattern.match(evidence.text.lstrip()) is not None
 
 
 def _is_term_of(index: Index, before, evidence: Evidence) -> bool:
@@ -348,10 +372,15 @@ def _widened(index: Index, evidence: Evidence, start: int, end: int, english: st
                     evidence.score)
 
 
-def _without_overlaps(evidence: list[Evidence]) -> list[Evidence]:
-    """Drop pieces that overlap a better one (a widened piece can swallow its neighbour)."""
+def _without_overlaps(pieces: list[tuple[Evidence, Evidence]]) -> list[Evidence]:
+    """Each piece widened, unless the widening reaches into a better piece (then as it was), else dropped.
+
+    ``pieces`` are (widened, as ranked) pairs, best first: a sentence shown already is not shown twice,
+    and a piece whose context is already on screen keeps its own place.
+    """
     kept: list[Evidence] = []
-    for e in evidence:
-        if not any(_overlap(k, e) for k in kept):
+    for options in pieces:
+        e = next((e for e in options if not any(_overlap(k, e) for k in kept)), None)
+        if e is not None:
             kept.append(e)
     return kept

@@ -67,6 +67,9 @@ class Language:
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""
+    # A sentence that opens with a word pointing back to the one before ("It is quite possibly the most
+    # badly maintained ..."): quoted alone it does not say what it is about.
+    refers_back: str = ""
     # Attempts to set the sources aside ("ignore the articles"), and text addressed to a model.
     override: str = ""
     instruction_like: str = ""

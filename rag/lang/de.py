@@ -47,6 +47,7 @@ LANGUAGE = Language(
     coordination=r"und|oder|sowie",
     follow_up_leading=r"^\s*(und|aber|auch|also|was ist mit|wie steht es mit|und was|dann)\b",
     follow_up_referring=r"\b(er|ihn|ihm|ihnen|sein|seine|seinen|seiner|dort|dorthin|derselbe|dieselbe|dasselbe)\b",
+    refers_back=r"^(?:er|es|sein|seine|dies|diese|dieser|dieses|solche)\b",
     override=r"\b(ignorier\w*|vergiss|vergessen sie|missachte\w*|umgeh\w*|überspring\w*|ohne (die )?)\b"
              r".{0,40}\b(quellen?|artikel|dokumente?n?|anweisungen?|kontext|regeln|passagen?|oben|vorherige\w*|"
              r"prompt)\b"

@@ -43,6 +43,7 @@ LANGUAGE = Language(
     coordination=r"and|or|as well as",
     follow_up_leading=r"^\s*(and|but|also|so|what about|how about|and what|then)\b",
     follow_up_referring=r"\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
+    refers_back=r"^(?:it|its|this|these|those|they|their|he|his|she|her|such)\b",
     override=r"\b(ignore|disregard|forget|bypass|override|skip|set aside|don'?t use|do not use|without using)\b"
              r".{0,40}\b(sources?|articles?|documents?|instructions?|context|rules|passages?|above|previous|prompt)\b"
              r"|\b(system prompt|jailbreak|you are now|pretend (to be|you are)|act as)\b",

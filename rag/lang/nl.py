@@ -45,6 +45,7 @@ LANGUAGE = Language(
     follow_up_leading=r"^\s*(en|maar|ook|dus|hoe zit het met|en wat|dan)\b",
     # Only words that point back; "het", "die" and "dat" are mostly articles and are left out.
     follow_up_referring=r"\b(hij|zij|ze|hem|haar|hen|hun|daar|daarom|daarvan|dezelfde|hetzelfde)\b",
+    refers_back=r"^(?:hij|zij|ze|zijn|haar|dit|deze|zulke)\b",
     override=r"\b(negeer|vergeet|omzeil|gebruik (niet|geen)|zonder (de )?)\b"
              r".{0,40}\b(bronn?en|bron|artikel(en)?|document(en)?|instructies?|context|regels|passages?|hierboven|"
              r"vorige|prompt)\b"

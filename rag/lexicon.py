@@ -1,0 +1,71 @@
+"""A bilingual word list read off the multilingual encoder: a question's words -> the library's words.
+
+An English question shares no words with a German passage, so neither word
+overlap (evidence scoring) nor BM25 (retrieval) can see that "password" and
+"Passwort", or "stages" and "Stufe", are one word. The multilingual encoder
+puts single words of its languages in one space too: the words of the
+library's non-English documents whose vector is close enough to a question
+word's are read as its translations. "Close enough" is ``lexicon_threshold``,
+fitted by `make calibrate`. Only words are translated, never sentences: it
+costs one encoder pass over the library's distinct words (kept in the
+embedding cache, so once per word) and one over the question's few words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import lang
+
+WORD = re.compile(r"[^\W\d_]{3,}")  # words of letters only: numbers and identifiers match as they are
+
+
+def words_of(text: str) -> set[str]:
+    """The lower-cased words of ``text`` that a translation can be (letters only, three or more)."""
+    return {w.lower() for w in WORD.findall(text)}
+
+
+def spellings_of(text: str) -> set[str]:
+    """The words of ``text`` as written: the encoder reads a German noun better capitalised
+    ("Dateisystem" is 0.93 from "filesystem", "dateisystem" 0.69)."""
+    return set(WORD.findall(text))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The distinct words of a library's non-English documents, with their multilingual vectors (unit length)."""
+
+    words: list[str]  # as written in the documents; translations are given in lower case
+    vectors: np.ndarray
+
+    @classmethod
+    def of(cls, texts: Iterable[str], encode: Callable[[list[str]], np.ndarray]) -> Lexicon:
+        words = sorted(set().union(*(spellings_of(t) for t in texts)))
+        return cls(words, encode(words) if words else np.zeros((0, 0), dtype=np.float32))
+
+    def translations(self, question: str, encode: Callable[[list[str]], np.ndarray],
+                     threshold: float) -> dict[str, frozenset[str]]:
+        """Each content word of ``question`` -> the library's words at cosine ``threshold`` or more.
+
+        Words with no translation (and a library without non-English words) are left out.
+        """
+        asked = question_words(question)
+        if not asked or not self.words:
+            return {}
+        similarity = encode(asked) @ self.vectors.T
+        found = {}
+        for word, row in zip(asked, similarity):
+            close = frozenset(self.words[i].lower() for i in np.flatnonzero(row >= threshold)) - {word}
+            if close:
+                found[word] = close
+        return found
+
+
+def question_words(question: str) -> list[str]:
+    """The content words of ``question`` that can be looked up (lower case, not stopwords of its language)."""
+    stopwords = lang.for_text(question).stopwords
+    return sorted(w for w in words_of(question) if w not in stopwords)
