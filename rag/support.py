@@ -27,105 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from rag import lang as language
+
 SUPPORTED, CONTRADICTED, NOT_FOUND = "supported", "contradicted", "not_found"
 CALIBRATION_FILE = Path(__file__).parent / "data" / "check_calibration.json"
 
-# Language data, the only words the rules know. Kept in one table so it can move to
-# rag/lang/<code>.py with the answer layer's tables. Evidence in another language is
-# read with its own entry; claims are English.
-LANGUAGE_DATA: dict[str, dict[str, Any]] = {
-    "en": {
-        "stopwords": set(
-            "a an the and or but if of to in on at by for with from as into onto about over under than then so "
-            "that this these those there here it its it's is are was were be been being am do does did doing done "
-            "has have had having will would shall should can could may might must i me my we us our you your he him "
-            "his she her they them their who whom whose which what when where why how all any some most many much "
-            "more less few each every both either other such same own very just also too only even still yet "
-            "already now again ever up down out off not no nor never none".split()
-        ),
-        "negation": {"not", "n't", "no", "never", "none", "nothing", "nobody", "neither", "nor", "cannot",
-                     "without", "hardly", "barely", "scarcely"},
-        # verbs that state that something no longer happens: "halted", "suspended" deny the activity
-        "cessation": {"stop", "halt", "ceas", "suspend"},
-        "not_negating": [("not", "only"), ("no", "doubt"), ("not", "just")],
-        # verbs that introduce what someone said; ambiguous plurals ("states", "claims", "reports") left out
-        "reporting": {"say", "said", "says", "saying", "tell", "told", "tells", "stated", "added", "adds",
-                      "explained", "explains", "noted", "argued", "argues", "claimed", "believes", "believed",
-                      "thinks", "thought", "writes", "wrote", "announced", "reported", "quoted", "analyzed",
-                      "analysed", "revealed", "pointed", "warned", "reminded", "concluded", "concludes", "laughs",
-                      "laughed", "according"},
-        "pronouns": {"he": "m", "him": "m", "his": "m", "himself": "m", "she": "f", "her": "f", "hers": "f",
-                     "herself": "f"},
-        "roles": {"founder", "ceo", "president", "director", "head", "chairman", "chairwoman", "chair",
-                  "professor", "premier", "minister", "secretary", "manager", "executive", "officer", "reporter",
-                  "editor", "analyst", "spokesman", "spokeswoman", "spokesperson", "governor", "mayor", "chief",
-                  "partner", "owner", "lawyer", "economist", "engineer", "researcher", "chancellor", "leader"},
-        "role_modifiers": {"vice", "deputy", "former", "co", "assistant", "associate", "acting", "senior",
-                           "junior", "ex", "interim"},
-        "clause_breaks": {"because", "although", "though", "while", "whereas", "but", "so", "unless"},
-        "passive": {"was", "were", "been", "being", "is", "are", "be", "by"},
-        "numbers": {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-                    "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozen": 12},
-        "one": {"a", "an", "one"},
-        "fractions": {"half": 50.0, "third": 100 / 3, "quarter": 25.0},  # as a percentage
-        "scales": {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "mln": 1e6, "bn": 1e9},
-        "units": {"%": "percent", "percent": "percent", "per cent": "percent", "percentage": "percent",
-                  "kg": "kg", "kilogram": "kg", "kilograms": "kg", "kilo": "kg", "kilos": "kg",
-                  "tonne": "tonne", "tonnes": "tonne", "ton": "tonne", "tons": "tonne",
-                  "km": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km", "kilometres": "km",
-                  "mile": "mile", "miles": "mile", "mw": "mw", "megawatt": "mw", "megawatts": "mw",
-                  "kwh": "kwh", "twh": "twh", "$": "usd", "dollar": "usd", "dollars": "usd", "usd": "usd",
-                  "€": "eur", "euro": "eur", "euros": "eur", "yuan": "cny", "rmb": "cny", "£": "gbp",
-                  "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
-                  "weeks": "week", "day": "day", "days": "day", "hour": "hour", "hours": "hour",
-                  "minute": "minute", "minutes": "minute"},
-        "durations": {"year", "month", "week", "day", "hour", "minute"},
-        "range_words": {"to", "and", "or", "-", "–"},
-        "months": ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-                   "october", "november", "december"],
-        "weekdays": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
-        "relative": {"last": "past", "previous": "past", "past": "past", "preceding": "past", "next": "future",
-                     "coming": "future", "following": "future", "this": "now", "current": "now"},
-        "relative_days": {"yesterday": "past", "today": "now", "tomorrow": "future"},
-        "time_units": {"day", "week", "month", "year", "season", "quarter"},
-        "context_skip": {"the", "a", "an", "of", "and", "to", "in", "on", "at", "for", "with", "by", "'s"},
-    },
-    "nl": {
-        "stopwords": set("de het een en of maar als van te in op aan bij voor met uit om over onder dan dat dit die "
-                         "deze er hier het is zijn was waren wordt worden werd ik mij we wij ons je jij u hij hem "
-                         "zijn ze zij haar hun wie wat waar hoe al alle veel meer ook nog wel zo".split()),
-        "negation": {"niet", "geen", "nooit", "niets", "niemand", "noch", "zonder", "nergens"},
-        "cessation": {"gestopt", "stoppen", "stopt", "stop", "gestaakt", "staken"},
-        "not_negating": [("niet", "alleen")],
-        "reporting": {"zegt", "zei", "zeggen", "vertelt", "vertelde", "lacht", "lachte", "legt", "denkt",
-                      "dacht", "concludeert", "stelt", "volgens", "aldus", "schrijft", "meldt"},
-        "pronouns": {"hij": "m", "hem": "m", "zijn": "m", "ze": "f", "zij": "f", "haar": "f"},
-        "numbers": {"een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
-                    "negen": 9, "tien": 10, "twintig": 20, "honderd": 100},
-        "one": {"een"},
-        "fractions": {"helft": 50.0},
-        "scales": {"duizend": 1e3, "miljoen": 1e6, "miljard": 1e9},
-        "units": {"%": "percent", "procent": "percent", "kilo": "kg", "kg": "kg", "kilogram": "kg",
-                  "jaar": "year", "jaren": "year", "maand": "month", "maanden": "month", "week": "week",
-                  "weken": "week", "dag": "day", "dagen": "day", "$": "usd", "dollar": "usd", "euro": "eur",
-                  "€": "eur"},
-        "range_words": {"tot", "en", "of", "-", "–"},
-        "months": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-                   "oktober", "november", "december"],
-        "weekdays": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
-        "relative": {"vorige": "past", "afgelopen": "past", "vorig": "past", "volgende": "future",
-                     "komende": "future", "dit": "now", "deze": "now"},
-        "relative_days": {"gisteren": "past", "vandaag": "now", "morgen": "future"},
-        "time_units": {"dag": "day", "week": "week", "maand": "month", "jaar": "year", "zomer": "season"},
-    },
-}
-
 
 def lang_data(lang: str) -> dict[str, Any]:
-    """The table for ``lang``, falling back to English for whatever it lacks."""
-    base = LANGUAGE_DATA["en"]
-    return {**base, **LANGUAGE_DATA.get(lang, {})} if lang != "en" else base
+    """The claim checker's word tables for ``lang`` (``rag.lang``), English for whatever it lacks."""
+    english = language.get(language.DEFAULT).claim_words
+    return {**english, **language.get(lang).claim_words} if lang != language.DEFAULT else english
+
+
+def english_data() -> dict[str, Any]:
+    """The English tables: claims are English, whatever language the evidence is in."""
+    return language.get(language.DEFAULT).claim_words
 
 
 # -- records ----------------------------------------------------------------------------
@@ -237,10 +153,10 @@ def content_stems(text: str, lang: str = "en") -> list[str]:
 
 def is_name(t: Token, lang: str) -> bool:
     data = lang_data(lang)
-    if not t.text[:1].isupper() or t.low in data["stopwords"] or t.low in LANGUAGE_DATA["en"]["stopwords"]:
+    if not t.text[:1].isupper() or t.low in data["stopwords"] or t.low in english_data()["stopwords"]:
         return False
     if t.low in data["months"] or t.low in data["weekdays"] or t.low in data.get("roles", ()) \
-            or t.low in LANGUAGE_DATA["en"]["role_modifiers"] or t.low in LANGUAGE_DATA["en"]["roles"]:
+            or t.low in english_data()["role_modifiers"] or t.low in english_data()["roles"]:
         return False
     return not t.initial or t.text.isupper() or any(ch.isupper() for ch in t.text[1:])
 
@@ -525,7 +441,7 @@ def _phrase(text: str, start: int) -> str:
 
 def roles_near(text: str, lang: str = "en") -> list[tuple[str, str | None, int]]:
     """(role, modifier, token position) for each job title: ("premier", "vice", 7), ("founder", "co", 3)."""
-    data = LANGUAGE_DATA["en"]
+    data = english_data()
     toks = tokens(text)
     out = []
     for i, t in enumerate(toks):
@@ -812,7 +728,7 @@ def _same_quantity(q: Quantity, e: Quantity) -> bool:
 
 def _rival_quantity(q: Quantity, evidence: list[Quantity]) -> Quantity | None:
     """An evidence quantity that says something else about the same measure."""
-    durations = LANGUAGE_DATA["en"]["durations"]
+    durations = english_data()["durations"]
     if q.unit is not None:
         same_unit = [e for e in evidence if e.unit == q.unit]
         if same_unit:
@@ -836,7 +752,7 @@ def _context(text: str, position: int, width: int = 3) -> set[str]:
     Skipping names lets a place in a list ("the United States and Canada") keep
     the words that say what the list is about ("build mines in").
     """
-    skip = LANGUAGE_DATA["en"]["context_skip"] | LANGUAGE_DATA["en"]["stopwords"]
+    skip = english_data()["context_skip"] | english_data()["stopwords"]
     toks = tokens(text)
     index = next((i for i, t in enumerate(toks) if t.start >= position), len(toks))
     words = [(i, stem(t.low)) for i, t in enumerate(toks) if t.low not in skip and not t.text[:1].isupper()
@@ -920,7 +836,7 @@ def _closest(text: str, parts: list[str]) -> str:
 
 def _denied_word(text: str) -> str | None:
     """The first content word after the first negation word: "allowed" in "are not allowed to"."""
-    data = LANGUAGE_DATA["en"]
+    data = english_data()
     toks = tokens(text)
     for i, t in enumerate(toks):
         if t.low in data["negation"] or t.low.endswith("n't"):
@@ -948,10 +864,10 @@ def _wrong_speaker(claim: str, p: Passage, known: str) -> str:
         if any(same_name(c.low, e.low) for c in claim_names for e in ev_names):
             return ""
         return f"the article attributes this to {ev_phrase}, not {claim_phrase}"
-    pronouns = {**LANGUAGE_DATA["en"]["pronouns"], **lang_data(p.lang)["pronouns"]}
+    pronouns = {**english_data()["pronouns"], **lang_data(p.lang)["pronouns"]}
     if ev_phrase.lower() in pronouns:
         # a pronoun: wrong if the claim's own pronouns give the speaker the other gender
-        claim_gender = {LANGUAGE_DATA["en"]["pronouns"][t.low] for t in tokens(claim) if t.low in LANGUAGE_DATA["en"]["pronouns"]}
+        claim_gender = {english_data()["pronouns"][t.low] for t in tokens(claim) if t.low in english_data()["pronouns"]}
         ev_gender = pronouns[ev_phrase.lower()]
         if claim_gender and ev_gender not in claim_gender:
             return f"the article attributes this to someone else (“{ev_phrase}”), not {claim_phrase}"
@@ -989,7 +905,7 @@ def _role_conflict(claim: str, evidence: str, window: str) -> str:
 
 def _swapped_roles(claim: str, evidence: str, known: str) -> str:
     """Who did what to whom: "A asked B" where the evidence says "B asked A"."""
-    data = LANGUAGE_DATA["en"]
+    data = english_data()
     c_toks, e_toks = tokens(claim), tokens(evidence)
     actors = data["roles"]
 
@@ -1017,7 +933,7 @@ def _swapped_roles(claim: str, evidence: str, known: str) -> str:
 
 def _attribution_only(clause: str) -> bool:
     """ "a Chinese crypto blogger writes", "Reuters reported": a source, not a fact to find."""
-    data = LANGUAGE_DATA["en"]
+    data = english_data()
     toks = tokens(clause)
     if not any(t.low in data["reporting"] for t in toks):
         return False

@@ -16,6 +16,7 @@ import pkgutil
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from rag.tuning import LANGUAGE_MIN_HITS, STEM_MIN
 
@@ -94,6 +95,9 @@ class Language:
     # Instructions for a capable (instruct/chat) model writing a cited answer or a cited summary.
     generative_instruction: str = ""
     summary_instruction: str = ""
+    # The claim checker's word tables (``rag.support``): negation, reporting verbs, roles, units, number
+    # and date words. A language without them is read with the English ones.
+    claim_words: dict[str, Any] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
