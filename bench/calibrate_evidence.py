@@ -7,11 +7,13 @@ A candidate's label is the share of the question's ``must_include`` groups
 its text (or English rendering) holds. A small grid over the weights that
 matter most (``GRID``; the rest keep their hand-set values) is searched for
 the best evidence@3: the evidence an answer shows (``select_evidence``: the
-top three non-overlapping candidates within ``KEEP_RATIO`` of the best, five
+top three non-overlapping candidates within the keep ratio of the best, five
 for a list) together holds every group. Averaged over the corpora so each
-counts the same, however many questions it has. Leave-one-corpus-out: the
-weights fitted without a corpus are scored on it, beside the weights fitted
-with every corpus in.
+counts the same, however many questions it has. The weights are fitted with
+the loosest keep ratio; then the strictest ratio that keeps their evidence@3
+is chosen (``KEEP_RATIOS``), so an answer shows the fewest quotes that still
+hold the answer. Leave-one-corpus-out: the weights and ratio fitted without a
+corpus are scored on it, beside those fitted with every corpus in.
 
     python -m bench.calibrate_evidence [--write]
 
@@ -50,6 +52,10 @@ GRID = {
 # The hubness correction of non-English sentences' similarity (rag.crosslingual): each value changes the
 # features themselves, so the candidates are collected once per value and the weights fitted on each.
 HUB_WEIGHTS = [0.0, 0.5, 1.0]
+# How close to the best piece's score a further piece must be to be shown (rag.answer.evidence.shown). The
+# weights are fitted with the loosest; then the strictest ratio that keeps their evidence@3 is chosen:
+# the fewest quotes that still hold the answer.
+KEEP_RATIOS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 @dataclass
@@ -136,39 +142,60 @@ def fit(questions: list[Question], start: dict[str, float]) -> dict[str, float]:
     return best
 
 
-def evidence_at(questions: list[Question], w: np.ndarray, k: int = TOP) -> float:
-    """Share of questions whose shown evidence together holds every must_include group.
+def shown(q: Question, w: np.ndarray, k: int, keep_ratio: float) -> list[int]:
+    """The candidates an answer shows, as ``rag.answer.evidence.shown`` picks them: the best ``k``
+    non-overlapping ones (``LIST_EVIDENCE`` for a list question when ``k`` is TOP), of which only those
+    within ``keep_ratio`` of the best score."""
+    from rag.tuning import LIST_EVIDENCE
 
-    Shown as ``select_evidence`` shows it: the best ``k`` non-overlapping
-    candidates (``LIST_EVIDENCE`` for a list question when ``k`` is TOP), of
-    which only those within ``KEEP_RATIO`` of the best score. Scored on what
-    the reader sees, so a weight that ranks the answer fourth, or far below
-    the first, counts as a miss.
+    scores = q.x @ w
+    limit = LIST_EVIDENCE if q.is_list and k == TOP else k
+    top: list[int] = []
+    for i in np.argsort(-scores, kind="stable"):
+        doc, start, end = q.spans[i]
+        if not any(q.spans[j][0] == doc and q.spans[j][1] < end and start < q.spans[j][2] for j in top):
+            top.append(i)
+        if len(top) == limit:
+            break
+    if not (q.is_list and k == TOP):
+        best = scores[top[0]]
+        top = [i for i in top if i == top[0] or scores[i] >= best - abs(best) * (1 - keep_ratio)]
+    return top
+
+
+def evidence_at(questions: list[Question], w: np.ndarray, k: int = TOP, keep_ratio: float = KEEP_RATIOS[0]) -> float:
+    """Share of questions whose shown evidence (``shown``) together holds every must_include group.
+
+    Scored on what the reader sees, so a weight that ranks the answer fourth,
+    or far below the first, counts as a miss.
     """
     from rag.metrics import must_include_hits
-    from rag.tuning import KEEP_RATIO, LIST_EVIDENCE
 
     good = 0
     for q in questions:
-        scores = q.x @ w
-        limit = LIST_EVIDENCE if q.is_list and k == TOP else k
-        top: list[int] = []
-        for i in np.argsort(-scores, kind="stable"):
-            doc, start, end = q.spans[i]
-            if not any(q.spans[j][0] == doc and q.spans[j][1] < end and start < q.spans[j][2] for j in top):
-                top.append(i)
-            if len(top) == limit:
-                break
-        if not (q.is_list and k == TOP):  # as rag.answer.evidence.shown
-            best = scores[top[0]]
-            top = [i for i in top if i == top[0] or scores[i] >= best - abs(best) * (1 - KEEP_RATIO)]
-        seen = "\n".join(q.texts[i] for i in top)
+        seen = "\n".join(q.texts[i] for i in shown(q, w, k, keep_ratio))
         good += all(h is not None for h in must_include_hits(seen, q.groups))
     return good / max(1, len(questions))
 
 
+def pieces_shown(questions: list[Question], w: np.ndarray, keep_ratio: float) -> float:
+    """Mean number of pieces an answer shows."""
+    return sum(len(shown(q, w, TOP, keep_ratio)) for q in questions) / max(1, len(questions))
+
+
+def fit_keep_ratio(questions: list[Question], w: np.ndarray) -> float:
+    """The strictest ratio whose evidence@3 (averaged over corpora) equals the loosest one's."""
+    corpora = sorted({q.corpus for q in questions})
+
+    def quality(ratio: float) -> float:
+        return sum(evidence_at([q for q in questions if q.corpus == c], w, TOP, ratio) for c in corpora) / len(corpora)
+
+    loosest = quality(KEEP_RATIOS[0])
+    return max(r for r in KEEP_RATIOS if quality(r) >= loosest)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS
+    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, UNFITTED_KEEP_RATIO
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
@@ -193,25 +220,31 @@ def main(argv: list[str] | None = None) -> int:
         return best[1], best[2]
 
     hub, chosen = fit_hub(lambda corpus: True)
-    print(f"hub weight {hub}; weights fitted on every corpus: "
+    keep_ratio = fit_keep_ratio(by_hub[hub], vector(chosen))
+    print(f"hub weight {hub}; keep ratio {keep_ratio}; weights fitted on every corpus: "
           + ", ".join(f"{n} {chosen.get(n, 0.0):+.3f}" for n in names))
     print(f"{'corpus':10} {'hand-set':>9} {'with it in':>11} {'held out':>9} {'gap':>6}   (evidence@{TOP})")
     held = {}
     for corpus in CORPORA:
         without_hub, without = fit_hub(lambda c: c != corpus)
+        without_ratio = fit_keep_ratio([q for q in by_hub[without_hub] if q.corpus != corpus], vector(without))
         mine = [q for q in by_hub[hub] if q.corpus == corpus]
         mine_without = [q for q in by_hub[without_hub] if q.corpus == corpus]
-        held[corpus] = {"hand_set": evidence_at([q for q in by_hub[0.0] if q.corpus == corpus], vector(start)),
-                        "with": evidence_at(mine, vector(chosen)),
-                        "held_out": evidence_at(mine_without, vector(without)), "questions": len(mine),
-                        "values": {"hub_weight": without_hub, **{n: without[n] for n in GRID}}}
+        held[corpus] = {"hand_set": evidence_at([q for q in by_hub[0.0] if q.corpus == corpus], vector(start), TOP,
+                                                UNFITTED_KEEP_RATIO),
+                        "with": evidence_at(mine, vector(chosen), TOP, keep_ratio),
+                        "held_out": evidence_at(mine_without, vector(without), TOP, without_ratio),
+                        "pieces_shown": pieces_shown(mine, vector(chosen), keep_ratio),
+                        "questions": len(mine),
+                        "values": {"hub_weight": without_hub, "keep_ratio": without_ratio,
+                                   **{n: without[n] for n in GRID}}}
         h = held[corpus]
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "
               f"{h['held_out'] - h['with']:+6.3f}   n={len(mine)} {h['values']}")
     if args.write:
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
         data["evidence"] = {"name": "bench/calibrate_evidence.py", "weights": {n: chosen.get(n, 0.0) for n in names},
-                            "hub_weight": hub, "leave_one_corpus_out": held}
+                            "hub_weight": hub, "keep_ratio": keep_ratio, "leave_one_corpus_out": held}
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
     return 0

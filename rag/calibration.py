@@ -38,6 +38,8 @@ UNFITTED_EVIDENCE_WEIGHTS = {
     "answer_type": 0.08, "focus": -0.1, "rank": -0.01, "outside": -0.02, "pair": -1.0,
 }
 
+UNFITTED_KEEP_RATIO = 0.8  # a further evidence piece is shown within 20% of the best one's score
+
 
 @dataclass(frozen=True)
 class EvidenceCalibration:
@@ -46,6 +48,7 @@ class EvidenceCalibration:
     name: str = "uncalibrated"
     weights: dict[str, float] = field(default_factory=lambda: dict(UNFITTED_EVIDENCE_WEIGHTS))
     hub_weight: float = 0.0  # hubness correction of non-English sentences' similarity (rag.crosslingual)
+    keep_ratio: float = UNFITTED_KEEP_RATIO  # a further piece is shown if its score is this close to the best
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +61,8 @@ def calibrated_evidence() -> EvidenceCalibration:
     if not entry.get("weights"):
         return EvidenceCalibration()
     return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]),
-                               hub_weight=float(entry.get("hub_weight", 0.0)))
+                               hub_weight=float(entry.get("hub_weight", 0.0)),
+                               keep_ratio=float(entry.get("keep_ratio", UNFITTED_KEEP_RATIO)))
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,6 @@ WINDOW_HITS = 3  # the top hits whose neighbouring text is searched for evidence
 WINDOW_CHARS = 600  # how far around those hits (one chunk's length, Settings.chunk_chars)
 EVIDENCE_LIMIT = 3  # evidence sentences shown for an ordinary question
 LIST_EVIDENCE = 5  # ... for a question whose answer is a list of names
-KEEP_RATIO = 0.8  # a further sentence is kept if its score is within 20% of the best one's
 NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to be read as one
 
 # -- evidence: score = sum of feature x weight -----------------------------------------

@@ -24,7 +24,7 @@ import numpy as np
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
-    EVIDENCE_LIMIT, FOCUS_MAX, KEEP_RATIO, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
+    EVIDENCE_LIMIT, FOCUS_MAX, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
     TRANSLATE_CANDIDATES,
     WINDOW_CHARS, WINDOW_HITS,
 )
@@ -100,8 +100,8 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
 def shown(ranked: list[Evidence], is_list: bool) -> list[Evidence]:
     """Which of the ranked pieces an answer shows: never one overlapping a piece already chosen.
 
-    An ordinary answer shows the best piece and those close to it (within
-    ``KEEP_RATIO``; scores can be negative for junk questions). A list's items
+    An ordinary answer shows the best piece and those close to it (within the
+    calibrated keep ratio; scores can be negative for junk questions). A list's items
     sit in several sentences, each less like the question than the one
     naming the kind of thing asked for, so a list shows its ``LIST_EVIDENCE``
     best pieces without that cut.
@@ -109,8 +109,8 @@ def shown(ranked: list[Evidence], is_list: bool) -> list[Evidence]:
     picked = distinct(ranked, LIST_EVIDENCE if is_list else EVIDENCE_LIMIT)
     if is_list or not picked:
         return picked
-    best = picked[0].score
-    return [e for e in picked if e is picked[0] or e.score >= best - abs(best) * (1 - KEEP_RATIO)]
+    best, keep_ratio = picked[0].score, calibrated_evidence().keep_ratio
+    return [e for e in picked if e is picked[0] or e.score >= best - abs(best) * (1 - keep_ratio)]
 
 
 def distinct(ranked: list[Evidence], limit: int) -> list[Evidence]:
