@@ -47,6 +47,9 @@ GRID = {
 # 2.0 is above any cosine: no translation.
 LEXICON_THRESHOLDS = [0.75, 0.8, 0.85, 0.9, 2.0]
 CUTOFFS = (3, 5)
+# Fitted with min_relevance: the share of the library's passages a name may be in and still be a term a
+# passage must hold to answer (rag.answer.plan).
+RARE_TERM_SHARES = [0.05, 0.1, 0.2, 0.3]
 
 
 def open_index(name: str, home_root: Path) -> Index:
@@ -74,11 +77,12 @@ def score(index: Index, qs: list[dict], params: dict) -> float:
     return sum(hits.values()) / (len(CUTOFFS) * len(qs))
 
 
-def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float, bool]]:
-    """(answerable, best evidence score, refused anyway) of every question of a corpus, under the chosen values.
+def best_evidence_scores(index: Index, name: str) -> dict[float, list[tuple[bool, float, bool]]]:
+    """(answerable, best evidence score, refused anyway) of every question of a corpus, for each rare-term share.
 
     "Refused anyway": the rest of the refusal policy (an override, the question's terms missing from the
     passages or never together) refuses it whatever the score, so the threshold is fitted for what is left.
+    Which names are terms depends on the rare-term share (``RARE_TERM_SHARES``); the evidence does not.
     """
     import dataclasses
 
@@ -93,13 +97,15 @@ def best_evidence_scores(index: Index, name: str) -> list[tuple[bool, float, boo
     no_threshold = dataclasses.replace(index.settings, min_relevance=float("-inf"))
 
     rows = [json.loads(line) for line in CORPORA[name][1].read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = []
+    out: dict[float, list[tuple[bool, float, bool]]] = {share: [] for share in RARE_TERM_SHARES}
     for q in rows:
-        plan = make_plan(q["question"], index)
         found = retrieve(index, q["question"], k=8)
-        evidence = select_evidence(index, found.hits, found.vector, plan, translate)
-        other = bool(evidence) and bool(refusal_reason(plan, evidence, found.hits, no_threshold, index))
-        out.append((bool(q.get("answerable", True)), evidence[0].score if evidence else -1.0, other))
+        evidence = select_evidence(index, found.hits, found.vector, make_plan(q["question"], index), translate)
+        score = evidence[0].score if evidence else -1.0
+        for share in RARE_TERM_SHARES:
+            plan = make_plan(q["question"], index, share)
+            other = bool(evidence) and bool(refusal_reason(plan, evidence, found.hits, no_threshold, index))
+            out[share].append((bool(q.get("answerable", True)), score, other))
     return out
 
 
@@ -109,23 +115,45 @@ def refusal_accuracy(scores: list[tuple[bool, float, bool]], threshold: float) -
                for answerable, score, other in scores) / max(1, len(scores))
 
 
-def calibrate_relevance(indexes: dict[str, Index]) -> tuple[float, dict]:
-    """``min_relevance``: the evidence score below which nothing in the library is close enough."""
+def calibrate_relevance(indexes: dict[str, Index]) -> tuple[float, float, dict]:
+    """``min_relevance`` (the evidence score below which nothing in the library is close enough) and the
+    rare-term share (``rag.answer.plan``), fitted together for the best refusal accuracy."""
     scores = {name: best_evidence_scores(indexes[name], name) for name in indexes}
-    values = sorted({s for rows in scores.values() for _a, s, _other in rows})
+    values = sorted({s for rows in scores.values() for by_share in rows.values() for _a, s, _other in by_share})
     grid = [round((a + b) / 2, 4) for a, b in zip(values, values[1:])] or [0.35]
 
-    def best(names: list[str]) -> float:
-        # the highest mean accuracy; a tie goes to the middle of the tied run, away from both kinds of error
-        values = {t: sum(refusal_accuracy(scores[n], t) for n in names) / len(names) for t in grid}
-        top = max(values.values())
-        tied = [t for t in grid if values[t] == top]
-        return tied[len(tied) // 2]
+    def best(names: list[str]) -> tuple[float, float]:
+        # The highest mean accuracy; a tie goes to the middle of the tied run, away from both kinds of error:
+        # the middle share among those that reach it, then the middle threshold of that share's run.
+        accuracy = {(share, t): sum(refusal_accuracy(scores[n][share], t) for n in names) / len(names)
+                    for share in RARE_TERM_SHARES for t in grid}
+        top = max(accuracy.values())
+        shares = [share for share in RARE_TERM_SHARES if any(accuracy[share, t] == top for t in grid)]
+        share = shares[len(shares) // 2]
+        tied = [t for t in grid if accuracy[share, t] == top]
+        return tied[len(tied) // 2], share
 
-    chosen = best(list(scores))
-    held = {n: {"with": refusal_accuracy(scores[n], chosen),
-                "held_out": refusal_accuracy(scores[n], best([m for m in scores if m != n]))} for n in scores}
-    return chosen, held
+    chosen, share = best(list(scores))
+    held = {}
+    for n in scores:
+        threshold, held_share = best([m for m in scores if m != n])
+        held[n] = {"with": refusal_accuracy(scores[n][share], chosen),
+                   "held_out": refusal_accuracy(scores[n][held_share], threshold),
+                   "values": {"min_relevance": threshold, "rare_term_share": held_share}}
+    return chosen, share, held
+
+
+def write_relevance(data: dict, encoder: str, min_relevance: float, share: float, held: dict) -> None:
+    """Put the refusal values into the calibration data: ``min_relevance`` per encoder, the share in ``plan``."""
+    for key in (encoder, "default"):
+        data.setdefault(key, {})["min_relevance"] = min_relevance
+    data[encoder]["relevance_leave_one_corpus_out"] = held
+    data["plan"] = {"name": "bench/calibrate.py", "rare_term_share": share}
+
+
+def print_relevance(min_relevance: float, share: float, held: dict) -> None:
+    print(f"min_relevance {min_relevance}, rare-term share {share}; refusal accuracy, leave one corpus out: "
+          + ", ".join(f"{n} {v['with']:.3f} -> {v['held_out']:.3f}" for n, v in held.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,18 +204,16 @@ def main(argv: list[str] | None = None) -> int:
         held[name] = {"with": table[chosen, name], "held_out": table[without, name], "values": combos[without]}
         print(f"{name:10} {table[chosen, name]:11.3f} {table[without, name]:9.3f} "
               f"{table[without, name] - table[chosen, name]:+6.3f}   {combos[without]}")
-    min_relevance, relevance_held = calibrate_relevance(indexes)
-    print(f"min_relevance {min_relevance}; refusal accuracy, leave one corpus out: "
-          + ", ".join(f"{n} {v['with']:.3f} -> {v['held_out']:.3f}" for n, v in relevance_held.items()))
+    min_relevance, share, relevance_held = calibrate_relevance(indexes)
+    print_relevance(min_relevance, share, relevance_held)
     if args.write:
         encoder = indexes["news"].encoder.name
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
         entry = data.get(encoder, {})
-        entry.update({"name": f"{encoder} (bench/calibrate.py)", **combos[chosen],
-                      "min_relevance": min_relevance,
-                      "leave_one_corpus_out": held, "relevance_leave_one_corpus_out": relevance_held})
+        entry.update({"name": f"{encoder} (bench/calibrate.py)", **combos[chosen], "leave_one_corpus_out": held})
         data[encoder] = entry
         data["default"] = {k: v for k, v in entry.items() if "leave_one_corpus_out" not in k}
+        write_relevance(data, encoder, min_relevance, share, relevance_held)
         CALIBRATION_FILE.parent.mkdir(parents=True, exist_ok=True)
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}")
@@ -195,15 +221,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fit_relevance_only(indexes: dict[str, Index], write: bool) -> int:
-    min_relevance, held = calibrate_relevance(indexes)
-    print(f"min_relevance {min_relevance}; refusal accuracy, leave one corpus out: "
-          + ", ".join(f"{n} {v['with']:.3f} -> {v['held_out']:.3f}" for n, v in held.items()))
+    min_relevance, share, held = calibrate_relevance(indexes)
+    print_relevance(min_relevance, share, held)
     if write:
-        encoder = indexes["news"].encoder.name
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-        for key in (encoder, "default"):
-            data.setdefault(key, {})["min_relevance"] = min_relevance
-        data[encoder]["relevance_leave_one_corpus_out"] = held
+        write_relevance(data, indexes["news"].encoder.name, min_relevance, share, held)
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}")
     return 0

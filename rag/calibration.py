@@ -65,6 +65,28 @@ def calibrated_evidence() -> EvidenceCalibration:
                                keep_ratio=float(entry.get("keep_ratio", UNFITTED_KEEP_RATIO)))
 
 
+@dataclass(frozen=True)
+class PlanCalibration:
+    """What makes a question's name or identifier a term a passage must hold (``rag.answer.plan``)."""
+
+    name: str = "uncalibrated"
+    # A name in at most this share of the library's passages is rare (idf >= ln 10 at 0.1, the value used
+    # without a calibration file): a name the library is full of is its topic, not what a question turns on.
+    rare_term_share: float = 0.1
+
+
+@lru_cache(maxsize=1)
+def calibrated_plan() -> PlanCalibration:
+    """The rare-term share `bench/calibrate.py` fitted with ``min_relevance`` (the ``plan`` entry of the file)."""
+    try:
+        entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("plan") or {}
+    except (OSError, ValueError):
+        entry = {}
+    if "rare_term_share" not in entry:
+        return PlanCalibration()
+    return PlanCalibration(name=entry.get("name", "fitted"), rare_term_share=float(entry["rare_term_share"]))
+
+
 @lru_cache(maxsize=8)
 def calibrated(encoder: str) -> Calibration:
     """The calibration for ``encoder`` (its own entry, else ``default``, else the dataclass defaults)."""

@@ -27,13 +27,7 @@ FOCUS_MAX = 2
 SIMILAR_PREFIX = 3  # Siberian/Siberische share their first three letters
 SIMILAR_RATIO = 0.6  # difflib ratio for China/Chinese, Irkutsk/Irkoetsk
 
-# -- plan: what a question is about ------------------------------------------------------
-# A name or identifier of the question found in at most this share of the library's passages is
-# one of the terms the question is about (a passage that answers it must contain it). Chosen as "rare" in the
-# IDF sense (idf >= ln 10), not fitted: in the news library (about 70 passages) it admits terms
-# in up to 7 passages; in a library of 10,000 passages, up to 1,000.
-RARE_TERM_MAX_SHARE = 0.1
-
+# -- plan -------------------------------------------------------------------------------------
 # What is left of a name after an origin suffix is stripped (Siberian -> siber) must be this long,
 # so that short names (Indian, Asian) are never cut to a fragment. Set by hand, not fitted.
 ORIGIN_STEM_MIN = 4

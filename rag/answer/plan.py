@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag import lang
-from rag.tuning import RARE_TERM_MAX_SHARE
+from rag.calibration import calibrated_plan
 from rag.verify import content_words, fold, numbers
 
 KINDS = ("quantity", "time", "place", "name", "other")
@@ -50,8 +50,11 @@ class Plan:
     override: bool  # the question asks to set the sources aside
 
 
-def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
-    """The plan for ``question``; without ``stats`` only its numbers and unknown-looking names count as terms."""
+def make_plan(question: str, stats: CorpusStats | None = None, rare_share: float | None = None) -> Plan:
+    """The plan for ``question``; without ``stats`` only its numbers and unknown-looking names count as terms.
+
+    ``rare_share`` overrides the calibrated share of passages a rare term is in at most (for calibrating it).
+    """
     language = lang.for_text(question)
     kind = expected_answer(question, language.code)
     describing = frozenset(describing_sources(question, language.code))
@@ -64,7 +67,7 @@ def make_plan(question: str, stats: CorpusStats | None = None) -> Plan:
         is_list=kind in ("name", "place") and asks_for_list(question, language.code),
         asks_several=asks_several(question, language.code),
         words=frozenset(content_words(question)),
-        about={f: s for f, s in about_terms(question, stats, language.code).items()
+        about={f: s for f, s in about_terms(question, stats, language.code, rare_share).items()
                if f not in describing and f not in years and s not in decades.values()},
         decades=decades,
         describing=describing,
@@ -130,14 +133,15 @@ def describing_sources(question: str, language: str | None = None) -> set[str]:
     return found
 
 
-def about_terms(question: str, stats: CorpusStats | None, language: str | None = None) -> dict[str, str]:
+def about_terms(question: str, stats: CorpusStats | None, language: str | None = None,
+                rare_share: float | None = None) -> dict[str, str]:
     """The terms a passage must contain to answer ``question`` (folded form -> spelling in the question).
 
     - every number ("in 2020");
     - every name or identifier (a capital inside the sentence, all capitals, a
       digit, an underscore: "Tesla", "CP437", "max_connections", a German noun)
-      that is rare in this library: in at most RARE_TERM_MAX_SHARE of its
-      passages, or in none. A name the library is full of ("China" in news
+      that is rare in this library: in at most ``rare_share`` of its
+      passages (``rare_term_share``, fitted by `make calibrate`), or in none. A name the library is full of ("China" in news
       about China) is its topic, not what tells one question from another.
 
     Plain words do not count, however rare: on the news dev set the rare plain
@@ -154,8 +158,9 @@ def about_terms(question: str, stats: CorpusStats | None, language: str | None =
         return terms | shaped
     frequency = stats.term_document_frequency(sorted(set(shaped.values())))
     passages = max(stats.passage_count(), 1)
+    rare_share = calibrated_plan().rare_term_share if rare_share is None else rare_share
     for folded, token in shaped.items():
-        if frequency.get(token, 0) <= RARE_TERM_MAX_SHARE * passages:
+        if frequency.get(token, 0) <= rare_share * passages:
             terms[folded] = token
     return terms
 
