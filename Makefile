@@ -50,6 +50,7 @@ calibrate: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_evidence --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --relevance-only --write
+	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_lead --write
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench

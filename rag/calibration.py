@@ -51,13 +51,18 @@ class EvidenceCalibration:
     keep_ratio: float = UNFITTED_KEEP_RATIO  # a further piece is shown if its score is this close to the best
 
 
+def _entry(key: str) -> dict:
+    """One entry of the calibration file ({} when the file or the entry is missing or unreadable)."""
+    try:
+        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(key) or {}
+    except (OSError, ValueError):
+        return {}
+
+
 @lru_cache(maxsize=1)
 def calibrated_evidence() -> EvidenceCalibration:
     """The evidence weights `bench/calibrate_evidence.py` fitted (the ``evidence`` entry of the file)."""
-    try:
-        entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("evidence") or {}
-    except (OSError, ValueError):
-        entry = {}
+    entry = _entry("evidence")
     if not entry.get("weights"):
         return EvidenceCalibration()
     return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]),
@@ -78,13 +83,31 @@ class PlanCalibration:
 @lru_cache(maxsize=1)
 def calibrated_plan() -> PlanCalibration:
     """The rare-term share `bench/calibrate.py` fitted with ``min_relevance`` (the ``plan`` entry of the file)."""
-    try:
-        entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("plan") or {}
-    except (OSError, ValueError):
-        entry = {}
+    entry = _entry("plan")
     if "rare_term_share" not in entry:
         return PlanCalibration()
     return PlanCalibration(name=entry.get("name", "fitted"), rare_term_share=float(entry["rare_term_share"]))
+
+
+UNFITTED_SUPPORT_THRESHOLD = 0.75  # set by hand with the first answer layer; used without a calibration file
+
+
+@dataclass(frozen=True)
+class LeadCalibration:
+    """When the word-overlap verifier accepts a lead (``rag.answer.verifier``, ``rag.verify``)."""
+
+    name: str = "uncalibrated"
+    # Share of a claim's content words its passage must hold (numbers and names: all of them, always).
+    support_threshold: float = UNFITTED_SUPPORT_THRESHOLD
+
+
+@lru_cache(maxsize=1)
+def calibrated_lead() -> LeadCalibration:
+    """The support threshold `bench/calibrate_lead.py` fitted (the ``lead`` entry of the file)."""
+    entry = _entry("lead")
+    if "support_threshold" not in entry:
+        return LeadCalibration()
+    return LeadCalibration(name=entry.get("name", "fitted"), support_threshold=float(entry["support_threshold"]))
 
 
 @lru_cache(maxsize=8)

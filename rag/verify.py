@@ -14,9 +14,9 @@ import re
 import unicodedata
 
 from rag import lang
-from rag.tuning import SUPPORT_THRESHOLD
+from rag.calibration import calibrated_lead
 
-__all__ = ["SUPPORT_THRESHOLD", "check", "content_words", "fold", "is_supported", "leading_name", "names",
+__all__ = ["check", "content_words", "fold", "is_supported", "leading_name", "names",
            "normalise", "numbers", "stem", "support"]
 
 
@@ -110,5 +110,7 @@ def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, .
 
 
 def is_supported(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = (),
-                 threshold: float = SUPPORT_THRESHOLD) -> bool:
+                 threshold: float | None = None) -> bool:
+    """Whether ``claim``'s support reaches ``threshold`` (by default the calibrated one, ``rag.calibration``)."""
+    threshold = calibrated_lead().support_threshold if threshold is None else threshold
     return support(claim, sources, renderings) >= threshold

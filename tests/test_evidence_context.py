@@ -24,12 +24,18 @@ Bash reads the startup file of the user when an interactive shell starts.
 """
 
 
-def test_a_definition_body_is_quoted_with_its_term(tmp_path):
+def indexed(tmp_path, name: str, text: str) -> Index:
+    """An index of a library holding one Markdown file."""
     library = tmp_path / "library"
     library.mkdir()
-    (library / "variables.md").write_text(MANUAL, encoding="utf-8")
+    (library / name).write_text(text, encoding="utf-8")
     index = Index(Settings(home=tmp_path, corpus_dir=library))
     index.sync()
+    return index
+
+
+def test_a_definition_body_is_quoted_with_its_term(tmp_path):
+    index = indexed(tmp_path, "variables.md", MANUAL)
     try:
         question = "Which variable keeps only the last few directory names in the prompt?"
         found = retrieve(index, question, k=3)
@@ -54,11 +60,7 @@ Packages are built from source by volunteers. Their maintainers upload them to t
 
 
 def test_a_sentence_pointing_back_is_quoted_with_the_sentence_it_points_to(tmp_path):
-    library = tmp_path / "library"
-    library.mkdir()
-    (library / "history.md").write_text(HISTORY, encoding="utf-8")
-    index = Index(Settings(home=tmp_path, corpus_dir=library))
-    index.sync()
+    index = indexed(tmp_path, "history.md", HISTORY)
     try:
         question = "Which distribution was popular but the most badly maintained?"
         found = retrieve(index, question, k=3)

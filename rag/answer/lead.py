@@ -17,7 +17,7 @@ from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
 from rag.answer.refuse import folded_words, origin
 from rag.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
-from rag.answer.verifier import Verifier, supported
+from rag.answer.verifier import Verifier
 from rag.config import Settings
 from rag.generate import Generator, GeneratorError, fit_prompt
 from rag.records import Passage
@@ -63,43 +63,61 @@ def clean_lead(text: str) -> str:
     return first[:LEAD_MAX_CHARS].strip()
 
 
+@dataclass(frozen=True)
+class Draft:
+    """The model's candidate lead before the verifier's threshold is applied (what calibration scores)."""
+
+    text: str  # "" when no lead was asked for or the model gave none
+    note: str = ""  # why not, when ``text`` is ""
+    score: float = 0.0  # the verifier's support of ``text`` on the passage
+    checks: bool = False  # it adds no word the passage lacks, picks the number asked for, names a whole pair
+
+
+def draft_lead(generator: Generator, settings: Settings, plan: Plan, best: Evidence, verifier: Verifier) -> Draft:
+    """Ask the model for a short answer from ``best`` when one can be trusted at all, and score it."""
+    if lang.any_language("override").search(best.english) or lang.any_language("instruction_like").search(best.english):
+        return Draft("", "the best passage reads like an instruction to a model; quoting it, not following it")
+    if plan.is_list:
+        # The model reads one sentence; a list's items sit in several (the evidence holds up to
+        # LIST_EVIDENCE of them), so its lead could only name part of the answer ("Ebang" of "Ebang, Canaan").
+        return Draft("", "the answer is a list spread over several passages; quoting them instead of a short answer")
+    if plan.asks_several:
+        # The model answers from one sentence with a few words: of two facts asked at once it names
+        # one (or one of them wrongly), and a half answer read as the answer is a wrong lead.
+        return Draft("", "the question asks for several facts; quoting the passages that hold them")
+    if best.text_en or best.hit.lang != "en":
+        # A reply drawn from a machine translation inherits its mistakes, and they pass every
+        # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
+        return Draft("", "the best passage is a translation; quoting the original instead of a short answer")
+    unmentioned = terms_not_in(plan, best)
+    if unmentioned:
+        # The passage is about something else than what was asked ("Debian 3.0" for "Debian 2.0"):
+        # a short answer drawn from it would be a wrong fact stated as a lead.
+        return Draft("", f"the best passage does not mention {', '.join(unmentioned)}; quoting instead of a short answer")
+    try:
+        text = generate_lead(generator, settings, plan.question, best)
+    except GeneratorError as exc:
+        return Draft("", f"generator unavailable ({exc}); showing the passages")
+    if not text:
+        return Draft("", "the model gave no answer; showing the passages")
+    score = verifier.support(text, [Passage(best.text, best.text_en)]).score
+    checks = (adds_only_supported(text, best, plan.question) and not ambiguous_number(text, best, plan.question)
+              and not half_of_a_pair(text, best, plan.question))
+    return Draft(text, score=score, checks=checks)
+
+
 def verified_lead(generator: Generator, settings: Settings, plan: Plan, best: Evidence, verifier: Verifier) -> Lead:
     """The model's short answer if the best passage supports it, and a note on why not otherwise.
 
     In non-strict mode a failed lead is still returned, marked unverified.
     """
-    if lang.any_language("override").search(best.english) or lang.any_language("instruction_like").search(best.english):
-        return Lead("", "the best passage reads like an instruction to a model; quoting it, not following it")
-    if plan.is_list:
-        # The model reads one sentence; a list's items sit in several (the evidence holds up to
-        # LIST_EVIDENCE of them), so its lead could only name part of the answer ("Ebang" of "Ebang, Canaan").
-        return Lead("", "the answer is a list spread over several passages; quoting them instead of a short answer")
-    if plan.asks_several:
-        # The model answers from one sentence with a few words: of two facts asked at once it names
-        # one (or one of them wrongly), and a half answer read as the answer is a wrong lead.
-        return Lead("", "the question asks for several facts; quoting the passages that hold them")
-    if best.text_en or best.hit.lang != "en":
-        # A reply drawn from a machine translation inherits its mistakes, and they pass every
-        # check on names and numbers ("turn his back on China" -> "going to China" -> "To China.").
-        return Lead("", "the best passage is a translation; quoting the original instead of a short answer")
-    unmentioned = terms_not_in(plan, best)
-    if unmentioned:
-        # The passage is about something else than what was asked ("Debian 3.0" for "Debian 2.0"):
-        # a short answer drawn from it would be a wrong fact stated as a lead.
-        return Lead("", f"the best passage does not mention {', '.join(unmentioned)}; quoting instead of a short answer")
-    try:
-        text = generate_lead(generator, settings, plan.question, best)
-    except GeneratorError as exc:
-        return Lead("", f"generator unavailable ({exc}); showing the passages")
-    if not text:
-        return Lead("", "the model gave no answer; showing the passages")
-    if (supported(verifier, text, [Passage(best.text, best.text_en)])
-            and adds_only_supported(text, best, plan.question)
-            and not ambiguous_number(text, best, plan.question)
-            and not half_of_a_pair(text, best, plan.question)):
-        return Lead(text)
+    draft = draft_lead(generator, settings, plan, best, verifier)
+    if not draft.text:
+        return Lead("", draft.note)
+    if draft.checks and draft.score >= verifier.threshold:
+        return Lead(draft.text)
     if not settings.strict:
-        return Lead(text, "the model's answer is not supported by the passage", verified=False)
+        return Lead(draft.text, "the model's answer is not supported by the passage", verified=False)
     return Lead("", "the model's answer was not supported by the passages; showing them instead")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rag import verify
+from rag.calibration import calibrated_lead
 from rag.records import Passage
 
 
@@ -35,7 +36,9 @@ class Verifier(Protocol):
 class WordOverlapVerifier:
     """Numbers and names must be in an original passage; most content words in a passage or its rendering."""
 
-    threshold = verify.SUPPORT_THRESHOLD
+    @property
+    def threshold(self) -> float:
+        return calibrated_lead().support_threshold
 
     def support(self, claim: str, passages: list[Passage]) -> Support:
         score, reasons = verify.check(claim, [p.text for p in passages], [p.translation or "" for p in passages])

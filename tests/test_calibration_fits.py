@@ -1,0 +1,43 @@
+"""The rules `make calibrate` chooses by, on small made-up data: what each fit prefers, and how it breaks ties."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.calibrate_evidence import KEEP_RATIOS, Question, fit_keep_ratio, shown
+from bench.calibrate_lead import THRESHOLDS, Drafted, choose
+
+
+def draft(score: float, right: bool, corpus: str = "a") -> Drafted:
+    return Drafted(corpus, "q", "lead", score, right)
+
+
+def test_the_lead_threshold_shows_no_wrong_lead_before_it_shows_more_right_ones():
+    drafts = [draft(1.0, True), draft(0.65, True), draft(0.62, False)]
+    # Above 0.62 the wrong draft is hidden (and the right one at 0.65 with it); 0.7 to 1.0 tie: the middle.
+    assert choose(drafts, {"a": 10}, ["a"]) == 0.8
+
+
+def test_the_lead_threshold_takes_the_middle_of_a_tie():
+    assert choose([draft(1.0, True)], {"a": 5}, ["a"]) == THRESHOLDS[len(THRESHOLDS) // 2]
+
+
+def question(scores: list[float], holds: list[bool]) -> Question:
+    """Candidates with one feature (the score itself); ``holds`` says which hold the answer."""
+    n = len(scores)
+    return Question("c", "q", np.array(scores, dtype=float).reshape(n, 1), np.array(holds, dtype=float),
+                    [["gold"]], ["gold" if h else "other" for h in holds], [("d", 10 * i, 10 * i + 5) for i in range(n)],
+                    False)
+
+
+def test_the_keep_ratio_is_the_strictest_that_still_shows_the_answer():
+    # The answer ranks second at 0.65 of the best score: ratios up to 0.6 show it, stricter ones do not.
+    q = question([1.0, 0.65, 0.1], [False, True, False])
+    w = np.array([1.0])
+    assert fit_keep_ratio([q], w) == 0.6
+    assert len(shown(q, w, 3, 0.6)) == 2 and len(shown(q, w, 3, KEEP_RATIOS[0])) == 2
+
+
+def test_the_keep_ratio_is_the_strictest_of_all_when_the_best_piece_holds_the_answer():
+    q = question([1.0, 0.9, 0.8], [True, False, False])
+    assert fit_keep_ratio([q], np.array([1.0])) == max(KEEP_RATIOS)
