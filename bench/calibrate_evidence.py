@@ -5,7 +5,7 @@ general HTML pages, PDF manuals) the answer layer's candidate sentences are
 collected with their features (``rag.answer.evidence.score_candidates``).
 A candidate's label is the share of the question's ``must_include`` groups
 its text (or English rendering) holds. A small grid over the weights that
-matter most (``GRID``; the rest keep their hand-set values) is searched for
+matter most (``GRID``), then each small weight in turn (``SMALL``), is searched for
 the best evidence@3: the evidence an answer shows (``select_evidence``: the
 top three non-overlapping candidates within the keep ratio of the best, five
 for a list) together holds every group. Averaged over the corpora so each
@@ -39,7 +39,7 @@ from rag.calibration import CALIBRATION_FILE  # noqa: E402
 from rag.config import PROJECT_ROOT  # noqa: E402
 
 TOP = 3  # evidence pieces an ordinary answer shows
-# The weights searched; the others keep their hand-set values (rag.calibration.UNFITTED_EVIDENCE_WEIGHTS).
+# The weights searched, from the hand-set start (rag.calibration.UNFITTED_EVIDENCE_WEIGHTS).
 # ``similarity`` stays fixed as the scale the others (and min_relevance) are read against;
 # ``similarity_other`` is already on that scale (rag.crosslingual), its weight is searched near it.
 GRID = {
@@ -48,6 +48,14 @@ GRID = {
     "rare_overlap": [0.0, 0.1, 0.2],
     "answer_type": [0.08, 0.15],
     "pair": [-1.0, -0.1, -0.05, 0.0],
+}
+# The small weights, searched one at a time after the grid (each with the others fixed): a full grid
+# over them too would take 81 times as long.
+SMALL = {
+    "other_language": [-0.05, 0.0, 0.05],
+    "focus": [-0.2, -0.1, 0.0],
+    "rank": [-0.02, -0.01, 0.0],
+    "outside": [-0.05, -0.02, 0.0],
 }
 # The hubness correction of non-English sentences' similarity (rag.crosslingual): each value changes the
 # features themselves, so the candidates are collected once per value and the weights fitted on each.
@@ -139,6 +147,12 @@ def fit(questions: list[Question], start: dict[str, float]) -> dict[str, float]:
         q = quality(weights)
         if q > best_quality:
             best, best_quality = weights, q
+    for name, values in SMALL.items():  # then each small weight, the rest fixed; ties keep the current value
+        for value in values:
+            weights = {**best, name: value}
+            q = quality(weights)
+            if q > best_quality:
+                best, best_quality = weights, q
     return best
 
 
@@ -237,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                         "pieces_shown": pieces_shown(mine, vector(chosen), keep_ratio),
                         "questions": len(mine),
                         "values": {"hub_weight": without_hub, "keep_ratio": without_ratio,
-                                   **{n: without[n] for n in GRID}}}
+                                   **{n: without[n] for n in (*GRID, *SMALL)}}}
         h = held[corpus]
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "
               f"{h['held_out'] - h['with']:+6.3f}   n={len(mine)} {h['values']}")
