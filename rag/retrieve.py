@@ -2,8 +2,10 @@
 
 Dense search finds paraphrases; BM25 finds rare names and numbers that a
 small encoder blurs. Fusing ranks (not raw scores) needs no calibration
-between the two. Non-English chunks are matched through their English
-rendering, which is embedded and indexed beside the original.
+between the two. Non-English chunks are matched by the multilingual
+encoder (its cosines put on the English scale, ``rag.crosslingual``) and by
+BM25 over the question's words translated into the library's words
+(``rag.lexicon``).
 """
 
 from __future__ import annotations
