@@ -142,5 +142,6 @@ def render(section: dict) -> list[str]:
     cost = section["language_cost"]
     lines += ["", f"German pages cost {cost['de']['seconds_per_1000_chars']} s per 1,000 characters against "
               f"{cost['en']['seconds_per_1000_chars']} s for the English pages: {cost['de_over_en']}× "
-              "(multilingual sentence vectors instead of translating every sentence at ingest)."]
+              "(multilingual sentence vectors and the word lexicon of `rag/lexicon.py`, encoded at the end of the "
+              "ingest, instead of translating every sentence)."]
     return lines

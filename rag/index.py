@@ -358,6 +358,9 @@ class Index:
             with self.profile.stage("vector index"), self._lock:
                 self._vectors = None
                 self.vectors()
+        if self.multilingual_vectors()[0].size:
+            with self.profile.stage("word lexicon"):
+                self.lexicon()  # the non-English words encoded now (and cached), not on the next question
         with self.profile.stage("write"):
             self.store.checkpoint()  # fold the write-ahead log into the file: no stale copy stays on disk
             self.encoder.cache.checkpoint()
@@ -400,13 +403,19 @@ class Index:
         return self._moments[1], self._moments[2]
 
     def lexicon(self) -> Lexicon:
-        """The words of the non-English documents with their multilingual vectors, built once per generation."""
+        """The words of the non-English documents with their multilingual vectors, built once per generation and
+        process (at the end of an ingest, or on the first question of a process that did not ingest)."""
         generation = self.generation
         if self._lexicon is None or self._lexicon[0] != generation:
             others = [d["doc_id"] for d in self.doc_meta().values() if (d.get("lang") or "en") != "en"]
             texts = (doc.text for doc in map(self.store.document, others) if doc is not None)
-            self._lexicon = (generation, Lexicon.of(texts, self.multilingual_encoder.encode))
+            self._lexicon = (generation, Lexicon.of(texts, self._encode_uncached))
         return self._lexicon[1]
+
+    def _encode_uncached(self, words: list[str]) -> np.ndarray:
+        """Multilingual vectors of the library's words, at the precision the embedding cache keeps (float16),
+        but not written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word)."""
+        return self.multilingual_encoder.encoder.encode(words).astype(np.float16).astype(np.float32)
 
     def word_translations(self, question: str, threshold: float | None = None) -> dict[str, frozenset[str]]:
         """The question's words -> their translations among the non-English documents' words (``rag.lexicon``).
