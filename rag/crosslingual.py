@@ -39,11 +39,11 @@ HUB_SAMPLE = 5_000  # library sentences whose hubness enters the moments
 BLOCK = 4_096  # rows per matrix product when measuring hubness (bounds memory)
 
 
-def _sample(count: int, size: int) -> np.ndarray:
+def fixed_sample(count: int, size: int, seed: int = SEED) -> np.ndarray:
     """A fixed, sorted sample of ``size`` row numbers out of ``count`` (all of them when there are fewer)."""
     if count <= size:
         return np.arange(count)
-    return np.sort(np.random.default_rng(SEED).choice(count, size, replace=False))
+    return np.sort(np.random.default_rng(seed).choice(count, size, replace=False))
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Hubness:
     def of(cls, vectors: np.ndarray) -> "Hubness | None":
         if len(vectors) <= HUB_NEIGHBOURS:
             return None
-        return cls(np.asarray(vectors[_sample(len(vectors), HUB_PROBES)], dtype=np.float32))
+        return cls(np.asarray(vectors[fixed_sample(len(vectors), HUB_PROBES)], dtype=np.float32))
 
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
         """The hubness of each row of ``vectors`` (a probe's own copy and exact duplicates left out)."""
@@ -92,12 +92,12 @@ class Moments:
         if len(vectors) < 2:
             return None
         hubness = Hubness.of(vectors) if hubs else None
-        rows = vectors[_sample(len(vectors), SAMPLE)]
+        rows = vectors[fixed_sample(len(vectors), SAMPLE)]
         sample = np.asarray(rows, dtype=np.float64)
         moments = cls(sample.mean(axis=0), np.cov(sample, rowvar=False))
         if hubness is None:
             return moments
-        few = np.asarray(rows[_sample(len(rows), HUB_SAMPLE)], dtype=np.float64)
+        few = np.asarray(rows[fixed_sample(len(rows), HUB_SAMPLE)], dtype=np.float64)
         hub = hubness(few)
         cov = ((few - few.mean(axis=0)) * (hub - hub.mean())[:, None]).sum(axis=0) / max(len(few) - 1, 1)
         return cls(moments.mean, moments.covariance, hubness, float(hub.mean()), float(hub.var(ddof=1)), cov)

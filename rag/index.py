@@ -39,6 +39,7 @@ from rag.trash import Trash
 from rag.vectors import VectorIndex
 
 VECTORS_FILE = "vectors.faiss"
+TRANSLATIONS_KEPT = 512  # questions whose word translations are kept per generation (as encode_question keeps 512)
 Progress = Callable[[int, int, str], None]  # (done, total, current doc_id)
 
 
@@ -80,6 +81,7 @@ class Index:
         self._multilingual: tuple[int, np.ndarray, np.ndarray] | None = None
         self._moments: tuple[int, Moments | None, Moments | None] | None = None
         self._lexicon: tuple[int, Lexicon] | None = None
+        self._translations: tuple[int, dict[tuple[str, float], dict[str, frozenset[str]]]] = (-1, {})
         self._multilingual_encoder: CachedEncoder | None = None
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
@@ -360,7 +362,7 @@ class Index:
                 self.vectors()
         if self.multilingual_vectors()[0].size:
             with self.profile.stage("word lexicon"):
-                self.lexicon()  # the non-English words encoded now (and cached), not on the next question
+                self.lexicon()  # the non-English words encoded now, not on the next question
         with self.profile.stage("write"):
             self.store.checkpoint()  # fold the write-ahead log into the file: no stale copy stays on disk
             self.encoder.cache.checkpoint()
@@ -413,8 +415,9 @@ class Index:
         return self._lexicon[1]
 
     def _encode_uncached(self, words: list[str]) -> np.ndarray:
-        """Multilingual vectors of the library's words, at the precision the embedding cache keeps (float16),
-        but not written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word)."""
+        """Multilingual vectors of single words, at the precision the embedding cache keeps (float16), but not
+        written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word), and a
+        question's words would cost a write on every question."""
         return self.multilingual_encoder.encoder.encode(words).astype(np.float16).astype(np.float32)
 
     def word_translations(self, question: str, threshold: float | None = None) -> dict[str, frozenset[str]]:
@@ -425,7 +428,15 @@ class Index:
         if not self.multilingual_vectors()[0].size:
             return {}
         threshold = calibrated(self.encoder.name).lexicon_threshold if threshold is None else threshold
-        return self.lexicon().translations(question, self.multilingual_encoder.encode, threshold)
+        generation = self.generation
+        if self._translations[0] != generation:
+            self._translations = (generation, {})
+        kept = self._translations[1]  # retrieval and evidence both ask for one question's translations
+        if (question, threshold) not in kept:
+            if len(kept) >= TRANSLATIONS_KEPT:
+                kept.clear()
+            kept[question, threshold] = self.lexicon().translations(question, self._encode_uncached, threshold)
+        return kept[question, threshold]
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
         """The units of ``doc_id`` inside ``[start, end)``, with their vectors (encoded once, then cached)."""

@@ -7,8 +7,8 @@ puts single words of its languages in one space too: the words of the
 library's non-English documents whose vector is close enough to a question
 word's are read as its translations. "Close enough" is ``lexicon_threshold``,
 fitted by `make calibrate`. Only words are translated, never sentences: it
-costs one encoder pass over the library's distinct words (kept in the
-embedding cache, so once per word) and one over the question's few words.
+costs one encoder pass over the library's distinct words (at the end of an
+ingest, kept in memory) and one over the question's few words.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import lang
+from rag.crosslingual import fixed_sample
 from rag.lexical import body as lexical_body
 from rag.records import Chunk, Document
 
@@ -105,9 +106,7 @@ class SentenceReads:
         """Up to ``size`` chunk vectors, a fixed sample of the library: statistics of a large library (its mean
         vector and covariance) without reading every vector."""
         ids = [row[0] for row in self._fetch("SELECT id FROM chunks ORDER BY id", ())]
-        if len(ids) > size:
-            picked = np.random.default_rng(seed).choice(len(ids), size, replace=False)
-            ids = [ids[i] for i in np.sort(picked)]
+        ids = [ids[i] for i in fixed_sample(len(ids), size, seed)]
         vectors = []
         for at in range(0, len(ids), SAMPLE_BATCH):
             batch = tuple(ids[at:at + SAMPLE_BATCH])
