@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from rag.extract import Block, BlockKind, extract_text
 from rag.records import Chunk, Document
-from rag.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, split_span
+from rag.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, leans_on_previous, split_span
 
 # Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one
 # built with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "6"
+TEXT_RULES_VERSION = "7"
 SECTION_SEPARATOR = " › "
 
 
@@ -55,7 +55,8 @@ def chunk_sentences(doc: Document, units: Sequence[Unit | Sentence], chunk_chars
                     overlap: int = 1) -> list[Chunk]:
     """Group consecutive units into chunks of about ``chunk_chars`` characters.
 
-    Neighbouring chunks share ``overlap`` units within a section. A heading
+    Neighbouring chunks share ``overlap`` units within a section, and a shared unit brings along the
+    sentence it leans on (a list's lead-in, the sentence an "It …" points back to). A heading
     starts a new chunk, and a chunk never spans a boilerplate gap, since its
     text must be the exact original slice.
     """
@@ -71,8 +72,7 @@ def chunk_sentences(doc: Document, units: Sequence[Unit | Sentence], chunk_chars
         if current and (heading or crosses_gap or new_section or unit.end - current[0].start > chunk_chars):
             groups.append(current)
             carry = overlap and not (heading or crosses_gap or new_section) and len(current) > overlap
-            keep = [u for u in current[-overlap:] if getattr(u, "kind", "sentence") != "heading"] if carry else []
-            current = list(keep)
+            current = _carried(doc, current, overlap, chunk_chars // 2) if carry else []
         current.append(unit)
     if current and not (groups and set(current) <= set(groups[-1])):
         groups.append(current)
@@ -82,6 +82,24 @@ def chunk_sentences(doc: Document, units: Sequence[Unit | Sentence], chunk_chars
         section = SECTION_SEPARATOR.join(getattr(group[0], "section", ()) or ())
         chunks.append(Chunk(f"{doc.doc_id}#{ordinal}", doc.doc_id, start, end, doc.text[start:end], section=section))
     return chunks
+
+
+def _carried(doc: Document, group: list, overlap: int, limit: int) -> list:
+    """The units of a closed chunk that open the next one: its last ``overlap`` units, and before them
+    what the first of those leans on (``leans_on_previous``: the sentence a list item's lead-in or an
+    "It …" needs), while that fits in ``limit`` characters and stays in the chunk."""
+    keep = [u for u in group[-overlap:] if getattr(u, "kind", "sentence") != "heading"]
+    at = len(group) - len(keep)
+    while keep and at > 1:
+        before, first = group[at - 1], keep[0]
+        if first.end - before.start > limit or _has_noise_between(doc.text, before.end, first.start):
+            break
+        if not leans_on_previous(doc.text[before.start:before.end], getattr(before, "kind", "sentence"),
+                                 doc.text[first.start:first.end], doc.lang):
+            break
+        keep.insert(0, before)
+        at -= 1
+    return keep
 
 
 def _has_noise_between(text: str, a: int, b: int) -> bool:

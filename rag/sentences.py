@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag import lang as languages
+
 PYSBD_LANGUAGES = {
     "en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",
     "my", "el", "it", "ja", "de", "kk", "sk",
@@ -55,6 +57,22 @@ def split_sentences(text: str, lang: str = "en") -> list[Sentence]:
 def sentences(text: str, lang: str = "en") -> list[str]:
     """The sentences of ``text`` as strings."""
     return [text[s.start:s.end] for s in split_sentences(text, lang)]
+
+
+def leans_on_previous(previous: str, previous_kind: str, text: str, lang: str = "en") -> bool:
+    """Whether a unit cannot be read without the prose sentence before it.
+
+    It continues that sentence (starts lower-case: "for mining machines."), points back to it
+    (the language's ``refers_back``: "It is quite possibly the most badly maintained …"), or that
+    sentence introduces it ("… have the following meanings:" above a list, a table or code).
+    """
+    if previous_kind != "sentence":
+        return False
+    if previous.rstrip().endswith(":"):
+        return True
+    first = next((ch for ch in text if ch.isalnum()), "")
+    pattern = languages.pattern(lang, "refers_back")
+    return first.islower() or (pattern is not None and pattern.match(text.lstrip()) is not None)
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -33,6 +33,7 @@ from rag.index import Index
 from rag.lexicon import words_of
 from rag.records import Hit
 from rag.retrieve import encode_question
+from rag.sentences import leans_on_previous
 from rag.verify import content_words, leading_name, names, numbers
 
 
@@ -329,9 +330,10 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
 
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
-    """Prepend what a piece cannot be read without: the previous sentence when it starts mid-sentence
-    ("for mining machines.") or with a word pointing back to it ("It is ..."), the term when it is a
-    definition's body.
+    """Prepend what a piece cannot be read without: the previous sentence when the piece leans on it
+    (``rag.sentences.leans_on_previous``: it starts mid-sentence, "for mining machines.", points back,
+    "It is ...", or the sentence introduces it, "... have the following meanings:"), the term when it
+    is a definition's body.
 
     A definition list's body ("If set to a number greater than zero, the value is used as ...") names
     its subject only in the term above it (``PROMPT_DIRTRIM``), which extraction keeps as a one-word
@@ -340,18 +342,11 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
     before = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.start, after=False)
     if before is None:
         return evidence
-    first = next((ch for ch in evidence.text if ch.isalnum()), "")
-    if not (first.islower() or _refers_back(before, evidence) or _is_term_of(index, before, evidence)):
+    leans = leans_on_previous(before.text, before.kind, evidence.text, evidence.hit.lang)
+    if not (leans or _is_term_of(index, before, evidence)):
         return evidence
     english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
     return _widened(index, evidence, before.start, evidence.end, english)
-
-
-def _refers_back(before, evidence: Evidence) -> bool:
-    """Whether ``evidence`` opens with a word pointing back to the prose sentence before it ("It is quite
-    possibly the most badly maintained distribution" names the distribution only in the sentence before)."""
-    pattern = lang.pattern(evidence.hit.lang, "refers_back")
-    return before.kind == "sentence" and pattern is not None and pattern.match(evidence.text.lstrip()) is not None
 
 
 def _is_term_of(index: Index, before, evidence: Evidence) -> bool:
