@@ -47,6 +47,9 @@ GRID = {
 # 2.0 is above any cosine: no translation.
 LEXICON_THRESHOLDS = [0.75, 0.8, 0.85, 0.9, 2.0]
 CUTOFFS = (3, 5)
+# Settings with the same hits on the corpora they are fitted on are told apart by how high the answer ranks
+# (to this depth), not by their order in the grid: a tie broken by grid order is a value no data chose.
+MRR_DEPTH = 10
 # Fitted with min_relevance: the share of the library's passages a name may be in and still be a term a
 # passage must hold to answer (rag.answer.plan).
 RARE_TERM_SHARES = [0.05, 0.1, 0.2, 0.3]
@@ -66,15 +69,18 @@ def questions(name: str) -> list[dict]:
     return [q for q in rows if q.get("answerable", True) and q.get("must_include")]
 
 
-def score(index: Index, qs: list[dict], params: dict) -> float:
-    """Mean of answer hit@3 and hit@5 for ``params``."""
+def score(index: Index, qs: list[dict], params: dict) -> tuple[float, float]:
+    """Mean of answer hit@3 and hit@5 for ``params``, and the mean reciprocal answer rank (to depth
+    ``MRR_DEPTH``) that breaks ties between settings with the same hits."""
     hits = {k: 0 for k in CUTOFFS}
+    reciprocal = 0.0
     for q in qs:
-        found = retrieve(index, q["question"], k=max(CUTOFFS), **params).hits
+        found = retrieve(index, q["question"], k=MRR_DEPTH, **params).hits
         rank = answer_rank([f"{h.chunk.text}\n{h.chunk.text_en or ''}" for h in found], q["must_include"])
         for k in CUTOFFS:
             hits[k] += rank is not None and rank <= k
-    return sum(hits.values()) / (len(CUTOFFS) * len(qs))
+        reciprocal += 1.0 / rank if rank else 0.0
+    return sum(hits.values()) / (len(CUTOFFS) * len(qs)), reciprocal / len(qs)
 
 
 def best_evidence_scores(index: Index, name: str) -> dict[float, list[tuple[bool, float, bool]]]:
@@ -169,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         return fit_relevance_only(indexes, args.write)
     off = LEXICON_THRESHOLDS[-1]
     combos = [{**dict(zip(GRID, values)), "lexicon_threshold": off} for values in itertools.product(*GRID.values())]
-    table = {}  # (combo index, corpus) -> score
+    table = {}  # (combo index, corpus) -> answer hit score
+    reciprocal = {}  # (combo index, corpus) -> mean reciprocal answer rank (breaks ties)
 
     def run(i: int) -> None:
         for name in CORPORA:
-            table[i, name] = score(indexes[name], qs[name], combos[i])
+            table[i, name], reciprocal[i, name] = score(indexes[name], qs[name], combos[i])
         print(f"  {i + 1}/{len(combos)} {combos[i]}: " + " ".join(f"{n} {table[i, n]:.3f}" for n in CORPORA),
               file=sys.stderr)
 
@@ -181,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         run(i)
 
     def best_of(candidates: list[int], names: list[str]) -> int:
-        return max(candidates, key=lambda i: (sum(table[i, n] for n in names) / len(names), -i))
+        return max(candidates, key=lambda i: (sum(table[i, n] for n in names) / len(names),
+                                              sum(reciprocal[i, n] for n in names) / len(names), -i))
 
     def best(names: list[str]) -> int:
         """The grid point best on ``names``, then the lexicon threshold best on them with the rest fixed."""
