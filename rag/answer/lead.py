@@ -2,9 +2,10 @@
 
 The model sees one passage, never several (given more, a small model readily
 answers from the wrong one), and a prompt with worked examples from
-``rag.lang``. Its reply is kept only if the verifier finds it supported, it
-adds no word the passage lacks, and a number it picks is the one the
-question points to.
+``rag.lang``. It is asked only when the passage says what narrows the
+question ("first", "largest"). Its reply is kept only if the verifier finds
+it supported, it adds no word the passage lacks, and a number it picks is the
+one the question points to.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def draft_lead(generator: Generator, settings: Settings, plan: Plan, best: Evide
         # The passage is about something else than what was asked ("Debian 3.0" for "Debian 2.0"):
         # a short answer drawn from it would be a wrong fact stated as a lead.
         return Draft("", f"the best passage does not mention {', '.join(unmentioned)}; quoting instead of a short answer")
+    unsaid = qualifiers_not_in(plan, best)
+    if unsaid:
+        # "Which version *first* shipped apt?" over "2.1 included apt": the passage names a version
+        # that shipped it, not the first; as a short answer it would claim what the passage does not.
+        return Draft("", f"the best passage does not say {', '.join(unsaid)}; quoting instead of a short answer")
     try:
         text = generate_lead(generator, settings, plan.question, best)
     except GeneratorError as exc:
@@ -127,6 +133,16 @@ def terms_not_in(plan: Plan, evidence: Evidence) -> list[str]:
     origins = {origin(word) for word in present}
     return sorted(spelling for folded, spelling in plan.about.items()
                   if folded not in present and origin(folded) not in origins and folded not in plan.describing)
+
+
+def qualifiers_not_in(plan: Plan, evidence: Evidence) -> list[str]:
+    """The question's narrowing words (``first``, ``largest``: the language's ``qualifiers``) that the
+    lead's own passage does not hold."""
+    asked = lang.pattern(plan.language, "qualifiers")
+    if asked is None:
+        return []
+    said = {m.group().lower() for text in (evidence.text, evidence.text_en or "") for m in asked.finditer(text)}
+    return sorted({m.group().lower() for m in asked.finditer(plan.question)} - said)
 
 
 def generate_lead(generator: Generator, settings: Settings, question: str, evidence: Evidence) -> str:

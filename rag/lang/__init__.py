@@ -65,6 +65,9 @@ class Language:
     clause_break: str = ""
     # Words that join two members of one list ("Ian Murdock, and his wife, Debra").
     coordination: str = ""
+    # Words that narrow a question to one of many ("the *first* version that shipped apt", "the *largest*
+    # pool"): a passage without the word may name one of the many, so a short answer needs it said.
+    qualifiers: str = ""
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""
