@@ -12,7 +12,8 @@ for a list) together holds every group. Averaged over the corpora so each
 counts the same, however many questions it has. The weights are fitted with
 the loosest keep ratio; then the strictest ratio that keeps their evidence@3
 is chosen (``KEEP_RATIOS``), so an answer shows the fewest quotes that still
-hold the answer. Leave-one-corpus-out: the weights and ratio fitted without a
+hold the answer. The hubness correction (``HUB_WEIGHTS``) and the cap of the
+``focus`` feature (``FOCUS_MAXES``) are chosen with the weights. Leave-one-corpus-out: the weights and ratio fitted without a
 corpus are scored on it, beside those fitted with every corpus in.
 
     python -m bench.calibrate_evidence [--write]
@@ -25,9 +26,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,6 +62,10 @@ SMALL = {
 # The hubness correction of non-English sentences' similarity (rag.crosslingual): each value changes the
 # features themselves, so the candidates are collected once per value and the weights fitted on each.
 HUB_WEIGHTS = [0.0, 0.5, 1.0]
+# How many of the question's names a sentence's document may lack (and another retrieved one has) and count in
+# its ``focus`` feature. The candidates are collected uncapped and the cap applied to that column, so each
+# value costs a fit, not a collection.
+FOCUS_MAXES = [1.0, 2.0, 3.0]
 # How close to the best piece's score a further piece must be to be shown (rag.answer.evidence.shown). The
 # weights are fitted with the loosest; then the strictest ratio that keeps their evidence@3 is chosen:
 # the fewest quotes that still hold the answer.
@@ -85,7 +91,7 @@ def feature_names() -> list[str]:
 
 
 def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
-    """The candidates of every answerable dev question, scored under the current weights."""
+    """The candidates of every answerable dev question, scored under the current weights (``focus`` uncapped)."""
     from rag.answer.evidence import score_candidates
     from rag.answer.plan import make_plan
     from rag.answer.translation import translator
@@ -111,7 +117,7 @@ def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
             plan = make_plan(q["question"], index)
             k = max(settings.top_k, EVIDENCE_CHUNKS)
             found = retrieve(index, q["question"], k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-            candidates = score_candidates(index, found.hits, found.vector, plan, translate, hub_weight)
+            candidates = score_candidates(index, found.hits, found.vector, plan, translate, hub_weight, math.inf)
             if not candidates:
                 continue
             texts = [f"{c.evidence.text}\n{c.evidence.text_en or ''}" for c in candidates]
@@ -121,6 +127,17 @@ def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
             out.append(Question(corpus, q["question"], np.array(x, dtype=float), np.array(y), groups, texts, spans,
                                 plan.is_list))
         index.close()
+    return out
+
+
+def capped(questions: list[Question], focus_max: float) -> list[Question]:
+    """The questions with their ``focus`` feature capped at ``focus_max`` (as ``score_candidates`` caps it)."""
+    column = feature_names().index("focus")
+    out = []
+    for q in questions:
+        x = q.x.copy()
+        x[:, column] = np.minimum(x[:, column], focus_max)
+        out.append(replace(q, x=x))
     return out
 
 
@@ -209,48 +226,55 @@ def fit_keep_ratio(questions: list[Question], w: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, UNFITTED_KEEP_RATIO
+    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, UNFITTED_FOCUS_MAX, UNFITTED_KEEP_RATIO
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
     parser.add_argument("--write", action="store_true", help=f"write the fitted weights to {CALIBRATION_FILE}")
     args = parser.parse_args(argv)
-    by_hub = {hub: collect(args.home, hub) for hub in HUB_WEIGHTS}
+    collected = {hub: collect(args.home, hub) for hub in HUB_WEIGHTS}
+    by_setting = {(hub, cap): capped(questions, cap) for hub, questions in collected.items() for cap in FOCUS_MAXES}
     start = dict(UNFITTED_EVIDENCE_WEIGHTS)
     names = feature_names()
     vector = lambda weights: np.array([weights.get(n, 0.0) for n in names])  # noqa: E731
 
-    def fit_hub(keep) -> tuple[float, dict[str, float]]:
-        """The hub weight and feature weights with the best evidence@3 (then @1) on the corpora ``keep`` accepts."""
-        best = None
-        for hub, questions in by_hub.items():
+    def fit_setting(keep) -> tuple[tuple[float, float], dict[str, float]]:
+        """The (hub weight, focus cap) and feature weights with the best evidence@3 (then @1) on the corpora
+        ``keep`` accepts. A tie goes to the first hub weight, then to the middle of its tied caps (as the
+        lead threshold's does): a cap no question tells apart from its neighbours is not chosen by its end."""
+        results = {}
+        for setting, questions in by_setting.items():
             mine = [q for q in questions if keep(q.corpus)]
             weights = fit(mine, start)
             corpora = sorted({q.corpus for q in mine})
             quality = tuple(sum(evidence_at([q for q in mine if q.corpus == c], vector(weights), k) for c in corpora)
                             / len(corpora) for k in (TOP, 1))
-            if best is None or quality > best[0]:
-                best = (quality, hub, weights)
-        return best[1], best[2]
+            results[setting] = (quality, weights)
+        top = max(quality for quality, _weights in results.values())
+        tied = [setting for setting, (quality, _weights) in results.items() if quality == top]
+        caps = [cap for hub, cap in tied if hub == tied[0][0]]
+        setting = (tied[0][0], caps[len(caps) // 2])
+        return setting, results[setting][1]
 
-    hub, chosen = fit_hub(lambda corpus: True)
-    keep_ratio = fit_keep_ratio(by_hub[hub], vector(chosen))
-    print(f"hub weight {hub}; keep ratio {keep_ratio}; weights fitted on every corpus: "
+    (hub, focus_max), chosen = fit_setting(lambda corpus: True)
+    keep_ratio = fit_keep_ratio(by_setting[hub, focus_max], vector(chosen))
+    print(f"hub weight {hub}; focus cap {focus_max}; keep ratio {keep_ratio}; weights fitted on every corpus: "
           + ", ".join(f"{n} {chosen.get(n, 0.0):+.3f}" for n in names))
     print(f"{'corpus':10} {'hand-set':>9} {'with it in':>11} {'held out':>9} {'gap':>6}   (evidence@{TOP})")
     held = {}
     for corpus in CORPORA:
-        without_hub, without = fit_hub(lambda c: c != corpus)
-        without_ratio = fit_keep_ratio([q for q in by_hub[without_hub] if q.corpus != corpus], vector(without))
-        mine = [q for q in by_hub[hub] if q.corpus == corpus]
-        mine_without = [q for q in by_hub[without_hub] if q.corpus == corpus]
-        held[corpus] = {"hand_set": evidence_at([q for q in by_hub[0.0] if q.corpus == corpus], vector(start), TOP,
+        without_setting, without = fit_setting(lambda c: c != corpus)
+        without_ratio = fit_keep_ratio([q for q in by_setting[without_setting] if q.corpus != corpus], vector(without))
+        mine = [q for q in by_setting[hub, focus_max] if q.corpus == corpus]
+        mine_without = [q for q in by_setting[without_setting] if q.corpus == corpus]
+        unfitted = by_setting[0.0, UNFITTED_FOCUS_MAX]
+        held[corpus] = {"hand_set": evidence_at([q for q in unfitted if q.corpus == corpus], vector(start), TOP,
                                                 UNFITTED_KEEP_RATIO),
                         "with": evidence_at(mine, vector(chosen), TOP, keep_ratio),
                         "held_out": evidence_at(mine_without, vector(without), TOP, without_ratio),
                         "pieces_shown": pieces_shown(mine, vector(chosen), keep_ratio),
                         "questions": len(mine),
-                        "values": {"hub_weight": without_hub, "keep_ratio": without_ratio,
+                        "values": {"hub_weight": without_setting[0], "focus_max": without_setting[1], "keep_ratio": without_ratio,
                                    **{n: without[n] for n in (*GRID, *SMALL)}}}
         h = held[corpus]
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "
@@ -258,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
         data["evidence"] = {"name": "bench/calibrate_evidence.py", "weights": {n: chosen.get(n, 0.0) for n in names},
-                            "hub_weight": hub, "keep_ratio": keep_ratio, "leave_one_corpus_out": held}
+                            "hub_weight": hub, "focus_max": focus_max, "keep_ratio": keep_ratio,
+                            "leave_one_corpus_out": held}
         CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
     return 0

@@ -39,6 +39,7 @@ UNFITTED_EVIDENCE_WEIGHTS = {
 }
 
 UNFITTED_KEEP_RATIO = 0.8  # a further evidence piece is shown within 20% of the best one's score
+UNFITTED_FOCUS_MAX = 2  # the question's names a document may lack that count against its sentences
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class EvidenceCalibration:
     weights: dict[str, float] = field(default_factory=lambda: dict(UNFITTED_EVIDENCE_WEIGHTS))
     hub_weight: float = 0.0  # hubness correction of non-English sentences' similarity (rag.crosslingual)
     keep_ratio: float = UNFITTED_KEEP_RATIO  # a further piece is shown if its score is this close to the best
+    # At most this many of the question's names that a sentence's document lacks (and another retrieved one
+    # has) count in its ``focus`` feature: one lacking name says "another document", more say it no louder.
+    focus_max: float = UNFITTED_FOCUS_MAX
 
 
 def _entry(key: str) -> dict:
@@ -67,7 +71,8 @@ def calibrated_evidence() -> EvidenceCalibration:
         return EvidenceCalibration()
     return EvidenceCalibration(name=entry.get("name", "fitted"), weights=dict(entry["weights"]),
                                hub_weight=float(entry.get("hub_weight", 0.0)),
-                               keep_ratio=float(entry.get("keep_ratio", UNFITTED_KEEP_RATIO)))
+                               keep_ratio=float(entry.get("keep_ratio", UNFITTED_KEEP_RATIO)),
+                               focus_max=float(entry.get("focus_max", UNFITTED_FOCUS_MAX)))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.calibrate_evidence import KEEP_RATIOS, Question, fit_keep_ratio, shown
+from bench.calibrate_evidence import KEEP_RATIOS, Question, capped, feature_names, fit_keep_ratio, shown
 from bench.calibrate_lead import THRESHOLDS, Drafted, choose
 
 
@@ -41,3 +41,14 @@ def test_the_keep_ratio_is_the_strictest_that_still_shows_the_answer():
 def test_the_keep_ratio_is_the_strictest_of_all_when_the_best_piece_holds_the_answer():
     q = question([1.0, 0.9, 0.8], [True, False, False])
     assert fit_keep_ratio([q], np.array([1.0])) == max(KEEP_RATIOS)
+
+
+def test_the_focus_cap_is_applied_to_the_collected_column_only():
+    names = feature_names()
+    x = np.full((2, len(names)), 5.0)
+    q = Question("c", "q", x, np.array([1.0, 0.0]), [["gold"]], ["gold", "other"], [("d", 0, 5), ("d", 10, 15)], False)
+    (one,) = capped([q], 1.0)
+    focus = names.index("focus")
+    assert (one.x[:, focus] == 1.0).all()
+    assert (np.delete(one.x, focus, axis=1) == 5.0).all()
+    assert (q.x == 5.0).all()  # the collected candidates are left as they were, for the next cap

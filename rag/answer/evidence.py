@@ -24,7 +24,7 @@ import numpy as np
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
-    EVIDENCE_LIMIT, FOCUS_MAX, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
+    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
     TRANSLATE_CANDIDATES,
     WINDOW_CHARS, WINDOW_HITS,
 )
@@ -63,7 +63,7 @@ class Features:
     overlap: float  # share of the question's content words the sentence holds
     rare_overlap: float  # the same, each word weighted by how rare it is among the candidates (idf)
     answer_type: float  # 1 if it holds the kind of fact asked for (a number, a date, a new name)
-    focus: float  # question names (up to FOCUS_MAX) its document lacks that another retrieved one has
+    focus: float  # question names (up to the calibrated focus_max) its document lacks that another retrieved one has
     rank: float  # places its chunk was ranked below the first
     outside: float  # 1 if it lies beside the retrieved chunk rather than in it
     pair: float = 0.0  # 1 for two adjacent sentences read as one (the topic, then the fact that answers)
@@ -131,18 +131,20 @@ def _overlap(a: Evidence, b: Evidence) -> bool:
 
 def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
                      translate: Callable[[str, str], str] | None = None,
-                     hub_weight: float | None = None) -> list[Candidate]:
+                     hub_weight: float | None = None, focus_max: float | None = None) -> list[Candidate]:
     """Every candidate sentence of ``hits`` with its features and score, best first.
 
     With ``translate``, the best few non-English candidates are rendered in
     English (once; the index caches it) and their word overlap with the
     question is counted on the rendering too, as it is for English sentences.
     ``hub_weight`` overrides the calibrated hubness correction of non-English
-    sentences (for calibrating it).
+    sentences and ``focus_max`` the cap of the ``focus`` feature (for calibrating them).
     """
     if hub_weight is None:
         hub_weight = calibrated_evidence().hub_weight
-    focus = focus_missing(index, hits, plan.question)
+    if focus_max is None:
+        focus_max = calibrated_evidence().focus_max
+    focus = focus_missing(index, hits, plan.question, focus_max)
     question_ml: np.ndarray | None = None  # the question in the multilingual space, once a sentence needs it
     to_english = None  # its similarities on the English scale (None in a library too small to have a scale)
     translated: dict[str, frozenset[str]] = {}  # question words -> their translations (rag.lexicon)
@@ -300,8 +302,8 @@ def similar_words(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= SIMILAR_RATIO
 
 
-def focus_missing(index: Index, hits: list[Hit], question: str) -> dict[str, float]:
-    """For each retrieved document, how many of the question's names it lacks that another one has.
+def focus_missing(index: Index, hits: list[Hit], question: str, cap: float) -> dict[str, float]:
+    """For each retrieved document, how many of the question's names it lacks that another one has (at most ``cap``).
 
     "How does Deng plan to move his computers?" is about Deng: a sentence
     about moving computers from an article that never mentions Deng answers
@@ -311,7 +313,7 @@ def focus_missing(index: Index, hits: list[Hit], question: str) -> dict[str, flo
     wanted = sorted(names(question) | leading_name(question))
     counts = index.mentions(doc_ids, wanted)
     best = max(counts.values(), default=0)
-    return {d: float(min(FOCUS_MAX, best - counts.get(d, 0))) for d in doc_ids}
+    return {d: float(min(cap, best - counts.get(d, 0))) for d in doc_ids}
 
 
 def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence:
