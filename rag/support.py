@@ -591,7 +591,7 @@ class StructuredVerifier:
             elif any(same_name(n.low, w) for w in window_words):
                 continue
             elif not any(same_name(n.low, w.low) for w in tokens(background)):
-                missing.append(f"the articles never mention {n.text}")
+                missing.append(f"the documents never mention {n.text}")
 
         # negation: the claim denies what the evidence asserts, or the reverse
         if not original.rstrip().endswith("?"):
@@ -677,7 +677,7 @@ class StructuredVerifier:
         details = {k: v for k, v in a.items() if k != "claim"}
         if a["evidence"] < 0 or a["relevance"] < cal.min_relevance:
             return Support(NOT_FOUND, round(max(0.0, a["relevance"]), 3),
-                           ("no sentence in the articles is close to this",), a["evidence"], False, details)
+                           ("no sentence in the documents is close to this",), a["evidence"], False, details)
         if a["contradictions"]:
             return Support(CONTRADICTED, 0.0, tuple(a["contradictions"]), a["evidence"], False, details)
         if a["missing"]:
@@ -685,7 +685,7 @@ class StructuredVerifier:
                            False, details)
         if a["coverage"] < cal.min_coverage:
             return Support(NOT_FOUND, round(a["coverage"] * 0.5, 3),
-                           (f"the article does not say: “{a['uncovered']}”",), a["evidence"], False, details)
+                           (f"the documents do not say: “{a['uncovered']}”",), a["evidence"], False, details)
         score = min(1.0, 0.5 * a["relevance"] + 0.5 * a["coverage"])
         return Support(SUPPORTED, round(score, 3), ("the cited sentence says this",), a["evidence"],
                        bool(a.get("uses_after")), details)

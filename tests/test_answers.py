@@ -93,7 +93,7 @@ def test_new_questions_get_correct_cited_answers(assistant, question, groups):
 def test_questions_outside_the_articles_are_refused(assistant, question):
     answer = assistant.ask(question)
     assert answer.refused and answer.reason and not answer.citations
-    assert answer.answer == "The articles do not cover this."
+    assert answer.answer == "The documents do not cover this."
 
 
 def test_every_answer_statement_is_supported_by_its_citation(assistant):

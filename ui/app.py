@@ -238,7 +238,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                     with gr.Column(scale=3, min_width=280):
                         transcript = gr.HTML(transcript_html([]), js_on_load=TRANSCRIPT_JS, elem_id="rag-transcript")
                         with gr.Row(elem_classes="rag-ask-row"):
-                            question = gr.Textbox(show_label=False, placeholder="Ask a question about the articles…",
+                            question = gr.Textbox(show_label=False, placeholder="Ask a question about the documents…",
                                                   lines=1, max_lines=4, scale=6, min_width=160, elem_id="rag-question",
                                                   autofocus=True)
                             ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="rag-ask")

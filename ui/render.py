@@ -51,7 +51,7 @@ def transcript_html(exchanges: list[Exchange]) -> str:
         return (
             '<div class="rag-chat rag-empty"><div class="rag-empty-inner">'
             "<h3>Ask about your documents</h3>"
-            "<p>Every sentence of an answer is checked against the articles and cited. "
+            "<p>Every sentence of an answer is checked against the documents and cited. "
             "Click a citation to read the passage in its article.</p></div></div>"
         )
     parts = ['<div class="rag-chat">']
@@ -68,7 +68,7 @@ def _reply_html(turn: int, ex: Exchange) -> str:
                 f'<span class="rag-icon">!</span> {esc(ex.error)}</div></div>')
     answer = ex.answer
     if answer is None:
-        body = esc(ex.partial) if ex.partial else '<span class="rag-typing">Searching the articles…</span>'
+        body = esc(ex.partial) if ex.partial else '<span class="rag-typing">Searching the documents…</span>'
         body = MARKER.sub(r'<span class="rag-cite pending">\1</span>', body)
         return (f'<div class="rag-msg rag-bot"><div class="rag-bubble rag-streaming">{body}'
                 f'{early_quotes_html(ex.quotes)}</div></div>')

@@ -30,7 +30,7 @@ from rag.config import Settings
 from rag.records import Hit
 from rag.verify import fold, normalise, numbers
 
-REFUSAL = "The articles do not cover this."
+REFUSAL = "The documents do not cover this."
 
 
 def relevance_threshold(settings: Settings) -> float:
@@ -44,17 +44,17 @@ def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settin
                    stats: CorpusStats | None = None) -> str:
     """Why the documents cannot answer the planned question ("" when they can)."""
     if plan.override:
-        return "the question asks to set the articles aside; answers come only from them"
+        return "the question asks to set the documents aside; answers come only from them"
     if not evidence or evidence[0].score < relevance_threshold(settings):
-        return "no passage in the articles is close enough to the question"
+        return "no passage in the documents is close enough to the question"
     missing = missing_terms(plan, hits, stats)
     if missing:
-        return "the articles do not mention " + ", ".join(missing)
+        return "the documents do not mention " + ", ".join(missing)
     apart = terms_apart(plan, hits, stats)
     if apart:
         together = sorted((set(plan.about.values()) | set(plan.decades.values())) - set(apart))
-        return (f"no passage in the articles mentions {', '.join(apart)} together with {', '.join(together)}"
-                if together else "no passage in the articles mentions " + ", ".join(apart))
+        return (f"no passage in the documents mentions {', '.join(apart)} together with {', '.join(together)}"
+                if together else "no passage in the documents mentions " + ", ".join(apart))
     return ""
 
 

@@ -240,7 +240,7 @@ class SummaryAnswerer:
         timings = answer.timings_ms
         reason = ""
         if is_override(resolved):
-            reason = "the request asks to set the articles aside; answers come only from them"
+            reason = "the request asks to set the documents aside; answers come only from them"
         elif request is None or not request.doc_ids:
             reason = request.reason if request else "the request names no document to summarise"
         evidence = [] if reason else [e for d in request.doc_ids for e in central_sentences(index, d)]
