@@ -19,6 +19,12 @@ def test_the_passage_must_say_what_narrows_the_question():
     assert qualifiers_not_in(plan, evidence("Version 2.1 was the first to ship the new package manager.")) == []
 
 
+def test_a_word_of_the_same_meaning_says_it():
+    plan = make_plan("What is the largest length I can declare for a column?")
+    assert qualifiers_not_in(plan, evidence("The maximum length allowed for n is 10485760.")) == []
+    assert qualifiers_not_in(plan, evidence("The first length allowed for n is 10485760.")) == ["largest"]
+
+
 def test_questions_without_a_qualifier_are_not_held_back():
     plan = make_plan("Which version shipped the new package manager?")
     assert qualifiers_not_in(plan, evidence("Version 2.1 included the new package manager.")) == []

@@ -136,13 +136,15 @@ def terms_not_in(plan: Plan, evidence: Evidence) -> list[str]:
 
 
 def qualifiers_not_in(plan: Plan, evidence: Evidence) -> list[str]:
-    """The question's narrowing words (``first``, ``largest``: the language's ``qualifiers``) that the
-    lead's own passage does not hold."""
-    asked = lang.pattern(plan.language, "qualifiers")
-    if asked is None:
-        return []
-    said = {m.group().lower() for text in (evidence.text, evidence.text_en or "") for m in asked.finditer(text)}
-    return sorted({m.group().lower() for m in asked.finditer(plan.question)} - said)
+    """The question's narrowing words (``first``, ``largest``: the language's ``qualifiers``) for which the
+    lead's own passage holds no word of the same meaning ("maximum" says "largest")."""
+    unsaid: set[str] = set()
+    for meaning in lang.get(plan.language).qualifiers:
+        words = re.compile(rf"\b(?:{meaning})\b", re.IGNORECASE)
+        asked = words.search(plan.question)
+        if asked and not any(words.search(text) for text in (evidence.text, evidence.text_en or "")):
+            unsaid.add(asked.group().lower())
+    return sorted(unsaid)
 
 
 def generate_lead(generator: Generator, settings: Settings, question: str, evidence: Evidence) -> str:

@@ -66,8 +66,9 @@ class Language:
     # Words that join two members of one list ("Ian Murdock, and his wife, Debra").
     coordination: str = ""
     # Words that narrow a question to one of many ("the *first* version that shipped apt", "the *largest*
-    # pool"): a passage without the word may name one of the many, so a short answer needs it said.
-    qualifiers: str = ""
+    # length"), one alternation per meaning ("largest|maximum|most"): a passage without a word of the same
+    # meaning may name one of the many, so a short answer needs it said.
+    qualifiers: tuple[str, ...] = ()
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""

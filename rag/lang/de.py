@@ -45,8 +45,11 @@ LANGUAGE = Language(
                           "aber", "über", "unter", "immer", "wieder", "es", "das", "des", "als", "bis", "ist"}),
     clause_break=r";|\.\s|, (?:und|aber|während|wohingegen|doch) ",
     coordination=r"und|oder|sowie",
-    qualifiers=r"\b(?:erste[nmrs]?|letzte[nmrs]?|früheste[nmrs]?|neueste[nmrs]?|älteste[nmrs]?|einzige[nmrs]?"
-               r"|meiste[nmrs]?|größte[nmrs]?|kleinste[nmrs]?|höchste[nmrs]?|niedrigste[nmrs]?|beste[nmrs]?)\b",
+    qualifiers=(
+        r"erste[nmrs]?|früheste[nmrs]?", r"letzte[nmrs]?|neueste[nmrs]?", r"einzige[nmrs]?", r"älteste[nmrs]?",
+        r"größte[nmrs]?|höchste[nmrs]?|meiste[nmrs]?|längste[nmrs]?|maximale[nmrs]?",
+        r"kleinste[nmrs]?|niedrigste[nmrs]?|wenigste[nmrs]?|kürzeste[nmrs]?|minimale[nmrs]?",
+    ),
     follow_up_leading=r"^\s*(und|aber|auch|also|was ist mit|wie steht es mit|und was|dann)\b",
     follow_up_referring=r"\b(er|ihn|ihm|ihnen|sein|seine|seinen|seiner|dort|dorthin|derselbe|dieselbe|dasselbe)\b",
     refers_back=r"^(?:er|es|sein|seine|dies|diese|dieser|dieses|solche)\b",

@@ -100,8 +100,11 @@ LANGUAGE = Language(
                           "its", "this", "news"}),
     clause_break=r";|\.\s|, (?:and|but|while|whereas) ",
     coordination=r"and|or|as well as",
-    qualifiers=r"\b(?:first|last|earliest|latest|newest|oldest|only|most|least|largest|smallest|biggest|highest|lowest"
-               r"|longest|shortest|fastest|slowest|best|worst|maximum|minimum)\b",
+    qualifiers=(
+        r"first|earliest|initial", r"last|latest|newest|final", r"only|sole", r"oldest",
+        r"largest|biggest|highest|greatest|longest|maximum|most",
+        r"smallest|lowest|least|fewest|shortest|minimum", r"fastest|quickest", r"slowest",
+    ),
     follow_up_leading=r"^\s*(and|but|also|so|what about|how about|and what|then)\b",
     follow_up_referring=r"\b(he|she|it|they|him|her|them|his|hers|its|their|that|this|those|these|there|the same)\b",
     refers_back=r"^(?:it|its|this|these|those|they|their|he|his|she|her|such)\b",

@@ -72,8 +72,10 @@ LANGUAGE = Language(
                           "is", "was", "eens", "toen", "tussen", "volgens", "nieuws"}),
     clause_break=r";|\.\s|, (?:en|maar|terwijl|hoewel) ",
     coordination=r"en|of|evenals",
-    qualifiers=r"\b(?:eerste|laatste|vroegste|nieuwste|oudste|enige|meeste|grootste|kleinste|hoogste|laagste"
-               r"|beste|slechtste)\b",
+    qualifiers=(
+        r"eerste|vroegste", r"laatste|nieuwste", r"enige", r"oudste",
+        r"grootste|hoogste|meeste|langste|maximale", r"kleinste|laagste|minste|kortste|minimale",
+    ),
     follow_up_leading=r"^\s*(en|maar|ook|dus|hoe zit het met|en wat|dan)\b",
     # Only words that point back; "het", "die" and "dat" are mostly articles and are left out.
     follow_up_referring=r"\b(hij|zij|ze|hem|haar|hen|hun|daar|daarom|daarvan|dezelfde|hetzelfde)\b",
