@@ -13,8 +13,9 @@ counts the same, however many questions it has. The weights are fitted with
 the loosest keep ratio; then the strictest ratio that keeps their evidence@3
 is chosen (``KEEP_RATIOS``), so an answer shows the fewest quotes that still
 hold the answer. The hubness correction (``HUB_WEIGHTS``) and the cap of the
-``focus`` feature (``FOCUS_MAXES``) are chosen with the weights. Leave-one-corpus-out: the weights and ratio fitted without a
-corpus are scored on it, beside those fitted with every corpus in.
+``focus`` feature (``FOCUS_MAXES``) are chosen with the weights.
+Leave-one-corpus-out: the weights and ratio fitted without a corpus are scored
+on it, beside those fitted with every corpus in.
 
     python -m bench.calibrate_evidence [--write]
 
@@ -274,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                         "held_out": evidence_at(mine_without, vector(without), TOP, without_ratio),
                         "pieces_shown": pieces_shown(mine, vector(chosen), keep_ratio),
                         "questions": len(mine),
-                        "values": {"hub_weight": without_setting[0], "focus_max": without_setting[1], "keep_ratio": without_ratio,
+                        "values": {"hub_weight": without_setting[0], "focus_max": without_setting[1],
+                                   "keep_ratio": without_ratio,
                                    **{n: without[n] for n in (*GRID, *SMALL)}}}
         h = held[corpus]
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "

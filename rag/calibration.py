@@ -13,8 +13,10 @@ import json
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 CALIBRATION_FILE = Path(__file__).with_name("data") / "calibration.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,18 @@ class PlanCalibration:
     rare_term_share: float = 0.1
 
 
+def _single_value(key: str, value: str, calibration: type[T]) -> T:
+    """A calibration fitted as one number: entry ``key``'s ``value``, or ``calibration``'s defaults without it."""
+    entry = _entry(key)
+    if value not in entry:
+        return calibration()
+    return calibration(name=entry.get("name", "fitted"), **{value: float(entry[value])})
+
+
 @lru_cache(maxsize=1)
 def calibrated_plan() -> PlanCalibration:
     """The rare-term share `bench/calibrate.py` fitted with ``min_relevance`` (the ``plan`` entry of the file)."""
-    entry = _entry("plan")
-    if "rare_term_share" not in entry:
-        return PlanCalibration()
-    return PlanCalibration(name=entry.get("name", "fitted"), rare_term_share=float(entry["rare_term_share"]))
+    return _single_value("plan", "rare_term_share", PlanCalibration)
 
 
 UNFITTED_SUPPORT_THRESHOLD = 0.75  # set by hand with the first answer layer; used without a calibration file
@@ -109,10 +116,7 @@ class LeadCalibration:
 @lru_cache(maxsize=1)
 def calibrated_lead() -> LeadCalibration:
     """The support threshold `bench/calibrate_lead.py` fitted (the ``lead`` entry of the file)."""
-    entry = _entry("lead")
-    if "support_threshold" not in entry:
-        return LeadCalibration()
-    return LeadCalibration(name=entry.get("name", "fitted"), support_threshold=float(entry["support_threshold"]))
+    return _single_value("lead", "support_threshold", LeadCalibration)
 
 
 @lru_cache(maxsize=8)
