@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bench.calibrate_evidence import KEEP_RATIOS, Question, capped, feature_names, fit_keep_ratio, shown
+from bench.calibrate import neighbourhood
+from bench.calibrate_evidence import KEEP_RATIOS, Question, answer_mrr, capped, feature_names, fit_keep_ratio, shown
 from bench.calibrate_lead import THRESHOLDS, Drafted, choose
 
 
@@ -52,3 +54,27 @@ def test_the_focus_cap_is_applied_to_the_collected_column_only():
     assert (one.x[:, focus] == 1.0).all()
     assert (np.delete(one.x, focus, axis=1) == 5.0).all()
     assert (q.x == 5.0).all()  # the collected candidates are left as they were, for the next cap
+
+
+def test_of_equal_settings_the_one_whose_neighbours_score_best_is_inside_the_region():
+    axes = [[0.5, 1.0], [0.8, 1.0, 1.2, 1.4]]
+    # Two settings reach 0.95; (0.5, 1.0) sits beside a cliff (0.5, 0.8) -> 0.6, (0.5, 1.2) between good ones.
+    score = {(0.5, 0.8): 0.6, (0.5, 1.0): 0.95, (0.5, 1.2): 0.95, (0.5, 1.4): 0.9,
+             (1.0, 0.8): 0.9, (1.0, 1.0): 0.9, (1.0, 1.2): 0.9, (1.0, 1.4): 0.9}
+    around = {p: neighbourhood(p, axes, lambda q: (score[q],)) for p in [(0.5, 1.0), (0.5, 1.2)]}
+    assert around[(0.5, 1.0)] == pytest.approx(((0.6 + 0.95 + 0.9) / 3,))
+    assert around[(0.5, 1.2)] == pytest.approx(((0.95 + 0.9 + 0.9) / 3,))
+    assert max(around, key=around.get) == (0.5, 1.2)
+
+
+def test_a_step_off_the_grid_is_not_counted_as_a_neighbour():
+    assert neighbourhood((1,), [[1, 2]], lambda q: (float(q[0]), 0.0)) == (2.0, 0.0)
+    assert neighbourhood((1,), [[1]], lambda q: (1.0,)) == ()
+
+
+def test_the_answer_rank_tells_apart_weights_that_show_the_same_answers():
+    q = question([1.0, 0.8, 0.5], [False, True, False])
+    assert answer_mrr([q], np.array([1.0])) == 0.5
+    assert answer_mrr([q], np.array([-1.0])) == 0.5  # reversed: the answer is still second of three
+    top = question([0.8, 1.0, 0.5], [False, True, False])
+    assert answer_mrr([top], np.array([1.0])) == 1.0
