@@ -6,10 +6,7 @@ three dev sets with leave-one-corpus-out validation and read from
 evidence weights and keep ratio, ``min_relevance``, the rare-term share, the
 word-translation threshold and the lead's support threshold. What is left here
 are sizes and limits (how many chunks are searched for evidence, how many
-quotes are shown, how long a lead may be) and a few spelling rules that only
-rank evidence and never decide a refusal (``SIMILAR_*``), set by
-hand with the first answer layer on the news dev set. Change them here and
-nowhere else. This module imports nothing, so every layer can read it.
+quotes are shown, how long a lead may be). Change them here and nowhere else. This module imports nothing, so every layer can read it.
 """
 
 from __future__ import annotations
@@ -26,10 +23,6 @@ NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to 
 # The weights are fitted by bench/calibrate_evidence.py (rag/data/calibration.json, "evidence");
 # rag.calibration.UNFITTED_EVIDENCE_WEIGHTS holds the hand-set ones used without that file.
 TRANSLATE_CANDIDATES = 3  # the best non-English candidates rendered in English before the final ranking
-
-# -- the same spelling of a name in two forms (evidence only, never refusal) -----------
-SIMILAR_PREFIX = 3  # Siberian/Siberische share their first three letters
-SIMILAR_RATIO = 0.6  # difflib ratio for China/Chinese, Irkutsk/Irkoetsk
 
 # -- plan -------------------------------------------------------------------------------------
 # What is left of a name after an origin suffix is stripped (Siberian -> siber) must be this long,

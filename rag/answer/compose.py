@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from difflib import SequenceMatcher
+from difflib import get_close_matches
 
 from rag.answer.evidence import Evidence
 from rag.answer.lead import Lead
 from rag.answer.refuse import REFUSAL
-from rag.tuning import SIMILAR_RATIO
 from rag.records import Answer, Citation, Hit, Statement
 from rag.verify import names, normalise, numbers
 
@@ -89,13 +88,13 @@ def quote_text(text: str) -> str:
 def faithful_translation(e: Evidence) -> bool:
     """Show a machine translation only if it keeps the original's numbers and invents no names.
 
-    Names may be spelled the English way (Irkoetsk -> Irkutsk), so they match by spelling similarity.
+    Names may be spelled the English way (Irkoetsk -> Irkutsk), so they match by spelling similarity
+    (difflib's close match, as ``rag.answer.evidence.similar_words``).
     """
     english = e.text_en or ""
     if numbers(english) != numbers(e.text):
         return False
     original_words = set(re.findall(r"\w+", normalise(e.text)))
     return all(
-        any(SequenceMatcher(None, name, word).ratio() >= SIMILAR_RATIO for word in original_words)
-        for name in names(english)
+        get_close_matches(name, original_words, n=1) for name in names(english)
     )

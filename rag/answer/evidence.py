@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 import math
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
+from difflib import get_close_matches
 
 import numpy as np
 
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
-    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, SIMILAR_PREFIX, SIMILAR_RATIO,
+    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP,
     TRANSLATE_CANDIDATES,
     WINDOW_CHARS, WINDOW_HITS,
 )
@@ -293,13 +293,12 @@ def new_names(text: str, question: str) -> set[str]:
 def similar_words(a: str, b: str) -> bool:
     """Spelling variants of one name: Siberian/Siberische, China/Chinese, Irkutsk/Irkoetsk.
 
-    Used to rank evidence only: a refusal never rests on it (it takes Bitmain for Bitmall).
+    The same first letter (a name is inflected and transliterated in its
+    middle and end, not its start) and a close match by difflib's own rule of
+    thumb (``get_close_matches``' default cutoff: a ratio of 0.6). Used to rank
+    evidence only: a refusal never rests on it (it takes Bitmain for Bitmall).
     """
-    if a == b:
-        return True
-    if min(len(a), len(b)) <= SIMILAR_PREFIX or a[:SIMILAR_PREFIX] != b[:SIMILAR_PREFIX]:
-        return False
-    return SequenceMatcher(None, a, b).ratio() >= SIMILAR_RATIO
+    return a == b or (a[:1] == b[:1] and bool(get_close_matches(a, [b], n=1)))
 
 
 def focus_missing(index: Index, hits: list[Hit], question: str, cap: float) -> dict[str, float]:
