@@ -1,4 +1,4 @@
-"""The hand-set numbers left in the answer layer (and the language and follow-up rules it reads), in one place.
+"""The hand-set numbers left in the answer layer (and the follow-up rules it reads), in one place.
 
 Every threshold that decides quality is fitted by `make calibrate` on the
 three dev sets with leave-one-corpus-out validation and read from
@@ -6,7 +6,9 @@ three dev sets with leave-one-corpus-out validation and read from
 evidence weights and keep ratio, ``min_relevance``, the rare-term share, the
 word-translation threshold and the lead's support threshold. What is left here
 are sizes and limits (how many chunks are searched for evidence, how many
-quotes are shown, how long a lead may be). Change them here and nowhere else. This module imports nothing, so every layer can read it.
+quotes are shown, how long a lead may be). The limits of the language rules
+(how short a stem may get, how many stopwords name a language) are language
+data, in ``rag.lang``. Change them here and nowhere else. This module imports nothing, so every layer can read it.
 """
 
 from __future__ import annotations
@@ -24,20 +26,9 @@ NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to 
 # rag.calibration.UNFITTED_EVIDENCE_WEIGHTS holds the hand-set ones used without that file.
 TRANSLATE_CANDIDATES = 3  # the best non-English candidates rendered in English before the final ranking
 
-# -- plan -------------------------------------------------------------------------------------
-# What is left of a name after an origin suffix is stripped (Siberian -> siber) must be this long,
-# so that short names (Indian, Asian) are never cut to a fragment. Set by hand, not fitted.
-ORIGIN_STEM_MIN = 4
-
 # -- lead ----------------------------------------------------------------------------------
 LEAD_MAX_CHARS = 300  # a lead longer than this is not a short answer
 PROMPT_RESERVE = 8  # tokens kept free beside max_new_tokens when fitting the prompt
-
-# -- language data ---------------------------------------------------------------------------
-# Another language than English needs this many stopword hits, and more than English has, to be
-# chosen for a text (short questions such as "Welke landen?" have one). Set by hand.
-LANGUAGE_MIN_HITS = 1
-STEM_MIN = 3  # letters a light stem keeps ("is", "was", "news" keep their shape); from the first verify.stem
 
 # -- follow-up questions ---------------------------------------------------------------------
 FOLLOW_UP_FEW_WORDS = 2  # a question with this many content words or fewer (and no name) cannot stand alone

@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import CorpusStats, Plan
-from rag.tuning import ORIGIN_STEM_MIN
 from rag.calibration import calibrated
 from rag.config import Settings
 from rag.records import Hit
@@ -114,7 +113,7 @@ def origin(word: str) -> str:
     they differ in such an ending, never by looking alike (Bitmain is not Bitmall).
     """
     for suffix in lang.origin_suffixes():
-        if word.endswith(suffix) and len(word) - len(suffix) >= ORIGIN_STEM_MIN:
+        if word.endswith(suffix) and len(word) - len(suffix) >= lang.ORIGIN_STEM_MIN:
             return word[: -len(suffix)]
     return word
 

@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rag.tuning import LANGUAGE_MIN_HITS, STEM_MIN
-
 DEFAULT = "en"
+
+# The limits of the rules below, the same for every language.
+# Another language than English needs this many stopword hits, and more than English has, to be
+# chosen for a text (short questions such as "Welke landen?" have one).
+LANGUAGE_MIN_HITS = 1
+STEM_MIN = 3  # letters a light stem keeps ("is", "was", "news" keep their shape)
+# What is left of a name after an origin suffix is stripped (Siberian -> siber) must be this long,
+# so that short names (Indian, Asian) are never cut to a fragment.
+ORIGIN_STEM_MIN = 4
 
 # English names of languages that may appear in a library, also those without a module here
 # (translation prompts name the source language: "Translate Polish to English").
