@@ -9,7 +9,6 @@ documents work on their own copy (``fresh_assistant``).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag import Assistant, Settings  # noqa: E402
 from rag.config import BUNDLED_CORPUS  # noqa: E402
+from tests.home_copy import copy_home, keep_pristine  # noqa: E402
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_questions.jsonl"
 
@@ -32,6 +32,7 @@ def built_home(tmp_path_factory) -> Path:
     report = assistant.ingest()
     assert len(report.added) == len(list(BUNDLED_CORPUS.glob("*.txt")))
     assistant.close()
+    keep_pristine(home)
     return home
 
 
@@ -44,9 +45,7 @@ def assistant(built_home) -> Assistant:
 @pytest.fixture()
 def fresh_assistant(built_home, tmp_path) -> Assistant:
     """An assistant on a private copy of the shared index, free to add and remove documents."""
-    home = tmp_path / "home"
-    shutil.copytree(built_home, home)
-    return Assistant(Settings(home=home))
+    return Assistant(Settings(home=copy_home(built_home, tmp_path / "home")))
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,7 +187,9 @@ def test_cli_ask_json_has_the_eval_shape(built_home):
     result = subprocess.run(
         [sys.executable, "-m", "rag", "ask", "Which company did Long Dian found?", "--json", "--home", str(built_home)],
         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(built_home)},
+        # The user's own HOME: the packaged model is assembled once under ~/.cache, not into the shared test
+        # home, which every test that needs a private index copies.
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(Path.home()))},
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

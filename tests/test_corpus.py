@@ -14,6 +14,7 @@ from rag import Assistant, BadQuestion, Settings
 from rag.config import BUNDLED_CORPUS, PROJECT_ROOT
 from rag.index import Index, IndexMismatch
 from rag.ingest import read_document
+from tests.home_copy import copy_home
 
 DUTCH = "000_5fdcef65269e35eb.txt"
 ONE_PARAGRAPH = "001_501f41a9e7071e08.txt"
@@ -143,10 +144,9 @@ def test_other_formats_are_read_with_real_parsers(fresh_assistant, tmp_path):
 
 
 def test_an_index_built_with_other_settings_says_how_to_rebuild(built_home, tmp_path):
-    import shutil
-
+    
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     index = Index(dataclasses.replace(Settings(home=home), chunk_chars=300))
     with pytest.raises(IndexMismatch, match="rag ingest --rebuild"):
         index.sync()

@@ -10,7 +10,6 @@ packaged Gemma GGUF is used as the default (base) model and, behind a real
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
@@ -26,6 +25,7 @@ from rag.statements import render
 from rag.verify import is_supported
 
 from tests.llama_server import llama_server
+from tests.home_copy import copy_home
 from tests.replay_server import (ReplayServer, answer_from, planted_number, summary_of, swapped_numbers,
                                  unknown_citation)
 
@@ -69,7 +69,7 @@ def replay(built_home, tmp_path):
     written by this test's assistant alone.
     """
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     servers, assistants = [], []
 
     def make(script, strict: bool = True, ignore_stream: bool = False) -> tuple[Assistant, ReplayServer]:
@@ -306,7 +306,7 @@ def test_a_real_chat_endpoint_in_strict_mode_shows_no_unverified_sentence(built_
     # A private copy: on the session's shared home this read failed once in CI with "disk I/O error"
     # after other tests' processes had written translations there (cause not found; see the closing note).
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     settings = Settings(home=home, generator="openai", openai_api="chat", base_url=gemma_chat_server,
                         model="gemma-270m", strict=True)
     assistant = Assistant(settings)

@@ -6,19 +6,19 @@ code path in `make test`: subprocess server, gradio_client sessions, RSS samplin
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from bench.soak import free_port, soak, start_server, wait_ready
+from tests.home_copy import copy_home
 
 
 @pytest.mark.slow
 def test_four_sessions_for_thirty_seconds_without_errors(built_home: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     port = free_port()
     server = start_server(home, port, tmp_path / "server.log")
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from rag import Assistant, Document, Settings
 from ui.cli import exposure_error, is_loopback, run
 from ui.render import Exchange, esc, passage_html, transcript_html
+from tests.home_copy import copy_home
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
@@ -24,7 +24,7 @@ def server(built_home, tmp_path_factory):
     from ui.app import launch
 
     home = tmp_path_factory.mktemp("ui-api") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     assistant = Assistant(Settings(home=home))
     app, url = launch(assistant, port=0, block=False, quiet=True)
     yield url, assistant

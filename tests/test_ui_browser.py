@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from rag import Assistant, Settings
+from tests.home_copy import copy_home
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -40,7 +40,7 @@ def chat_url(built_home, tmp_path_factory):
     from ui.app import launch
 
     home = tmp_path_factory.mktemp("ui-browser") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     assistant = Assistant(Settings(home=home))
     assistant.generator  # noqa: B018 - load the model before the clock starts
     app, url = launch(assistant, port=0, block=False, quiet=True)

@@ -9,7 +9,6 @@ Each test says what it measures; screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from rag import Assistant, Settings
 from tests.test_ui_browser import ARGS, ARTIFACTS, CHROMIUM, ZORBLAT
+from tests.home_copy import copy_home
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 WAIT_MS = 60_000
@@ -53,7 +53,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("ui-chat") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     server = Server(home)
     yield server
     server.stop()
@@ -290,7 +290,7 @@ def test_phone_has_no_horizontal_scroll_after_three_answers(browser, server):
 
 def test_stop_cancels_an_answer(browser, built_home, tmp_path):
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     server = Server(home, generator="llama")
     try:
         server.assistant.generator  # noqa: B018 - loaded before the clock starts
@@ -329,7 +329,7 @@ def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_h
     from ui.app import launch
 
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     assistant = Assistant(Settings(home=home, generator="none"))
     app, url = launch(assistant, port=0, block=False, users=Users.parse("ann:admin-pw:admin\nbob:reader-pw:reader"))
     try:

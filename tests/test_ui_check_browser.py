@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from rag.check import check_text
 from tests.model_server import ModelServer
 from tests.test_ui_browser import ARTIFACTS
 from tests.test_ui_chat_browser import Q_MOVE, Server, ask, browser, open_page  # noqa: F401 - browser is a fixture
+from tests.home_copy import copy_home
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -32,7 +32,7 @@ SUPPORTED_DOC, ALTERED_DOC = "003_dba489deda596f31.txt", "004_47c41b848a0edef2.t
 @pytest.fixture(scope="module")
 def check_server(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("ui-check") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     server = Server(home)
     check_text(server.assistant, SUPPORTED)  # load the verifier's encoders before the clock starts
     yield server
@@ -134,7 +134,7 @@ def slow_chat(built_home, tmp_path_factory, slow_model):
     from ui.app import launch
 
     home = tmp_path_factory.mktemp("ui-slow") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     settings = Settings(home=home, generator="openai", base_url=slow_model.url, model="slow", translate=False)
     assistant = Assistant(settings)
     assistant.search("warm up")
@@ -225,7 +225,7 @@ def test_a_generative_answer_streams_its_verified_sentence_and_never_shows_the_p
     from ui.app import launch
 
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     script = planted_number(correct=2)
     model = ReplayServer(script, delay=0.1)
     assistant = Assistant(Settings(home=home, generator="openai", openai_api="chat", base_url=model.url,

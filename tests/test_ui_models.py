@@ -9,13 +9,13 @@ address a hostile client would like the chat to call; it must never be called.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from rag import Assistant, Settings
 from tests.model_server import ModelServer
 from tests.ui_http import Browserless
+from tests.home_copy import copy_home
 
 pytestmark = pytest.mark.timeout(600)
 QUESTION = "Where are Chinese miners moving their machines?"
@@ -27,7 +27,7 @@ def picker_server(built_home, tmp_path_factory):
 
     served, elsewhere = ModelServer(["tiny", "other"], reply="Kazakhstan."), ModelServer(["evil"])
     home = tmp_path_factory.mktemp("ui-models") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     base = Settings(home=home, generator="none")
     configured = {"quotes only": base,
                   "local": base.replace(generator="openai", base_url=served.url, model="tiny", api_key="op-key")}

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import urllib.error
@@ -22,6 +21,7 @@ import pytest
 from rag import Assistant, Settings
 from tests.model_server import ModelServer
 from tests.ui_http import Browserless
+from tests.home_copy import copy_home
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,7 +33,7 @@ OUTSIDE = {"path": "/etc/passwd", "orig_name": "passwd.txt", "meta": {"_type": "
 
 def _copy(built_home, tmp_path_factory, name: str):
     home = tmp_path_factory.mktemp(name) / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

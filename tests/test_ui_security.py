@@ -14,7 +14,6 @@ import gc
 import http.server
 import json
 import re
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from rag import Assistant, Settings
 from rag.auth import LoginGuard, Users
 from tests.ui_http import Browserless
+from tests.home_copy import copy_home
 
 pytestmark = pytest.mark.timeout(900)  # the shared index is built inside the first test's setup
 
@@ -59,7 +59,7 @@ def sink():
 
 def _home(built_home: Path, tmp_path_factory, name: str) -> Path:
     home = tmp_path_factory.mktemp(name) / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 
