@@ -144,7 +144,6 @@ def test_other_formats_are_read_with_real_parsers(fresh_assistant, tmp_path):
 
 
 def test_an_index_built_with_other_settings_says_how_to_rebuild(built_home, tmp_path):
-    
     home = tmp_path / "home"
     copy_home(built_home, home)
     index = Index(dataclasses.replace(Settings(home=home), chunk_chars=300))
