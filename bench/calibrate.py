@@ -196,13 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.relevance_only:
         return fit_relevance_only(indexes, args.write)
     points = list(itertools.product(*GRID.values()))
-    combos = [dict(zip(GRID, point)) for point in points]
     table = {}  # (grid point, corpus) -> answer hit score
     reciprocal = {}  # (grid point, corpus) -> mean reciprocal answer rank (breaks ties)
-    for i, point in enumerate(points):
+    for i, point in enumerate(points, 1):
+        params = dict(zip(GRID, point))
         for name in CORPORA:
-            table[point, name], reciprocal[point, name] = score(indexes[name], qs[name], combos[i])
-        print(f"  {i + 1}/{len(points)} {combos[i]}: " + " ".join(f"{n} {table[point, n]:.3f}" for n in CORPORA),
+            table[point, name], reciprocal[point, name] = score(indexes[name], qs[name], params)
+        print(f"  {i}/{len(points)} {params}: " + " ".join(f"{n} {table[point, n]:.3f}" for n in CORPORA),
               file=sys.stderr)
 
     def best(names: list[str]) -> dict:

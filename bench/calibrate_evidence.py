@@ -30,6 +30,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -155,30 +156,36 @@ def fit(questions: list[Question], start: dict[str, float]) -> dict[str, float]:
     then chosen in turn with the rest fixed: the best, then the best-ranking,
     then the middle of its tied values.
     """
-    corpora = sorted({q.corpus for q in questions})
-    by_corpus = {c: [q for q in questions if q.corpus == c] for c in corpora}
     names = feature_names()
     vector = lambda weights: np.array([weights.get(n, 0.0) for n in names])  # noqa: E731
 
-    def quality(weights: dict[str, float]) -> tuple[float, float]:
-        w = vector(weights)
-        return tuple(sum(evidence_at(by_corpus[c], w, k) for c in corpora) / len(corpora) for k in (TOP, 1))
-
     def ranking(weights: dict[str, float]) -> float:
-        return sum(answer_mrr(by_corpus[c], vector(weights)) for c in corpora) / len(corpora)
+        w = vector(weights)
+        return averaged(questions, lambda part: answer_mrr(part, w))
 
     points = list(itertools.product(*GRID.values()))
     at = lambda point: {**start, **dict(zip(GRID, point))}  # noqa: E731
-    scores = {point: quality(at(point)) for point in points}
+    scores = {point: quality(questions, vector(at(point))) for point in points}
     top = max(scores.values())
     best = at(max((p for p in points if scores[p] == top), key=lambda p: (
         neighbourhood(p, list(GRID.values()), scores.__getitem__), ranking(at(p)), -points.index(p))))
     for name, values in SMALL.items():
-        tried = {value: quality({**best, name: value}) for value in values}
+        tried = {value: quality(questions, vector({**best, name: value})) for value in values}
         tied = [value for value in values if tried[value] == max(tried.values())]
         middle = tied[len(tied) // 2]
         best[name] = max(tied, key=lambda value: (ranking({**best, name: value}), value == middle))
     return best
+
+
+def averaged(questions: list[Question], metric: Callable[[list[Question]], float]) -> float:
+    """``metric`` on each corpus's questions, averaged so each corpus counts the same however many it has."""
+    corpora = sorted({q.corpus for q in questions})
+    return sum(metric([q for q in questions if q.corpus == c]) for c in corpora) / len(corpora)
+
+
+def quality(questions: list[Question], w: np.ndarray) -> tuple[float, float]:
+    """Evidence@3, then evidence@1 (which tells apart weights with the same @3), averaged over corpora."""
+    return tuple(averaged(questions, lambda part: evidence_at(part, w, k)) for k in (TOP, 1))
 
 
 def answer_mrr(questions: list[Question], w: np.ndarray) -> float:
@@ -237,13 +244,11 @@ def pieces_shown(questions: list[Question], w: np.ndarray, keep_ratio: float) ->
 
 def fit_keep_ratio(questions: list[Question], w: np.ndarray) -> float:
     """The strictest ratio whose evidence@3 (averaged over corpora) equals the loosest one's."""
-    corpora = sorted({q.corpus for q in questions})
+    def shows_answers(ratio: float) -> float:
+        return averaged(questions, lambda part: evidence_at(part, w, TOP, ratio))
 
-    def quality(ratio: float) -> float:
-        return sum(evidence_at([q for q in questions if q.corpus == c], w, TOP, ratio) for c in corpora) / len(corpora)
-
-    loosest = quality(KEEP_RATIOS[0])
-    return max(r for r in KEEP_RATIOS if quality(r) >= loosest)
+    loosest = shows_answers(KEEP_RATIOS[0])
+    return max(r for r in KEEP_RATIOS if shows_answers(r) >= loosest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,12 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         for setting, questions in by_setting.items():
             mine = [q for q in questions if keep(q.corpus)]
             weights = fit(mine, start)
-            corpora = sorted({q.corpus for q in mine})
-            quality = tuple(sum(evidence_at([q for q in mine if q.corpus == c], vector(weights), k) for c in corpora)
-                            / len(corpora) for k in (TOP, 1))
-            results[setting] = (quality, weights)
-        top = max(quality for quality, _weights in results.values())
-        tied = [setting for setting, (quality, _weights) in results.items() if quality == top]
+            results[setting] = (quality(mine, vector(weights)), weights)
+        top = max(score for score, _weights in results.values())
+        tied = [setting for setting, (score, _weights) in results.items() if score == top]
         caps = [cap for hub, cap in tied if hub == tied[0][0]]
         setting = (tied[0][0], caps[len(caps) // 2])
         return setting, results[setting][1]

@@ -8,7 +8,8 @@ word-translation threshold and the lead's support threshold. What is left here
 are sizes and limits (how many chunks are searched for evidence, how many
 quotes are shown, how long a lead may be). The limits of the language rules
 (how short a stem may get, how many stopwords name a language) are language
-data, in ``rag.lang``. Change them here and nowhere else. This module imports nothing, so every layer can read it.
+data, in ``rag.lang``. Change them here and nowhere else. This module imports
+nothing, so every layer can read it.
 """
 
 from __future__ import annotations

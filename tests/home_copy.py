@@ -26,6 +26,5 @@ def keep_pristine(home: Path) -> None:
 
 def copy_home(home: Path, target: Path) -> Path:
     """A private copy of the shared ``home`` at ``target`` (the assembled model cache is not copied)."""
-    source = pristine(home) if pristine(home).exists() else home
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".cache"))
+    shutil.copytree(pristine(home), target, ignore=shutil.ignore_patterns(".cache"))
     return target

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,7 +188,7 @@ def test_cli_ask_json_has_the_eval_shape(built_home):
         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
         # The user's own HOME: the packaged model is assembled once under ~/.cache, not into the shared test
         # home, which every test that needs a private index copies.
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(Path.home()))},
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -24,9 +24,7 @@ import numpy as np
 from rag import lang
 from rag.answer.plan import Plan
 from rag.tuning import (
-    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP,
-    TRANSLATE_CANDIDATES,
-    WINDOW_CHARS, WINDOW_HITS,
+    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, TRANSLATE_CANDIDATES, WINDOW_CHARS, WINDOW_HITS,
 )
 from rag.calibration import calibrated_evidence
 from rag.index import Index
