@@ -20,7 +20,8 @@ SHARED = REPO.parent / "shared" / "eval"
 CORPORA = {
     "general HTML (16 pages)": SHARED / "general" / "corpus",
     "bundled news articles": REPO / "data" / "articles",
-    "PDF manuals (Bash, flex, GNU maintainers)": None,  # the shared Bash PDFs plus tests/data/pdf
+    # the shared Bash PDFs plus tests/data/pdf
+    "PDF manuals and a two-column article (Bash, flex, GNU maintainers, Elsevier specimen)": None,
 }
 
 

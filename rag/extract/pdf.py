@@ -3,6 +3,10 @@
 pdfminer.six gives every printed line with its position and fonts; the page
 is then rebuilt by general layout rules:
 
+- a page set in two columns is read column by column (between the lines that
+  span both, such as a title or a wide figure's caption): a column gutter is
+  a vertical strip near the middle that few lines cross, with lines of prose
+  on both sides, so a definition list's narrow terms make no column;
 - lines on one baseline are one row ("-c  If the -c option is present …"), so
   definition lists keep the term beside its definition;
 - lines in the top or bottom margin that repeat across pages (running heads,
@@ -22,12 +26,14 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+
+import numpy as np
 
 from rag.extract.blocks import BlockKind, Extracted, TextBuilder
 
-EXTRACTOR = "pdfminer-layout/1"
+EXTRACTOR = "pdfminer-layout/2"
 MARGIN = 0.085  # share of the page height at top and bottom where running heads and page numbers sit
 REPEATED_ON = 3  # a margin line (digits aside) on this many pages is a running head
 TOC_RUN = 5  # this many rows in a row that end in a page number are a table of contents
@@ -43,6 +49,10 @@ TYPOGRAPHY = str.maketrans({"\u2212": "-", "\u02dc": "~", "\u00ad": "-", "\u2010
 CID = re.compile(r"\(cid:\d+\)")
 HYPHENATED = re.compile(r"([A-Za-zÀ-ÿ]+)-$")
 SENTENCE_END = re.compile(r"[.!?:;)\]\"”’]$")
+GUTTER_SPAN = (0.3, 0.7)  # where a column gutter may sit, as shares of the width the page's text spans
+COLUMN_LINES = 6  # lines of prose each column of a two-column page has at least
+COLUMN_WIDTH = 0.3  # a line of prose in a column spans at least this share of the text width
+ACROSS_SHARE = 0.25  # lines across the gutter (a title, a wide caption) are at most this many per column line
 
 
 class PdfError(Exception):
@@ -61,6 +71,7 @@ class Row:
     bold: bool
     mono: bool
     page_height: float = 0.0
+    column: int = 0  # 1 or 2 in a column of a two-column page, 0 for a line across the page
 
     @property
     def height(self) -> float:
@@ -92,7 +103,7 @@ def _rows(data: bytes) -> tuple[list[Row], str]:
         title = _metadata_title(document)
         rows: list[Row] = []
         for number, page in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams())):
-            lines = []
+            lines: list[tuple[Row, float]] = []  # each line with its right edge
             for box in page:
                 if not isinstance(box, LTTextBox):
                     continue
@@ -105,11 +116,12 @@ def _rows(data: bytes) -> tuple[list[Row], str]:
                         continue
                     fonts = Counter(c.fontname for c in chars)
                     font = fonts.most_common(1)[0][0]
-                    lines.append(Row(number, page.height - line.y1, page.height - line.y0, line.x0, line.x0, text,
-                                     statistics.median(c.size for c in chars), bool(BOLD.search(font)),
-                                     sum(n for f, n in fonts.items() if MONO.search(f)) > len(chars) / 2,
-                                     page.height))
-            rows += _same_baseline(lines, page.height)
+                    lines.append((Row(number, page.height - line.y1, page.height - line.y0, line.x0, line.x0, text,
+                                      statistics.median(c.size for c in chars), bool(BOLD.search(font)),
+                                      sum(n for f, n in fonts.items() if MONO.search(f)) > len(chars) / 2,
+                                      page.height), line.x1))
+            for group in _reading_groups(lines):
+                rows += _same_baseline(group, page.height)
     except PdfError:
         raise
     except Exception as exc:  # noqa: BLE001 - a parser of untrusted bytes fails in many ways
@@ -139,6 +151,94 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _reading_groups(lines: list[tuple[Row, float]]) -> list[list[Row]]:
+    """A page's lines (each with its right edge) in groups to be read one after another: the whole page, or for
+    a page in two columns, the lines across it and, between them, the left column, then the right one.
+
+    A line beside one that crosses the gutter (on the same baseline) reads with it, not in a column, and so do
+    the running heads and page numbers in the margins, which stay one row to be recognised as such.
+    """
+    rows = [row for row, _right in lines]
+    gutter = _gutter(lines)
+    if gutter is None:
+        return [rows]
+    across = [row for row, right in lines if row.x0 < gutter < right]
+
+    def side(row: Row, right: float) -> int:
+        """0 for a line read across the page, 1 or 2 for the left or right column."""
+        if row.x0 < gutter < right or _in_margin(row) or any(_same_band(row, other) for other in across):
+            return 0
+        return 1 if right <= gutter else 2
+
+    groups: list[list[Row]] = [[]]  # the last group is the lines across the page being read
+    run: list[tuple[int, Row]] = []  # column lines since the last line across
+
+    def close_run() -> None:
+        if {column for column, _row in run} == {1, 2}:  # a band in two columns: left, then right
+            groups.extend([replace(row, column=n) for column, row in run if column == n] for n in (1, 2))
+            groups.append([])
+        else:  # short lines on one side only (a paragraph's last lines): read across with the rest
+            groups[-1].extend(row for _column, row in run)
+        run.clear()
+
+    for row, right in sorted(lines, key=lambda line: line[0].top):
+        column = side(row, right)
+        if column:
+            run.append((column, row))
+            continue
+        close_run()
+        groups[-1].append(row)
+    close_run()
+    return [group for group in groups if group]
+
+
+def _middle_of_widest_run(positions: np.ndarray, clear: np.ndarray) -> float:
+    """The middle of the longest run of consecutive ``positions`` where ``clear`` holds (one strip, not the
+    midpoint of two: a page in three columns has two gutters)."""
+    best, best_length, start = 0, 0, None
+    for i, ok in enumerate([*clear, False]):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            if i - start > best_length:
+                best, best_length = start, i - start
+            start = None
+    return float(positions[best + (best_length - 1) // 2])
+
+
+def _same_band(row: Row, other: Row) -> bool:
+    """Whether two lines share most of their height (one printed row)."""
+    overlap = min(row.bottom, other.bottom) - max(row.top, other.top)
+    return overlap > 0.5 * min(row.height, other.height)
+
+
+def _gutter(lines: list[tuple[Row, float]]) -> float | None:
+    """Where a two-column page's columns part (the middle of the widest strip the fewest lines cross), or None.
+
+    Both sides need ``COLUMN_LINES`` lines that span ``COLUMN_WIDTH`` of the text width (prose, not a definition
+    list's terms or a table's short cells), and few lines across the gutter (``ACROSS_SHARE``): a page
+    with prose above a two-column index is read row by row, and a page in three columns as two.
+    """
+    if len(lines) < 2 * COLUMN_LINES:
+        return None
+    lefts = np.array([row.x0 for row, _right in lines])
+    rights = np.array([right for _row, right in lines])
+    start, end = lefts.min(), rights.max()
+    width = end - start
+    if width <= 0:
+        return None
+    positions = np.arange(start + GUTTER_SPAN[0] * width, start + GUTTER_SPAN[1] * width, 1.0)
+    crossing = ((lefts[None, :] < positions[:, None]) & (rights[None, :] > positions[:, None])).sum(axis=1)
+    gutter = _middle_of_widest_run(positions, crossing == crossing.min())
+    left, right = rights <= gutter, lefts >= gutter
+    if crossing.min() > ACROSS_SHARE * (left.sum() + right.sum()):
+        return None
+    wide = rights - lefts >= COLUMN_WIDTH * width
+    if min((left & wide).sum(), (right & wide).sum()) < COLUMN_LINES:
+        return None
+    return gutter
+
+
 def _same_baseline(lines: list[Row], page_height: float) -> list[Row]:
     """Lines of one page in reading order, those sharing a baseline joined into one row."""
     lines.sort(key=lambda r: (round(r.bottom), r.x0))
@@ -147,8 +247,8 @@ def _same_baseline(lines: list[Row], page_height: float) -> list[Row]:
         last = rows[-1] if rows else None
         if last and abs(last.bottom - line.bottom) <= 0.4 * line.height and line.x0 > last.x0 + 1:
             joined = f"{last.text} {line.text}"
-            rows[-1] = Row(last.page, min(last.top, line.top), max(last.bottom, line.bottom), last.x0, line.x0,
-                           joined, last.size, last.bold, last.mono and line.mono, last.page_height)
+            rows[-1] = replace(last, top=min(last.top, line.top), bottom=max(last.bottom, line.bottom),
+                               body_x0=line.x0, text=joined, mono=last.mono and line.mono)
         else:
             rows.append(line)
     return rows
@@ -157,22 +257,24 @@ def _same_baseline(lines: list[Row], page_height: float) -> list[Row]:
 def _without_furniture(rows: list[Row]) -> list[Row]:
     """Drop running heads, page numbers, dot-leader lines and tables of contents."""
 
-    def in_margin(r: Row) -> bool:
-        return r.top < MARGIN * r.page_height or r.bottom > (1 - MARGIN) * r.page_height
-
     def key(r: Row) -> str:
         return re.sub(r"\d+", "#", r.text.lower())
 
-    pages_with = Counter(k for _page, k in {(r.page, key(r)) for r in rows if in_margin(r)})
+    pages_with = Counter(k for _page, k in {(r.page, key(r)) for r in rows if _in_margin(r)})
     toc = _toc_rows(rows)
     kept = []
     for i, r in enumerate(rows):
-        if in_margin(r) and (pages_with[key(r)] >= REPEATED_ON or PAGE_NUMBER.match(r.text)):
+        if _in_margin(r) and (pages_with[key(r)] >= REPEATED_ON or PAGE_NUMBER.match(r.text)):
             continue
         if DOT_LEADER.search(r.text) or i in toc:
             continue
         kept.append(r)
     return kept
+
+
+def _in_margin(r: Row) -> bool:
+    """Whether a row lies in the top or bottom margin, where running heads and page numbers sit."""
+    return r.top < MARGIN * r.page_height or r.bottom > (1 - MARGIN) * r.page_height
 
 
 def _toc_rows(rows: list[Row]) -> set[int]:
@@ -246,14 +348,15 @@ class _Layout:
                 text = self._join(paragraph)
                 if term:
                     text, term = f"{term}{' ' if term[-1] in ':.' else ': '}{text}", ""
-                out.add(text)
+                if len(text) > 1:  # a lone character (an index's group letter, a stray glyph) says nothing
+                    out.add(text)
                 paragraph.clear()
 
         def flush_term() -> None:
             nonlocal term
-            if term:
+            if len(term) > 1:
                 out.add(term)
-                term = ""
+            term = ""
 
         def flush_code() -> None:
             if code:
@@ -291,7 +394,7 @@ class _Layout:
     def _is_term(self, row: Row, nxt: Row | None) -> bool:
         """A short label on its own row, with its definition on the rows below, indented further."""
         return (nxt is not None and len(row.text) <= TERM_ROW and not SENTENCE_END.search(row.text)
-                and nxt.x0 > row.x0 + 8 and nxt.page == row.page
+                and nxt.x0 > row.x0 + 8 and (nxt.page, nxt.column) == (row.page, row.column)
                 and 0 <= nxt.top - row.bottom <= 1.2 * row.height and not nxt.mono)
 
     def _continues(self, paragraph: list[Row], row: Row) -> bool:
@@ -300,7 +403,8 @@ class _Layout:
             return False  # a term with its definition beside it starts an entry of its own
         edge = first.body_x0 if len(paragraph) == 1 else paragraph[1].x0
         unfinished = not SENTENCE_END.search(last.text) and row.text[:1].islower()
-        if row.page != last.page:  # margins move between odd and even pages: read the words, not the edges
+        if (row.page, row.column) != (last.page, last.column):
+            # margins move between odd and even pages and from column to column: read the words, not the edges
             return unfinished or (not SENTENCE_END.search(last.text) and abs(row.x0 - edge) <= 3)
         gap = row.top - last.bottom
         if unfinished and -0.5 * row.height <= gap <= 1.5 * last.height:
