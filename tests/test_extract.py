@@ -114,6 +114,12 @@ def test_pdf_text_reads_like_the_page(pdf_units):
     manpage, _ = pdf_units["bash-manpage.pdf"]
     assert "BASH(1) General Commands Manual" not in manpage.text  # the running head
     assert "successfully" in manpage.text and "suc-\ncessfully" not in manpage.text
+    # A hyphen before a part that is no word of its own goes, wherever the whole word appears nowhere else;
+    # before a word (a compound broken at its hyphen) it stays.
+    assert "unconditionally" in manpage.text and "uncondi-tionally" not in manpage.text
+    paper, _ = pdf_units["elstest-5p.pdf"]
+    assert "Hamiltonian" in paper.text and "Hamil-tonian" not in paper.text
+    assert "quasi-particle" in paper.text
     assert "If set, the return value of a pipeline is the value of the last (rightmost) command" in manpage.text
     reference, _ = pdf_units["bash-reference-manual.pdf"]
     assert not re.search(r"Chapter \d+: [A-Z][a-z]+", reference.text.split("\n\n", 40)[-1][:0] or "")

@@ -13,7 +13,8 @@ is then rebuilt by general layout rules:
   page numbers) and dot-leader lines (tables of contents) are dropped;
 - rows continue a paragraph while they keep its left edge and line spacing,
   across a page break too; a line-end hyphen is removed where the joined word
-  is a word (seen elsewhere in the document or in the encoder's vocabulary);
+  is a word (seen elsewhere in the document or in the encoder's vocabulary) or
+  the part after it is none ("Re-dundancy"; "non-numeric" stays);
 - a short unpunctuated row in a larger or bold, outdented font is a heading;
   rows in a monospaced font are code and keep their line breaks;
 - a short term row followed by indented rows leads them ("HISTSIZE: The …").
@@ -33,7 +34,7 @@ import numpy as np
 
 from rag.extract.blocks import BlockKind, Extracted, TextBuilder
 
-EXTRACTOR = "pdfminer-layout/2"
+EXTRACTOR = "pdfminer-layout/3"
 MARGIN = 0.085  # share of the page height at top and bottom where running heads and page numbers sit
 REPEATED_ON = 3  # a margin line (digits aside) on this many pages is a running head
 TOC_RUN = 5  # this many rows in a row that end in a page number are a table of contents
@@ -84,7 +85,7 @@ def extract_pdf(data: bytes) -> Extracted:
         raise PdfError("no text layer (a scanned PDF needs OCR first)")
     rows = _without_furniture(rows)
     out = TextBuilder()
-    _Layout(rows, _vocabulary(rows)).write(out)
+    _Layout(rows, *_vocabulary(rows)).write(out)
     extracted = out.build(extractor=EXTRACTOR)
     if not title:
         heading = next((b for b in extracted.blocks if b.kind is BlockKind.HEADING), None)
@@ -306,19 +307,24 @@ def _encoder_vocabulary() -> frozenset[str]:
     return frozenset(w for w in words if w.isalpha() and len(w) > 2)
 
 
-def _vocabulary(rows: list[Row]) -> set[str]:
-    words = set()
+def _vocabulary(rows: list[Row]) -> tuple[set[str], set[str]]:
+    """The document's words, and those of them seen past the start of a line (so not a hyphenated word's tail)."""
+    words: set[str] = set()
+    inner: set[str] = set()
     for r in rows:
-        words.update(w.lower() for w in re.findall(r"[A-Za-zÀ-ÿ_]+", r.text))
-    return words
+        found = [w.lower() for w in re.findall(r"[A-Za-zÀ-ÿ_]+", r.text)]
+        words.update(found)
+        inner.update(found[1:])
+    return words, inner
 
 
 class _Layout:
     """Rows to blocks: paragraphs by left edge and spacing, headings, code, terms."""
 
-    def __init__(self, rows: list[Row], vocabulary: set[str]):
+    def __init__(self, rows: list[Row], vocabulary: set[str], inner_words: set[str]):
         self.rows = rows
         self.vocabulary = vocabulary
+        self.inner_words = inner_words
         sizes = Counter(round(r.size, 1) for r in rows for _ in range(len(r.text)))
         self.body_size = sizes.most_common(1)[0][0] if sizes else 10.0
         edges = Counter(round(r.x0) for r in rows if not r.mono for _ in range(len(r.text)))
@@ -424,7 +430,12 @@ class _Layout:
                 head, tail = match.group(1), first.group(0)
                 joined = (head + tail).lower()
                 letters = re.sub(r"[^a-zà-ÿ]", "", joined)
-                if joined in self.vocabulary or letters in _encoder_vocabulary() or joined.split("_")[0] in _encoder_vocabulary():
+                words = _encoder_vocabulary()
+                known = joined in self.vocabulary or letters in words or joined.split("_")[0] in words
+                # The part after the hyphen is no word of its own ("Re-dundancy"): not in the encoder's vocabulary,
+                # nor anywhere in the document but at the start of a line ("non-numeric" stays).
+                fragment = len(tail) >= 3 and tail.lower() not in words and tail.lower() not in self.inner_words
+                if known or fragment:
                     text = text[:-1] + row.text
                     continue
                 text = text + row.text
