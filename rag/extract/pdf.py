@@ -34,7 +34,7 @@ import numpy as np
 
 from rag.extract.blocks import BlockKind, Extracted, TextBuilder
 
-EXTRACTOR = "pdfminer-layout/3"
+EXTRACTOR = "pdfminer-layout/4"
 MARGIN = 0.085  # share of the page height at top and bottom where running heads and page numbers sit
 REPEATED_ON = 3  # a margin line (digits aside) on this many pages is a running head
 TOC_RUN = 5  # this many rows in a row that end in a page number are a table of contents
@@ -157,17 +157,23 @@ def _reading_groups(lines: list[tuple[Row, float]]) -> list[list[Row]]:
     a page in two columns, the lines across it and, between them, the left column, then the right one.
 
     A line beside one that crosses the gutter (on the same baseline) reads with it, not in a column, and so do
-    the running heads and page numbers in the margins, which stay one row to be recognised as such.
+    the lines set off above or below the columns' prose (running heads, page numbers), which stay one row to be
+    recognised as such.
     """
     rows = [row for row, _right in lines]
     gutter = _gutter(lines)
     if gutter is None:
         return [rows]
     across = [row for row, right in lines if row.x0 < gutter < right]
+    _start, width = _text_span(lines)
+    prose = [row for row, right in lines if not row.x0 < gutter < right and right - row.x0 >= COLUMN_WIDTH * width]
+    top, bottom = min(row.top for row in prose), max(row.bottom for row in prose)  # the columns' text block
 
     def side(row: Row, right: float) -> int:
         """0 for a line read across the page, 1 or 2 for the left or right column."""
-        if row.x0 < gutter < right or _in_margin(row) or any(_same_band(row, other) for other in across):
+        # A line set off above or below the columns' prose by more than its height: a running head, a page number.
+        outside = row.bottom < top - row.height or row.top > bottom + row.height
+        if row.x0 < gutter < right or outside or any(_same_band(row, other) for other in across):
             return 0
         return 1 if right <= gutter else 2
 
@@ -191,6 +197,12 @@ def _reading_groups(lines: list[tuple[Row, float]]) -> list[list[Row]]:
         groups[-1].append(row)
     close_run()
     return [group for group in groups if group]
+
+
+def _text_span(lines: list[tuple[Row, float]]) -> tuple[float, float]:
+    """Where a page's text starts on the left, and how wide it runs."""
+    start = min(row.x0 for row, _right in lines)
+    return start, max(right for _row, right in lines) - start
 
 
 def _middle_of_widest_run(positions: np.ndarray, clear: np.ndarray) -> float:
@@ -224,8 +236,7 @@ def _gutter(lines: list[tuple[Row, float]]) -> float | None:
         return None
     lefts = np.array([row.x0 for row, _right in lines])
     rights = np.array([right for _row, right in lines])
-    start, end = lefts.min(), rights.max()
-    width = end - start
+    start, width = _text_span(lines)
     if width <= 0:
         return None
     positions = np.arange(start + GUTTER_SPAN[0] * width, start + GUTTER_SPAN[1] * width, 1.0)
