@@ -125,6 +125,10 @@ def test_pdf_text_reads_like_the_page(pdf_units):
     assert not re.search(r"Chapter \d+: [A-Z][a-z]+", reference.text.split("\n\n", 40)[-1][:0] or "")
     headings = [reference.text[b.start:b.end] for b in reference.blocks if b.kind is BlockKind.HEADING]
     assert "6.2 Bash Startup Files" in headings
+    # A term printed a fraction of a point lower than its definition still leads it.
+    assert "\\xHH the eight-bit character whose value is the hexadecimal value HH (one or two hex digits)" in reference.text
+    assert ("builtin A command that is implemented internally by the shell itself, rather than by an executable "
+            "program somewhere in the file system.") in reference.text
 
 
 def test_a_two_column_pdf_reads_column_by_column(pdf_units):

@@ -34,7 +34,7 @@ import numpy as np
 
 from rag.extract.blocks import BlockKind, Extracted, TextBuilder
 
-EXTRACTOR = "pdfminer-layout/4"
+EXTRACTOR = "pdfminer-layout/5"
 MARGIN = 0.085  # share of the page height at top and bottom where running heads and page numbers sit
 REPEATED_ON = 3  # a margin line (digits aside) on this many pages is a running head
 TOC_RUN = 5  # this many rows in a row that end in a page number are a table of contents
@@ -252,17 +252,30 @@ def _gutter(lines: list[tuple[Row, float]]) -> float | None:
 
 
 def _same_baseline(lines: list[Row], page_height: float) -> list[Row]:
-    """Lines of one page in reading order, those sharing a baseline joined into one row."""
-    lines.sort(key=lambda r: (round(r.bottom), r.x0))
-    rows: list[Row] = []
-    for line in lines:
-        last = rows[-1] if rows else None
-        if last and abs(last.bottom - line.bottom) <= 0.4 * line.height and line.x0 > last.x0 + 1:
-            joined = f"{last.text} {line.text}"
-            rows[-1] = replace(last, top=min(last.top, line.top), bottom=max(last.bottom, line.bottom),
-                               body_x0=line.x0, text=joined, mono=last.mono and line.mono)
+    """Lines of one page in reading order, those sharing a baseline joined into one row, left to right.
+
+    Lines within 0.4 of a line's height of the first line of a band share its baseline; a term set a
+    fraction of a point lower than its definition still leads it (rounding each baseline on its own put
+    "\\xHH" after "the eight-bit character whose value …" when one rounded up and the other down).
+    """
+    bands: list[list[Row]] = []
+    for line in sorted(lines, key=lambda r: r.bottom):
+        if bands and abs(bands[-1][0].bottom - line.bottom) <= 0.4 * line.height:
+            bands[-1].append(line)
         else:
-            rows.append(line)
+            bands.append([line])
+    rows: list[Row] = []
+    for band in bands:
+        band.sort(key=lambda r: r.x0)
+        row = band[0]
+        for line in band[1:]:
+            if line.x0 <= row.x0 + 1:  # printed over the same place: a row of its own
+                rows.append(row)
+                row = line
+                continue
+            row = replace(row, top=min(row.top, line.top), bottom=max(row.bottom, line.bottom), body_x0=line.x0,
+                          text=f"{row.text} {line.text}", mono=row.mono and line.mono)
+        rows.append(row)
     return rows
 
 
