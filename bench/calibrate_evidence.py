@@ -12,7 +12,7 @@ for a list) together holds every group. Averaged over the corpora so each
 counts the same, however many questions it has. The weights are fitted with
 the loosest keep ratio; then the strictest ratio that keeps their evidence@3
 is chosen (``KEEP_RATIOS``), so an answer shows the fewest quotes that still
-hold the answer. The hubness correction (``HUB_WEIGHTS``) and the cap of the
+hold the answer (one step back from the first ratio that loses one). The hubness correction (``HUB_WEIGHTS``) and the cap of the
 ``focus`` feature (``FOCUS_MAXES``) are chosen with the weights.
 Leave-one-corpus-out: the weights and ratio fitted without a corpus are scored
 on it, beside those fitted with every corpus in.
@@ -69,8 +69,8 @@ HUB_WEIGHTS = [0.0, 0.5, 1.0]
 # value costs a fit, not a collection.
 FOCUS_MAXES = [1.0, 2.0, 3.0]
 # How close to the best piece's score a further piece must be to be shown (rag.answer.evidence.shown). The
-# weights are fitted with the loosest; then the strictest ratio that keeps their evidence@3 is chosen:
-# the fewest quotes that still hold the answer.
+# weights are fitted with the loosest; then the strictest ratio that keeps their evidence@3, one step back:
+# few quotes, and not one question from losing an answer (fit_keep_ratio).
 KEEP_RATIOS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
@@ -243,12 +243,20 @@ def pieces_shown(questions: list[Question], w: np.ndarray, keep_ratio: float) ->
 
 
 def fit_keep_ratio(questions: list[Question], w: np.ndarray) -> float:
-    """The strictest ratio whose evidence@3 (averaged over corpora) equals the loosest one's."""
+    """The strictest ratio whose evidence@3 (averaged over corpora) equals the loosest one's, and so does the next
+    stricter one's (1.0, the strictest there is, has no next).
+
+    The strictest ratio that keeps every answer is one step from losing one: on a corpus it was not fitted on,
+    it loses it first. Measured: after the PDF text changed, news and PDF alone kept their answers up to 0.9, and
+    general, held out, showed the answer for 0.53 of its questions at 0.9 against 0.69 at 0.8.
+    """
     def shows_answers(ratio: float) -> float:
         return averaged(questions, lambda part: evidence_at(part, w, TOP, ratio))
 
     loosest = shows_answers(KEEP_RATIOS[0])
-    return max(r for r in KEEP_RATIOS if shows_answers(r) >= loosest)
+    keeps = [shows_answers(r) >= loosest for r in KEEP_RATIOS] + [True]
+    return max((r for r, this, stricter in zip(KEEP_RATIOS, keeps, keeps[1:]) if this and stricter),
+               default=KEEP_RATIOS[0])
 
 
 def main(argv: list[str] | None = None) -> int:

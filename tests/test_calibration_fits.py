@@ -32,12 +32,16 @@ def question(scores: list[float], holds: list[bool]) -> Question:
                     False)
 
 
-def test_the_keep_ratio_is_the_strictest_that_still_shows_the_answer():
-    # The answer ranks second at 0.65 of the best score: ratios up to 0.6 show it, stricter ones do not.
+def test_the_keep_ratio_is_a_step_back_from_the_strictest_that_still_shows_the_answer():
+    # The answer ranks second at 0.65 of the best score: ratios up to 0.6 show it, stricter ones do not. 0.6 is one
+    # step from losing it, so the ratio a step back is chosen.
     q = question([1.0, 0.65, 0.1], [False, True, False])
     w = np.array([1.0])
-    assert fit_keep_ratio([q], w) == 0.6
+    assert fit_keep_ratio([q], w) == 0.5
     assert len(shown(q, w, 3, 0.6)) == 2 and len(shown(q, w, 3, KEEP_RATIOS[0])) == 2
+    assert len(shown(q, w, 3, 0.7)) == 1
+    # At 0.55 of the best, only the loosest ratio shows it: nothing stricter keeps it, the loosest is chosen.
+    assert fit_keep_ratio([question([1.0, 0.55, 0.1], [False, True, False])], w) == KEEP_RATIOS[0]
 
 
 def test_the_keep_ratio_is_the_strictest_of_all_when_the_best_piece_holds_the_answer():
