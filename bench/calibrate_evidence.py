@@ -11,9 +11,10 @@ top three non-overlapping candidates within the keep ratio of the best, five
 for a list) together holds every group. Averaged over the corpora so each
 counts the same, however many questions it has. The weights are fitted with
 the loosest keep ratio; then the strictest ratio that keeps their evidence@3
-is chosen (``KEEP_RATIOS``), so an answer shows the fewest quotes that still
-hold the answer (one step back from the first ratio that loses one). The hubness correction (``HUB_WEIGHTS``) and the cap of the
-``focus`` feature (``FOCUS_MAXES``) are chosen with the weights.
+and whose next stricter ratio keeps it too is chosen (``KEEP_RATIOS``), so an
+answer shows few quotes and is not one question from losing an answer. The
+hubness correction (``HUB_WEIGHTS``) and the cap of the ``focus`` feature
+(``FOCUS_MAXES``) are chosen with the weights.
 Leave-one-corpus-out: the weights and ratio fitted without a corpus are scored
 on it, beside those fitted with every corpus in.
 

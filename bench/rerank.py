@@ -36,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.calibrate import CORPORA, open_index, questions  # noqa: E402
 from rag.calibration import calibrated  # noqa: E402
 from rag.config import PROJECT_ROOT  # noqa: E402
+from rag.index import Index  # noqa: E402
 from rag.metrics import answer_rank  # noqa: E402
 from rag.retrieve import encode_question, retrieve  # noqa: E402
 
@@ -60,9 +61,8 @@ class Question:
     pool: list[Candidate]
 
 
-def collect(name: str, home: Path, gemma=None) -> list[Question]:
-    """The pool of every answerable question of a corpus, with each passage's signals."""
-    index = open_index(name, home)
+def collect(index: Index, name: str, gemma=None) -> list[Question]:
+    """The pool of every answerable question of corpus ``name``, with each passage's signals."""
     english, multilingual = index.encoder, index.multilingual_encoder.encoder
     out = []
     for q in questions(name):
@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     gemma = query_likelihood() if args.gemma else None
-    pools = {name: collect(name, args.home, gemma) for name in CORPORA}
-    rrf_k = calibrated(open_index("news", args.home).encoder.name).rrf_k
+    indexes = {name: open_index(name, args.home) for name in CORPORA}
+    pools = {name: collect(index, name, gemma) for name, index in indexes.items()}
+    rrf_k = calibrated(indexes["news"].encoder.name).rrf_k
     signals = ["minilm-sentence", "use-passage", "use-sentence"] + (["gemma"] if gemma else [])
     rerankers = {"current ranking": lambda pool: list(range(len(pool)))}
     for signal in signals:

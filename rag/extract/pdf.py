@@ -29,6 +29,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import groupby
 
 import numpy as np
 
@@ -164,16 +165,20 @@ def _reading_groups(lines: list[tuple[Row, float]]) -> list[list[Row]]:
     gutter = _gutter(lines)
     if gutter is None:
         return [rows]
-    across = [row for row, right in lines if row.x0 < gutter < right]
+
+    def crosses(row: Row, right: float) -> bool:
+        return row.x0 < gutter < right
+
+    across = [row for row, right in lines if crosses(row, right)]
     _start, width = _text_span(lines)
-    prose = [row for row, right in lines if not row.x0 < gutter < right and right - row.x0 >= COLUMN_WIDTH * width]
+    prose = [row for row, right in lines if not crosses(row, right) and right - row.x0 >= COLUMN_WIDTH * width]
     top, bottom = min(row.top for row in prose), max(row.bottom for row in prose)  # the columns' text block
 
     def side(row: Row, right: float) -> int:
         """0 for a line read across the page, 1 or 2 for the left or right column."""
         # A line set off above or below the columns' prose by more than its height: a running head, a page number.
         outside = row.bottom < top - row.height or row.top > bottom + row.height
-        if row.x0 < gutter < right or outside or any(_same_band(row, other) for other in across):
+        if crosses(row, right) or outside or any(_same_band(row, other) for other in across):
             return 0
         return 1 if right <= gutter else 2
 
@@ -208,15 +213,9 @@ def _text_span(lines: list[tuple[Row, float]]) -> tuple[float, float]:
 def _middle_of_widest_run(positions: np.ndarray, clear: np.ndarray) -> float:
     """The middle of the longest run of consecutive ``positions`` where ``clear`` holds (one strip, not the
     midpoint of two: a page in three columns has two gutters)."""
-    best, best_length, start = 0, 0, None
-    for i, ok in enumerate([*clear, False]):
-        if ok and start is None:
-            start = i
-        elif not ok and start is not None:
-            if i - start > best_length:
-                best, best_length = start, i - start
-            start = None
-    return float(positions[best + (best_length - 1) // 2])
+    runs = [list(run) for ok, run in groupby(range(len(clear)), key=lambda i: clear[i]) if ok]
+    widest = max(runs, key=len)
+    return float(positions[widest[(len(widest) - 1) // 2]])
 
 
 def _same_band(row: Row, other: Row) -> bool:
@@ -282,24 +281,22 @@ def _same_baseline(lines: list[Row], page_height: float) -> list[Row]:
 def _without_furniture(rows: list[Row]) -> list[Row]:
     """Drop running heads, page numbers, dot-leader lines and tables of contents."""
 
+    def in_margin(r: Row) -> bool:
+        return r.top < MARGIN * r.page_height or r.bottom > (1 - MARGIN) * r.page_height
+
     def key(r: Row) -> str:
         return re.sub(r"\d+", "#", r.text.lower())
 
-    pages_with = Counter(k for _page, k in {(r.page, key(r)) for r in rows if _in_margin(r)})
+    pages_with = Counter(k for _page, k in {(r.page, key(r)) for r in rows if in_margin(r)})
     toc = _toc_rows(rows)
     kept = []
     for i, r in enumerate(rows):
-        if _in_margin(r) and (pages_with[key(r)] >= REPEATED_ON or PAGE_NUMBER.match(r.text)):
+        if in_margin(r) and (pages_with[key(r)] >= REPEATED_ON or PAGE_NUMBER.match(r.text)):
             continue
         if DOT_LEADER.search(r.text) or i in toc:
             continue
         kept.append(r)
     return kept
-
-
-def _in_margin(r: Row) -> bool:
-    """Whether a row lies in the top or bottom margin, where running heads and page numbers sit."""
-    return r.top < MARGIN * r.page_height or r.bottom > (1 - MARGIN) * r.page_height
 
 
 def _toc_rows(rows: list[Row]) -> set[int]:
