@@ -1,0 +1,1 @@
+"""Recipes that rebuild the models trained here (reader, verifier) from documents, never from eval sets."""
