@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale soak eval calibrate clean
+.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,15 @@ eval: install
 		--library ../shared/eval/general/corpus --out runs/general
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval ../shared/eval/pdf/questions.jsonl --home var/eval-pdf \
 		--library ../shared/eval/pdf/corpus --out runs/pdf
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval data/eval/manuals/questions.jsonl --home var/eval-manuals \
+		--library data/eval/manuals/corpus --out runs/manuals
+
+# The second dev claims set spans two corpora, so one library holds copies of both (no name collides).
+check-claims-dev2: install
+	mkdir -p var/claims-dev2/library runs
+	cp ../shared/eval/general/corpus/* data/eval/manuals/corpus/* var/claims-dev2/library/
+	HF_HUB_OFFLINE=1 $(PY) -m bench.check_claims data/eval/claims_dev2.jsonl --home var/claims-dev2 \
+		--out runs/claims-dev2.json
 
 # Fit the retrieval weights, then the evidence weights, then the refusal threshold (read on the evidence
 # scores) on the dev sets, leave-one-corpus-out; writes rag/data/calibration.json.
