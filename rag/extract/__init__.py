@@ -6,11 +6,12 @@ needs to know where a document came from.
 
 from __future__ import annotations
 
-from rag.extract.blocks import Block, BlockKind, Extracted, TextBuilder
+from rag.extract.blocks import Block, BlockKind, ExtractError, Extracted, TextBuilder
 from rag.extract.html import EXTRACTOR as HTML_EXTRACTOR
 from rag.extract.html import extract_html
 from rag.extract.pdf import EXTRACTOR as PDF_EXTRACTOR
 from rag.extract.pdf import PdfError, extract_pdf
+from rag.extract.sniff import content_suffix, decode_text, sniff_text
 from rag.extract.text import MARKDOWN_EXTRACTOR, TEXT_EXTRACTOR, extract_markdown, extract_text
 
 TEXT_SUFFIXES = {".txt"}
@@ -22,13 +23,16 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 EXTRACTORS = ",".join(sorted({HTML_EXTRACTOR, PDF_EXTRACTOR, TEXT_EXTRACTOR, MARKDOWN_EXTRACTOR}))
 
 
-class ExtractError(Exception):
-    """A file whose content cannot be extracted; the message is the one-line reason."""
-
-
 def extract(data: bytes, suffix: str) -> Extracted:
-    """The text and blocks of a file's bytes; ``ExtractError`` with a one-line reason otherwise."""
+    """The text and blocks of a file's bytes; ``ExtractError`` with a one-line reason otherwise.
+
+    A known suffix picks the reader; a file with no or an unknown suffix is
+    read by what its bytes are: a PDF, else plain text if it decodes as text.
+    """
     suffix = suffix.lower()
+    named = suffix in SUPPORTED_SUFFIXES
+    if not named:
+        suffix = content_suffix(data) or ""
     if suffix in PDF_SUFFIXES:
         if not data.startswith(b"%PDF"):
             raise ExtractError("not a PDF file (missing %PDF header)")
@@ -36,13 +40,7 @@ def extract(data: bytes, suffix: str) -> Extracted:
             return extract_pdf(data)
         except PdfError as exc:
             raise ExtractError(str(exc)) from None
-    if b"\x00" in data[:8192]:
-        raise ExtractError("binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = decode_text(data) if named else sniff_text(data)
     if suffix in HTML_SUFFIXES:
         return extract_html(text)
     if suffix in MARKDOWN_SUFFIXES:
