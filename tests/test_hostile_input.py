@@ -217,7 +217,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_batch_goes_on(tmp_path: Path
     expected = {
         "good2.txt": "duplicate", "empty.txt": "empty", "blank.md": "empty", "picture.txt": "binary",
         "picture.html": "binary", "fake.pdf": "%PDF", "huge.txt": "too large",
-        "notes.docx": "binary file (ZIP archive)", "picture.qqq": "binary file (PNG image)", "only-boilerplate.txt": "no content",
+        "notes.docx": "damaged", "picture.qqq": "binary file (PNG image)", "only-boilerplate.txt": "no content",
     }
     for name, word in expected.items():
         assert name in reasons, f"{name} not reported: {reasons}"
