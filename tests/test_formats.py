@@ -56,44 +56,50 @@ def _read(name: str, suffix: str | None = None) -> Extracted:
 
 # -- structure -----------------------------------------------------------------------------------
 
-def test_docx_headings_lists_and_tables():
+STRUCTURE = [  # file, extractor, title, headings (level, text), table rows, one list run
+    ("hydro.docx", "docx/1", "Hydropower mining in Sichuan",
+     [(1, "The rainy season"), (2, "Who buys the power"), (1, "The dry season")],
+     ["Dam: Ertan; Capacity: 3300 MW; River: Yalong", "Dam: Pubugou; Capacity: 3600 MW; River: Dadu"],
+     "Small mining farms in Ya’an; Container sites along the Yalong river"),  # pandoc curls the quote
+    ("geothermal.odt", "odt/1", "Geothermal mining in Iceland",
+     [(1, "Power sources"), (2, "Sites"), (1, "Outlook")],
+     ["Site: Reykjanes; Capacity: 100 MW; Operator: HS Orka", "Site: Hellisheidi; Capacity: 303 MW; Operator: ON Power"],
+     "Reykjanes peninsula; Hellisheidi plant near Reykjavik"),
+    ("wind.epub", "epub/1", "Wind and mining in Texas",  # pandoc's title page is a chapter of its own
+     [(1, "Wind and mining in Texas"), (1, "West Texas"), (1, "The grid")],
+     ["Month: July; Curtailment: 12 days", "Month: August; Curtailment: 9 days"],
+     "Abilene; Sweetwater; Big Spring"),
+]
+
+
+@pytest.mark.parametrize("name, extractor, title, headings, rows, run", STRUCTURE)
+def test_headings_lists_and_tables_are_blocks_at_exact_offsets(name, extractor, title, headings, rows, run):
+    doc = _read(name)
+    assert (doc.extractor, doc.title) == (extractor, title)
+    assert [(b.level, doc.text[b.start:b.end]) for b in doc.blocks if b.kind is BlockKind.HEADING] == headings
+    assert _slices(doc, BlockKind.ROW) == rows
+    assert run in _slices(doc, BlockKind.PARAGRAPH)  # short list items read as one "a; b; c" line
+    for block in doc.blocks:  # each block sits under the nearest heading before it, with that heading's parents
+        above = [b for b in doc.blocks if b.kind is BlockKind.HEADING and b.start <= block.start]
+        assert block.section[-1:] == ((doc.text[above[-1].start:above[-1].end],) if above else ())
+
+
+def test_docx_long_list_items_stay_whole_and_sections_nest():
     doc = _read("hydro.docx")
-    assert doc.title == "Hydropower mining in Sichuan" and doc.extractor == "docx/1"
-    headings = [(b.level, doc.text[b.start:b.end]) for b in doc.blocks if b.kind is BlockKind.HEADING]
-    assert headings == [(1, "The rainy season"), (2, "Who buys the power"), (1, "The dry season")]
-    assert _slices(doc, BlockKind.ROW) == ["Dam: Ertan; Capacity: 3300 MW; River: Yalong",
-                                           "Dam: Pubugou; Capacity: 3600 MW; River: Dadu"]
-    paragraphs = _slices(doc, BlockKind.PARAGRAPH)
-    assert "Small mining farms in Ya’an; Container sites along the Yalong river" in paragraphs  # pandoc curls the quote
-    assert any(p.startswith("Large operators who move thousands") for p in paragraphs)  # a long item stays whole
+    assert any(p.startswith("Large operators who move thousands") for p in _slices(doc, BlockKind.PARAGRAPH))
     row = next(b for b in doc.blocks if b.kind is BlockKind.ROW)
     assert row.section == ("The rainy season", "Who buys the power")
-    last = doc.blocks[-1]
-    assert last.section == ("The dry season",) and doc.text[last.start:last.end].startswith("When the rivers fall")
 
 
-def test_odt_headings_lists_tables_and_code():
-    doc = _read("geothermal.odt")
-    assert doc.title == "Geothermal mining in Iceland" and doc.extractor == "odt/1"
-    headings = [(b.level, doc.text[b.start:b.end]) for b in doc.blocks if b.kind is BlockKind.HEADING]
-    assert headings == [(1, "Power sources"), (2, "Sites"), (1, "Outlook")]
-    assert _slices(doc, BlockKind.ROW) == ["Site: Reykjanes; Capacity: 100 MW; Operator: HS Orka",
-                                           "Site: Hellisheidi; Capacity: 303 MW; Operator: ON Power"]
-    assert _slices(doc, BlockKind.CODE) == ["rate_usd_per_kwh = 0.03"]
-    assert "Reykjanes peninsula; Hellisheidi plant near Reykjavik" in _slices(doc, BlockKind.PARAGRAPH)
+def test_odt_preformatted_text_is_code():
+    assert _slices(_read("geothermal.odt"), BlockKind.CODE) == ["rate_usd_per_kwh = 0.03"]
 
 
 def test_epub_chapters_in_spine_order_without_the_navigation():
     book = _read("wind.epub")
-    assert book.title == "Wind and mining in Texas" and book.date == "2022-03-15" and book.extractor == "epub/1"
-    headings = [book.text[b.start:b.end] for b in book.blocks if b.kind is BlockKind.HEADING]
-    assert headings[-2:] == ["West Texas", "The grid"]  # after pandoc's title page
+    assert book.date == "2022-03-15"
     assert book.text.index("Wind farms near Abilene") < book.text.index("The grid operator pays")
-    assert "Abilene; Sweetwater; Big Spring" in _slices(book, BlockKind.PARAGRAPH)
-    assert _slices(book, BlockKind.ROW) == ["Month: July; Curtailment: 12 days", "Month: August; Curtailment: 9 days"]
     assert book.text.count("West Texas") == 1, "the table of contents must not be read as text"
-    grid = next(b for b in book.blocks if book.text[b.start:b.end].startswith("The grid operator"))
-    assert grid.section == ("The grid",)
 
 
 def test_a_docx_written_by_python_docx(tmp_path):
