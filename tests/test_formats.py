@@ -95,6 +95,21 @@ def test_odt_preformatted_text_is_code():
     assert _slices(_read("geothermal.odt"), BlockKind.CODE) == ["rate_usd_per_kwh = 0.03"]
 
 
+def test_odt_inline_markup_numbers_spaces_and_notes():
+    """Outline numbers stay in their heading, ``text:s`` is spaces, a footnote's body is not running text."""
+    source = (DATA / "geothermal.odt").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        content = archive.read("content.xml").decode()
+    content = content.replace(">Power sources<", "><text:number>1.</text:number>Power sources<", 1)
+    note = ('<text:note text:note-class="footnote"><text:note-citation>1</text:note-citation>'
+            "<text:note-body><text:p>Footnote body.</text:p></text:note-body></text:note>")
+    content = content.replace("geothermal steam", f"geothermal{note}<text:s text:c=\"2\"/>steam", 1)
+    doc = extract(_rezip(source, {"content.xml": content.encode()}), ".odt")
+    assert _slices(doc, BlockKind.HEADING)[0] == "1. Power sources"
+    assert any(p.startswith("Miners in Reykjanes use geothermal steam to run") for p in _slices(doc))  # spaces collapse
+    assert "Footnote" not in doc.text
+
+
 def test_epub_chapters_in_spine_order_without_the_navigation():
     book = _read("wind.epub")
     assert book.date == "2022-03-15"

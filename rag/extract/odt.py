@@ -149,6 +149,8 @@ def _text(element) -> str:
             parts.append("\t")
         elif tag == f"{{{TEXT}}}line-break":
             parts.append("\n")
+        elif tag == f"{{{TEXT}}}number":  # a rendered list or outline number ("3.2"), followed by the text
+            parts.append(_text(child).strip() + " ")
         elif tag in {f"{{{TEXT}}}p", f"{{{TEXT}}}h"}:
             parts.append(" " + _text(child) + " ")  # paragraphs inside a table cell or frame
         elif tag not in SKIP_INLINE and isinstance(tag, str):
