@@ -90,7 +90,8 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise ExtractError(f"not {encoding.upper()} text despite its byte-order mark (bad byte at offset {exc.start})") from None
+            reason = f"not {encoding.upper()} text despite its byte-order mark (bad byte at offset {exc.start})"
+            raise ExtractError(reason) from None
     else:
         try:
             text = data.decode("utf-8")
