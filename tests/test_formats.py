@@ -177,6 +177,42 @@ def test_a_truncated_file_is_skipped_with_a_reason(tmp_path, name):
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
 
 
+@pytest.mark.parametrize("name", ["hydro.docx", "geothermal.odt", "wind.epub"])
+def test_mangled_containers_give_a_document_or_one_line_reason(name):
+    """Flipped, cut and inserted bytes, read by suffix and by content; zipfile alone raises a dozen kinds of error."""
+    source = (DATA / name).read_bytes()
+    for seed in range(80):
+        rng = random.Random(seed)
+        data = bytearray(source)
+        for _ in range(1 + seed % 20):
+            pos, choice = rng.randrange(len(data)), rng.random()
+            if choice < 0.6:
+                data[pos] = rng.randrange(256)
+            elif choice < 0.8:
+                del data[pos:pos + rng.randrange(1, 64)]
+            else:
+                data[pos:pos] = rng.randbytes(rng.randrange(1, 16))
+        for suffix in (Path(name).suffix, ""):
+            try:
+                doc = extract(bytes(data), suffix)
+            except ExtractError as exc:
+                assert str(exc).strip() and "\n" not in str(exc) and len(str(exc)) < 300, str(exc)
+                continue
+            assert all(0 <= b.start < b.end <= len(doc.text) for b in doc.blocks)
+
+
+@pytest.mark.parametrize("name", ["hydro.docx", "geothermal.odt", "wind.epub"])
+def test_a_container_that_unpacks_to_gigabytes_is_refused_unread(name):
+    """The archive's directory declares each member 2 GB, as a zip bomb's does; nothing is unpacked."""
+    data = bytearray((DATA / name).read_bytes())
+    header = data.find(b"PK\x01\x02")
+    while header != -1:
+        data[header + 24:header + 28] = (0x7FFFFFFF).to_bytes(4, "little")  # the uncompressed size
+        header = data.find(b"PK\x01\x02", header + 4)
+    with pytest.raises(ExtractError, match="zip bomb"):
+        extract(bytes(data), Path(name).suffix)
+
+
 def test_a_password_protected_docx_says_so():
     with pytest.raises(ExtractError, match="encrypted .docx"):
         _read("locked.docx")

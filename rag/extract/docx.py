@@ -20,6 +20,7 @@ from docx.table import Table
 
 from rag.extract.blocks import ExtractError, Extracted
 from rag.extract.outline import Outline
+from rag.extract.sniff import refuse_zip_bomb
 
 EXTRACTOR = "docx/1"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -35,6 +36,7 @@ def extract_docx(data: bytes) -> Extracted:
         if ENCRYPTED_MARK in data:
             raise ExtractError("encrypted .docx file (password-protected); save a copy without a password")
         raise ExtractError("a legacy Word .doc file (OLE), not .docx; save it as .docx")
+    refuse_zip_bomb(data, ".docx")
     try:
         document = docx.Document(io.BytesIO(data))
         outline = Outline()

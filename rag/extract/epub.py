@@ -22,7 +22,7 @@ from ebooklib import epub
 
 from rag.extract.blocks import Block, ExtractError, Extracted
 from rag.extract.html import extract_html
-from rag.extract.sniff import decode_text
+from rag.extract.sniff import decode_text, refuse_zip_bomb
 
 EXTRACTOR = "epub/1"
 SEPARATOR = "\n\n"  # between chapters, as between blocks
@@ -32,6 +32,7 @@ DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
 
 def extract_epub(data: bytes) -> Extracted:
     """The blocks of an .epub book; ``ExtractError`` with a one-line reason for a locked or damaged one."""
+    refuse_zip_bomb(data, ".epub")
     _refuse_encrypted(data)
     try:
         book = epub.read_epub(io.BytesIO(data), options={"ignore_ncx": True})

@@ -35,6 +35,7 @@ BOMS = (
 )
 # The ``mimetype`` entry that opens an OpenDocument or EPUB container.
 ZIP_MIMETYPES = {"application/vnd.oasis.opendocument.text": ".odt", "application/epub+zip": ".epub"}
+MAX_UNPACKED = 400_000_000  # a .docx/.odt/.epub that unpacks to more is a zip bomb, not a document
 DETECT_SAMPLE = 1 << 20  # charset-normalizer reads this much of a large file to pick its encoding
 # On a tie charset-normalizer picks the first candidate (cp1250 reads "crème" as "crčme"); Windows-1252 is
 # by far the commonest legacy encoding (HTML5 reads Latin-1 as it), so a tie goes to it.
@@ -57,9 +58,24 @@ def content_suffix(data: bytes) -> str | None:
                 return ".docx"
             if "mimetype" in names:
                 return ZIP_MIMETYPES.get(archive.read("mimetype").decode("ascii", "replace").strip())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError):
+    except Exception:  # noqa: BLE001 - a damaged archive raises anything from BadZipFile to "negative seek value"
         return None
     return None
+
+
+def refuse_zip_bomb(data: bytes, kind: str) -> None:
+    """``ExtractError`` when a container's members add up to more than ``MAX_UNPACKED`` bytes.
+
+    The sizes come from the archive's directory; zipfile never unpacks more
+    than a member declares, so they bound what reading it can cost.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except Exception:  # noqa: BLE001 - not a readable archive: the format's reader says how it is damaged
+        return
+    if total > MAX_UNPACKED:
+        raise ExtractError(f"refused {kind} file: it unpacks to {total / 1e6:.0f} MB (a zip bomb?)")
 
 
 def binary_kind(data: bytes) -> str:
