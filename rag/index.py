@@ -28,7 +28,7 @@ from rag.config import BUNDLED_CORPUS, Settings
 from rag.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
 from rag.extract import EXTRACTORS
 from rag.lexicon import Lexicon
-from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
+from rag.ingest import IngestError, read_bytes, read_document, sha256_bytes
 from rag.prepare import Prepared, prepare_document
 from rag.profile import Profile
 from rag.records import Document, IngestReport, Skipped
@@ -524,7 +524,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
-    """The supported files among ``paths`` and inside folders among them; the rest go to ``skipped``."""
+    """The files among ``paths`` and inside folders among them; links and missing paths go to ``skipped``."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_symlink():
@@ -535,13 +535,7 @@ def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
             found.append(path)
         else:
             skipped.append(Skipped(str(path), "no such file"))
-    supported = []
-    for path in found:
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            supported.append(path)
-        else:
-            skipped.append(Skipped(str(path), f"unsupported file type '{path.suffix or path.name}' (use .txt, .md, .html or .pdf)"))
-    return supported
+    return found  # whether a file is readable is decided by its content, in read_document
 
 
 def _safe_name(name: str) -> str:

@@ -52,10 +52,7 @@ def extract_file(data: bytes, suffix: str) -> Extracted:
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, after the checks that need no parsing."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"unsupported file type '{suffix or path.name}' (use .txt, .md, .html or .pdf)")
+    """The file's bytes, after the checks that need no parsing (its type is read from the bytes, not the name)."""
     if path.is_symlink():
         raise IngestError("symbolic links are not followed")
     try:

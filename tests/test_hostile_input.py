@@ -197,10 +197,11 @@ def batch(tmp_path: Path) -> dict[str, Path]:
         "picture.txt": PNG,  # a PNG renamed .txt: rejected by content, not name
         "picture.html": PNG,
         "fake.pdf": b"<html>not a pdf</html>",  # no %PDF header
-        "latin1.txt": "Caf\xe9 cr\xe8me in K\xf6ln.".encode("latin-1"),
+        "latin1.txt": "Caf\xe9 cr\xe8me in K\xf6ln.".encode("latin-1"),  # a legacy encoding, read as such
         "huge.txt": b"word " * 300_000,  # 1.5 MB, over the 1 MB limit set below
         "notes.docx": b"PK\x03\x04 zip",
-        "README": b"no suffix",
+        "README": b"A file without a suffix is read as text when its bytes are text.",
+        "picture.qqq": PNG,  # an unknown suffix: judged by content
         "only-boilerplate.txt": b"Read more\nShare\n",
     }
     for name, data in files.items():
@@ -212,16 +213,17 @@ def test_bad_files_are_skipped_with_reasons_and_the_batch_goes_on(tmp_path: Path
     assistant = Assistant(_home(tmp_path, max_file_mb=1.0))
     report = assistant.ingest(sorted(batch.values()))
     reasons = {Path(s.path).name: s.reason for s in report.skipped}
-    assert report.added == ["good.txt"], report
+    assert report.added == ["README", "good.txt", "latin1.txt"], report
     expected = {
         "good2.txt": "duplicate", "empty.txt": "empty", "blank.md": "empty", "picture.txt": "binary",
-        "picture.html": "binary", "fake.pdf": "%PDF", "latin1.txt": "UTF-8", "huge.txt": "too large",
-        "notes.docx": "unsupported", "README": "unsupported", "only-boilerplate.txt": "no content",
+        "picture.html": "binary", "fake.pdf": "%PDF", "huge.txt": "too large",
+        "notes.docx": "damaged", "picture.qqq": "binary file (PNG image)", "only-boilerplate.txt": "no content",
     }
     for name, word in expected.items():
         assert name in reasons, f"{name} not reported: {reasons}"
         assert word in reasons[name] and "\n" not in reasons[name], (name, reasons[name])
-    assert [d["doc_id"] for d in assistant.documents()] == ["good.txt"]
+    assert [d["doc_id"] for d in assistant.documents()] == ["README", "good.txt", "latin1.txt"]
+    assert "Café crème in Köln." in assistant.document("latin1.txt").text
     assert assistant.search("Rotterdam container terminal")[0].chunk.doc_id == "good.txt"
 
 
@@ -248,9 +250,9 @@ def test_upload_names_cannot_escape_the_library(tmp_path: Path) -> None:
     for doc_id in added:
         target = (library / doc_id).resolve()
         assert library in target.parents and target.is_file(), doc_id
-        assert Path(doc_id).suffix in SUPPORTED_SUFFIXES, f"{doc_id} lost its type and would never be indexed"
-    assert [Path(s.path).name for s in skipped] == ["..."]  # no suffix at all
-    assert len(added) == len(tricky)
+        assert Path(doc_id).suffix in SUPPORTED_SUFFIXES or doc_id == "document", f"{doc_id} lost its type"
+    assert not skipped  # "..." has no suffix and is read as text, kept as "document"
+    assert len(added) == len(tricky) + 1
     after = _tree(tmp_path)
     new = {p for p in after if p not in before}
     assert all(p.startswith(("home/library/", "home/index/", "uploads/")) for p in new), new

@@ -44,7 +44,7 @@ from ui.render import (  # noqa: E402
 LOG = logging.getLogger("rag.ui")
 CSS_PATH = Path(__file__).with_name("style.css")
 EXPORT_FORMATS = ["md", "html", "json", "pdf"]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".odt", ".epub"]
 ADMIN_ONLY = "Only an admin can change the library."
 CHECK_BUSY = "Another text is being checked on this server right now; try again when it has finished."
 STOPPED = "Stopped before the answer was finished."
@@ -312,7 +312,7 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                         gr.HTML('<div class="rag-side-title">Indexed documents</div>')
                         documents = gr.HTML(documents_html([]), elem_id="rag-documents")
                     with gr.Column(scale=2, min_width=280, visible=False) as admin_tools:
-                        uploads = gr.File(label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
+                        uploads = gr.File(label="Add documents (.txt, .md, .html, .pdf, .docx, .odt, .epub)", file_count="multiple",
                                           file_types=UPLOAD_TYPES, elem_id="rag-upload")
                         add_button = gr.Button("Add to library", variant="primary", elem_id="rag-add")
                         remove_choice = gr.Dropdown([], value=None, label="Remove a document", allow_custom_value=True,

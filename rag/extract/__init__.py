@@ -6,29 +6,43 @@ needs to know where a document came from.
 
 from __future__ import annotations
 
-from rag.extract.blocks import Block, BlockKind, Extracted, TextBuilder
+from rag.extract.blocks import Block, BlockKind, ExtractError, Extracted, TextBuilder
+from rag.extract.docx import EXTRACTOR as DOCX_EXTRACTOR
+from rag.extract.docx import extract_docx
+from rag.extract.epub import EXTRACTOR as EPUB_EXTRACTOR
+from rag.extract.epub import extract_epub
 from rag.extract.html import EXTRACTOR as HTML_EXTRACTOR
 from rag.extract.html import extract_html
+from rag.extract.odt import EXTRACTOR as ODT_EXTRACTOR
+from rag.extract.odt import extract_odt
 from rag.extract.pdf import EXTRACTOR as PDF_EXTRACTOR
 from rag.extract.pdf import PdfError, extract_pdf
+from rag.extract.sniff import content_suffix, decode_text, sniff_text
 from rag.extract.text import MARKDOWN_EXTRACTOR, TEXT_EXTRACTOR, extract_markdown, extract_text
 
 TEXT_SUFFIXES = {".txt"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+# Word-processor files and books: ZIP containers, each read by its own module.
+CONTAINERS = {".docx": extract_docx, ".odt": extract_odt, ".epub": extract_epub}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | set(CONTAINERS)
 # Recorded in the index manifest: a change here asks for `rag ingest --rebuild`.
-EXTRACTORS = ",".join(sorted({HTML_EXTRACTOR, PDF_EXTRACTOR, TEXT_EXTRACTOR, MARKDOWN_EXTRACTOR}))
-
-
-class ExtractError(Exception):
-    """A file whose content cannot be extracted; the message is the one-line reason."""
+EXTRACTORS = ",".join(sorted({HTML_EXTRACTOR, PDF_EXTRACTOR, TEXT_EXTRACTOR, MARKDOWN_EXTRACTOR,
+                              DOCX_EXTRACTOR, ODT_EXTRACTOR, EPUB_EXTRACTOR}))
 
 
 def extract(data: bytes, suffix: str) -> Extracted:
-    """The text and blocks of a file's bytes; ``ExtractError`` with a one-line reason otherwise."""
+    """The text and blocks of a file's bytes; ``ExtractError`` with a one-line reason otherwise.
+
+    A known suffix picks the reader; a file with no or an unknown suffix is
+    read by what its bytes are: a PDF, a .docx/.odt/.epub container, else
+    plain text if it decodes as text.
+    """
     suffix = suffix.lower()
+    named = suffix in SUPPORTED_SUFFIXES
+    if not named:
+        suffix = content_suffix(data) or ""
     if suffix in PDF_SUFFIXES:
         if not data.startswith(b"%PDF"):
             raise ExtractError("not a PDF file (missing %PDF header)")
@@ -36,13 +50,9 @@ def extract(data: bytes, suffix: str) -> Extracted:
             return extract_pdf(data)
         except PdfError as exc:
             raise ExtractError(str(exc)) from None
-    if b"\x00" in data[:8192]:
-        raise ExtractError("binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if suffix in CONTAINERS:
+        return CONTAINERS[suffix](data)
+    text = decode_text(data) if named else sniff_text(data)
     if suffix in HTML_SUFFIXES:
         return extract_html(text)
     if suffix in MARKDOWN_SUFFIXES:

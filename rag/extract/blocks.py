@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class ExtractError(Exception):
+    """A file whose content cannot be extracted; the message is the one-line reason."""
+
+
 class BlockKind(str, Enum):
     """What a block is; headings and code are units of their own, never split into sentences."""
 

@@ -53,6 +53,11 @@ def extract_html(markup: str) -> Extracted:
         root = lxml.html.document_fromstring(markup)
     except Exception:  # noqa: BLE001 - lxml rejects some inputs (empty, only comments) outright
         return TextBuilder().build(extractor=EXTRACTOR)
+    return extract_tree(root)
+
+
+def extract_tree(root, extractor: str = EXTRACTOR) -> Extracted:
+    """Blocks of an lxml HTML tree; other formats (docx, odt) build such a tree to be read exactly like HTML."""
     title = _title(root)
     date = _date(root)
     _drop_chrome(root)
@@ -61,7 +66,7 @@ def extract_html(markup: str) -> Extracted:
     walker.visit(content)
     walker.flush()
     walker.end()
-    return walker.out.build(title=title, date=date, extractor=EXTRACTOR)
+    return walker.out.build(title=title, date=date, extractor=extractor)
 
 
 def _norm(text: str) -> str:
