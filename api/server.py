@@ -49,8 +49,21 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, users
     port = port or free_port(host)
     app = build(assistant, host, port, users, models)
     upload_bytes = int(assistant.settings.max_file_mb * 1e6) + FORM_BYTES
-    server = uvicorn.Server(uvicorn.Config(BodyLimit(app, upload_bytes=upload_bytes), host=host, port=port,
-                                           log_level="warning", access_log=False))
     shown = f"[{host}]" if ":" in host else host
-    print(f"Chat running at http://{shown}:{port}  (API: /v1, docs: /docs; Ctrl-C to stop)", flush=True)
+    server = Announcing(uvicorn.Config(BodyLimit(app, upload_bytes=upload_bytes), host=host, port=port,
+                                       log_level="warning", access_log=False),
+                        f"Chat running at http://{shown}:{port}/  (API: /v1, docs: /docs; Ctrl-C to stop)")
     server.run()
+
+
+class Announcing(uvicorn.Server):
+    """A uvicorn server that prints its line once it listens (tests and scripts wait for that line)."""
+
+    def __init__(self, config: uvicorn.Config, line: str):
+        super().__init__(config)
+        self.line = line
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(self.line, flush=True)
