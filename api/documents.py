@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from api.access import Caller, admin, caller, context
-from api.errors import ApiError
-from rag import BadQuestion, CancelToken, IndexUnusable
+from api.errors import ApiError, model_errors, refused_as
+from rag import CancelToken
 from rag.check import MAX_CHECK_CHARS, iter_check, summary
-from rag.config import AskOptions
+from rag.config import TOP_K_RANGE
 from rag.trash import TrashError
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -27,7 +27,8 @@ MAX_FILES = 20
 
 class SearchRequest(BaseModel):
     query: str = Field(max_length=2000)
-    k: int | None = Field(None, description="passages to return, 1 to 15 (default: the server's top-k)")
+    k: int | None = Field(None, ge=TOP_K_RANGE[0], le=TOP_K_RANGE[1],
+                          description="passages to return (default: the server's top-k)")
     doc_ids: list[str] | None = Field(None, max_length=500, description="search only these documents")
 
 
@@ -75,10 +76,8 @@ async def upload_documents(request: Request, files: list[UploadFile] = File(...,
 @router.delete("/documents/{doc_id:path}")
 def remove_document(doc_id: str, request: Request, _who: Caller = Depends(admin)) -> dict:
     """Move a document to the trash (it leaves the library and the index; restore brings it back)."""
-    try:
+    with refused_as(400, "invalid_document", ValueError):  # a path outside the library
         removed = context(request).models.base.remove(doc_id)
-    except ValueError as exc:
-        raise ApiError(400, str(exc), "invalid_document") from None
     if not removed:
         raise ApiError(404, f"no document {doc_id!r} in the library", "document_not_found")
     return {"doc_id": doc_id, "removed": True}
@@ -93,10 +92,8 @@ def list_trash(request: Request, _who: Caller = Depends(admin)) -> dict:
 @router.post("/documents/{doc_id:path}/restore")
 def restore_document(doc_id: str, request: Request, _who: Caller = Depends(admin)) -> dict:
     """Bring a removed document back from the trash and index it again."""
-    try:
+    with refused_as(404, "not_in_trash", TrashError):
         report = context(request).models.base.restore(doc_id)
-    except TrashError as exc:
-        raise ApiError(404, str(exc), "not_in_trash") from None
     return {"doc_id": doc_id, "restored": True, "chunks": report.chunks}
 
 
@@ -104,20 +101,12 @@ def restore_document(doc_id: str, request: Request, _who: Caller = Depends(admin
 async def search(body: SearchRequest, request: Request, _who: Caller = Depends(caller)) -> dict:
     """The best passages for a query, with their scores and offsets (no answer is made)."""
     ctx = context(request)
-    try:
-        k = AskOptions.checked(top_k=body.k).top_k
-    except ValueError as exc:
-        raise ApiError(400, str(exc).replace("top_k", "k"), "invalid_option") from None
     base = ctx.models.base
     known = {d["doc_id"] for d in base.documents()} if body.doc_ids else set()
     if body.doc_ids and not set(body.doc_ids) <= known:
         raise ApiError(400, "doc_ids: some are not in the library", "unknown_document")
-    try:
-        hits = await ctx.run(lambda: base.search(body.query, k, doc_ids=body.doc_ids or None))
-    except BadQuestion as exc:
-        raise ApiError(400, str(exc), "invalid_question") from None
-    except IndexUnusable as exc:
-        raise ApiError(503, str(exc), "index_unusable") from None
+    with model_errors("invalid_question"):
+        hits = await ctx.run(lambda: base.search(body.query, body.k, doc_ids=body.doc_ids or None))
     return {"object": "list", "data": [hit.to_dict() for hit in hits]}
 
 
@@ -130,9 +119,8 @@ async def check(body: CheckRequest, request: Request, _who: Caller = Depends(cal
         raise ApiError(429, "another text is being checked on this server right now; try again when it has "
                             "finished", "check_busy", {"Retry-After": "10"})
     try:
-        results = await ctx.run(lambda: list(iter_check(ctx.models.base, body.text, cancel=token)))
-    except BadQuestion as exc:
-        raise ApiError(400, str(exc), "invalid_text") from None
+        with model_errors("invalid_text"):
+            results = await ctx.run(lambda: list(iter_check(ctx.models.base, body.text, cancel=token)))
     finally:
         token.cancel()
         ctx.check_slot.release(token)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag import BadQuestion, GeneratorError, IndexUnusable
 
 LOG = logging.getLogger("rag.api")
 MAX_JSON_BYTES = 1_000_000  # a chat request or a text to check; the check itself stops at 20,000 characters
@@ -30,6 +34,23 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+
+@contextmanager
+def refused_as(status: int, code: str, *kinds: type[Exception]) -> Iterator[None]:
+    """The assistant's one-line refusals of these ``kinds`` become an ``ApiError`` with this status and code."""
+    try:
+        yield
+    except kinds as exc:
+        raise ApiError(status, str(exc), code) from None
+
+
+@contextmanager
+def model_errors(bad_input_code: str) -> Iterator[None]:
+    """Around model work: a bad question or text is the client's 400; a failing index or model is a 503."""
+    with refused_as(503, "index_unusable", IndexUnusable), refused_as(503, "model_failed", GeneratorError), \
+            refused_as(400, bad_input_code, BadQuestion):
+        yield
 
 
 def error_body(status: int, message: str, code: str | None) -> dict:

@@ -22,8 +22,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import ApiContext, Caller, caller, context
-from api.errors import ApiError, error_body
-from rag import Answer, Assistant, BadQuestion, CancelToken, GeneratorError, IndexUnusable, Turn
+from api.errors import ApiError, error_body, model_errors, refused_as
+from rag import Answer, Assistant, CancelToken, Turn
 from rag.config import AskOptions
 
 router = APIRouter(prefix="/v1", tags=["chat (OpenAI-compatible)"])
@@ -81,10 +81,8 @@ async def chat_completions(body: ChatRequest, request: Request,
     assistant = pick_model(ctx, body.model)
     if body.n not in (None, 1):
         raise ApiError(400, "n: only one answer per request is supported", "invalid_n")
-    try:
+    with refused_as(400, "invalid_option", ValueError):
         options = AskOptions.checked(top_k=body.top_k, temperature=body.temperature, strict=body.strict)
-    except ValueError as exc:
-        raise ApiError(400, str(exc), "invalid_option") from None
     question, turns = conversation(body.messages)
     doc_ids = scope(body.doc_ids, assistant)
     reply = Reply(body.model)
@@ -136,14 +134,8 @@ def scope(doc_ids: list[str] | None, assistant: Assistant) -> list[str] | None:
 
 async def answering(ctx: ApiContext, events: Iterator[object]) -> object:
     """The next event of an answer stream (worked out in a thread); a client's bad question is a 400."""
-    try:
+    with model_errors("invalid_question"):
         return await ctx.run(next, events)
-    except BadQuestion as exc:
-        raise ApiError(400, str(exc), "invalid_question") from None
-    except IndexUnusable as exc:
-        raise ApiError(503, str(exc), "index_unusable") from None
-    except GeneratorError as exc:
-        raise ApiError(503, str(exc), "model_failed") from None
 
 
 class Reply:

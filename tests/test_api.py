@@ -227,7 +227,7 @@ BAD_INPUT = [
                                       "headers": {"Content-Type": "application/json"}}, 413, "body_too_large"),
     ("post", "/v1/search", {"content": b"nope", "headers": {"Content-Type": "application/json"}},
      400, "invalid_request"),
-    ("post", "/v1/search", {"json": {"query": QUESTION, "k": 500}}, 400, "invalid_option"),
+    ("post", "/v1/search", {"json": {"query": QUESTION, "k": 500}}, 400, "invalid_request"),
     ("post", "/v1/search", {"json": {"k": 3}}, 400, "invalid_request"),
     ("post", "/v1/check", {"json": {"text": "   "}}, 400, "invalid_text"),
     ("post", "/v1/check", {"json": {"text": "word " * 5000}}, 400, "invalid_request"),
