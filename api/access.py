@@ -82,7 +82,7 @@ def caller(request: Request) -> Caller:
     wait = ctx.guard.wait(client)
     if wait > 0:
         seconds = math.ceil(wait)
-        raise ApiError(429, f"too many wrong keys: try again in {seconds} s", "rate_limited",
+        raise ApiError(429, f"too many wrong keys or passwords: try again in {seconds} s", "rate_limited",
                        {"Retry-After": str(seconds)})
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
