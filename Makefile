@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(PIP) install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_VERSION)"
-	$(PIP) install -q -e ".[test,scale]"
+	$(PIP) install -q -e ".[test,scale,mcp]"
 	touch $@
 
 run: install

@@ -28,6 +28,8 @@ EXTERNAL_COMMANDS = {
     "serve": ("ui.cli", "start the browser chat"),
     "check": ("rag.check", "fact-check a text sentence by sentence: supported, contradicted or not found"),
     "restore": ("rag.trash", "bring a removed document back from the trash (no DOC: list the trash)"),
+    "users": ("api.keys", "API keys for programs: key create USER, key list, key revoke KEY_ID"),
+    "mcp": ("api.mcp_server", "serve the library to agents over MCP (stdio; --http PORT for loopback HTTP)"),
 }
 
 

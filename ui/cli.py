@@ -112,9 +112,10 @@ def run(args: argparse.Namespace, settings) -> int:
     print("Loading the models…", flush=True)
     assistant.warm_up()  # load every model once now, so the first question is quick
 
-    from ui.app import Models, launch
+    from api.server import serve
+    from ui.app import Models
 
-    launch(assistant, host=host, port=port, users=users, models=Models(assistant, configured), block=True)
+    serve(assistant, host=host, port=port, users=users, models=Models(assistant, configured))  # chat + /v1 API
     return 0
 
 

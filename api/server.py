@@ -1,0 +1,69 @@
+"""`rag serve` on one port: the API routes (``/v1``, ``/docs``) with the Gradio chat mounted beside them.
+
+One process, one assistant per configured model (the chat's ``Models``), one
+``Access`` and one ``LoginGuard``: a wrong API key and a wrong chat password
+slow the same client down. The chat keeps everything ``ui.app.launch`` gives
+it (queue, login, theme, the quiet error handling).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from api.access import ApiContext
+from api.app import create_app
+from api.errors import BodyLimit
+from api.keys import ApiKeys
+from rag import Assistant
+from rag.auth import Access, LoginGuard, LoginThrottle, Users
+from ui.app import CSS_PATH, Models, QuietStreams, build_app, free_port
+from ui.cli import is_loopback
+
+FORM_BYTES = 1_000_000  # room for the multipart wrapping of an upload
+
+
+def build(assistant: Assistant, host: str, port: int, users: Users | None = None,
+          models: Models | None = None) -> FastAPI:
+    """The app ``serve`` runs: API routes first, the chat mounted at / for every other path."""
+    models = models or Models(assistant)
+    access = Access(users, loopback=is_loopback(host))
+    guard = LoginGuard()
+    app = create_app(ApiContext(models=models, access=access, keys=ApiKeys.for_home(assistant.settings.home),
+                                guard=guard))
+    app.add_middleware(LoginThrottle, guard=guard)
+    app.add_middleware(QuietStreams)  # outermost, as in launch
+    blocks = build_app(assistant, models=models, access=access)
+    blocks.queue(default_concurrency_limit=2)
+    return gr.mount_gradio_app(
+        app, blocks, path="/", server_name=host, server_port=port, auth=users.check if users else None,
+        show_error=False, ssr_mode=False, footer_links=["api"], theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS_PATH.read_text(encoding="utf-8"),
+    )
+
+
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, users: Users | None = None,
+          models: Models | None = None) -> None:
+    """Serve the chat and the API until Ctrl-C. Port 0 picks a free port."""
+    port = port or free_port(host)
+    app = build(assistant, host, port, users, models)
+    upload_bytes = int(assistant.settings.max_file_mb * 1e6) + FORM_BYTES
+    shown = f"[{host}]" if ":" in host else host
+    server = Announcing(uvicorn.Config(BodyLimit(app, upload_bytes=upload_bytes), host=host, port=port,
+                                       log_level="warning", access_log=False),
+                        f"Chat running at http://{shown}:{port}/  (API: /v1, docs: /docs; Ctrl-C to stop)")
+    server.run()
+
+
+class Announcing(uvicorn.Server):
+    """A uvicorn server that prints its line once it listens (tests and scripts wait for that line)."""
+
+    def __init__(self, config: uvicorn.Config, line: str):
+        super().__init__(config)
+        self.line = line
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(self.line, flush=True)
