@@ -43,7 +43,7 @@ def stream_of(*chunks: object) -> Reply:
 
 @contextmanager
 def serving(replies: dict[str, Reply]) -> Iterator[tuple[str, list[tuple[str, str, dict]]]]:
-    """A loopback server answering each path with its reply (404 elsewhere); yields its /v1 URL and what it was asked."""
+    """A loopback server answering each path with its reply (else 404); yields its /v1 URL and what it was asked."""
     asked: list[tuple[str, str, dict]] = []
 
     class Handler(BaseHTTPRequestHandler):
