@@ -168,16 +168,46 @@ def test_a_redirect_is_not_followed_so_the_key_goes_nowhere_else():
     assert elsewhere_asked == []
 
 
-def test_a_server_that_never_answers_times_out_as_one_line():
-    with socket.socket() as silent:  # accepts the connection, never answers
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """The /v1 URL of a socket that accepts connections and never answers."""
+    with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+
+
+def test_a_server_that_never_answers_times_out_as_one_line():
+    with silent_server() as url:
         started = time.monotonic()
         message = one_line_error(lambda: OpenAICompatibleGenerator(url, "m", timeout=1.0))
         took = time.monotonic() - started
     assert message == f"cannot reach the model server at {url}: no answer within the time limit"
     assert 0.9 < took < 3, took
+
+
+def test_a_stream_that_stalls_after_its_first_piece_times_out_as_one_line():
+    listing = json.dumps(MODELS).encode()
+    with socket.socket() as stalling:
+        stalling.bind(("127.0.0.1", 0))
+        stalling.listen(2)
+        url = f"http://127.0.0.1:{stalling.getsockname()[1]}/v1"
+
+        def answer_the_list_then_stall_the_stream() -> None:
+            for reply in (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (len(listing), listing),
+                          b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                          b'data: {"choices": [{"text": "Kaz"}]}\n\n'):
+                connection, _ = stalling.accept()
+                connection.recv(65536)
+                connection.sendall(reply)
+            time.sleep(3)  # the stream's connection stays open, silent
+
+        threading.Thread(target=answer_the_list_then_stall_the_stream, daemon=True).start()
+        pieces = OpenAICompatibleGenerator(url, "m", timeout=1.0).stream("Where?", max_tokens=4)
+        assert next(pieces) == "Kaz"
+        message = one_line_error(lambda: next(pieces))
+    assert message == f"cannot reach the model server at {url}: no answer within the time limit"
 
 
 def test_the_model_picker_reads_an_error_status_or_a_redirect_as_one_line_and_follows_nowhere():
