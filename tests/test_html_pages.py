@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rag.export_text import to_html
 from rag.metrics import summarize, summarize_by_kind
 from rag.report import render_report
 
@@ -42,6 +43,24 @@ def test_markup_in_a_question_or_an_answer_is_shown_as_text_in_the_report():
     assert f"<div class='answer'>{escaped} <sup class='cite'>[1]</sup></div>" in page  # one built from statements
     assert f"reason: {escaped}" in page and f"error: {escaped}" in page
     assert f"<title>Evaluation report — {escaped}</title>" in page
+
+
+def test_markup_in_an_exported_answer_and_its_sources_is_shown_as_text():
+    citation = {"n": 1, "doc_id": HOSTILE, "start": 0, "end": 6, "quote": HOSTILE, "title": HOSTILE, "section": "",
+                "date": HOSTILE, "translation": HOSTILE}
+    turn = {"n": 1, "question": HOSTILE, "resolved_question": HOSTILE + "?", "refused": False,
+            "answer": f"Nobody {HOSTILE} [1]", "reason": HOSTILE, "citations": [citation]}
+    record = {"exported_at": HOSTILE, "schema_version": "1.1", "software": {"name": "rag", "version": "0"},
+              "index": {"version": HOSTILE}, "settings": {"model": HOSTILE}, "turns": [turn],
+              "documents": {HOSTILE: {"sha256": HOSTILE, "title": HOSTILE}}}
+    page = to_html(record)
+    escaped = "&lt;img src=x onerror=alert(1)&gt;"
+    assert "<img" not in page
+    for shown in (f"Question 1: {escaped}</h2>", f"Understood as: {escaped}?", f"Note: {escaped}",
+                  f"<blockquote>{escaped}</blockquote>", f"Machine translation: {escaped}", f"Exported {escaped}",
+                  f"<td><code>{escaped}</code></td><td><code>{escaped}</code></td><td>{escaped}</td>"):
+        assert shown in page, shown
+    assert f'<p class="answer">Nobody {escaped} <a href="#q1-c1">[1]</a></p>' in page
 
 
 def test_the_templates_are_package_data():
