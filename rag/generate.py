@@ -324,7 +324,12 @@ class OpenAICompatibleGenerator:
         """An HTTP error status as one line, with the server's own message if it gave one."""
         if response.is_success:
             return
-        raw = response.read()[:MAX_ERROR_BYTES]
+        raw = b""
+        for part in response.iter_bytes():  # an error page may be large: its start is enough
+            raw += part
+            if len(raw) >= MAX_ERROR_BYTES:
+                break
+        raw = raw[:MAX_ERROR_BYTES]
         try:
             detail = self._detail(json.loads(raw))
         except ValueError:
