@@ -15,12 +15,14 @@ import json
 import os
 import re
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
+
+import httpx
+from httpx_sse import SSEError, connect_sse
 
 from rag.config import Settings
 
@@ -45,6 +47,7 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 # copy the instruct release's chat template into the base model's file, so a template alone does not make
 # a chat model. (The packaged Gemma 3 270M base has neither a template nor ``general.finetune``.)
 BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
+MAX_ERROR_BYTES = 4096  # read of a model server's error reply, for its message
 
 
 def has_chat(generator: Generator | None) -> bool:
@@ -224,7 +227,9 @@ class OpenAICompatibleGenerator:
 
     ``api="completions"`` sends plain prompts to ``/completions``; ``api="chat"`` talks to
     ``/chat/completions`` (the server applies the model's chat template), and a plain prompt
-    then goes as one user message.
+    then goes as one user message. HTTP is httpx, the event stream is read by httpx-sse. Requests
+    go only to ``base_url`` (redirects are not followed, so the key goes nowhere else), and every
+    failure is one ``GeneratorError`` line that names the server without its key.
     """
 
     backend = "openai"
@@ -237,36 +242,31 @@ class OpenAICompatibleGenerator:
         self.has_chat = api == "chat"
         self.base_url = base_url.rstrip("/")
         self.name = model
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout = timeout
+        self._api_key = api_key
+        self._shown = _shown_address(self.base_url)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # one timeout for connecting and for each read, as a socket timeout; no retries: the caller decides
+        self._client = httpx.Client(headers=headers, timeout=timeout, follow_redirects=False)
         self.context_window = self._server_context(model) or n_ctx
 
     def _server_context(self, model: str) -> int | None:
         """The context window the server reports for ``model``, where it says."""
-        try:
-            listing = self._request("GET", "/models")
-        except GeneratorError:
-            raise
-        for entry in listing.get("data", []):
-            if entry.get("id") == model:
+        listing = self._get("/models")
+        entries = listing.get("data")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("id") == model:
                 meta = entry.get("meta") or {}
                 for key in ("n_ctx_train", "n_ctx", "context_length", "max_model_len"):
                     if isinstance(meta.get(key) or entry.get(key), int):
                         return int(meta.get(key) or entry.get(key))
         return None
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            self.base_url + path, method=method, headers=self._headers,
-            data=None if body is None else json.dumps(body).encode(),
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return json.loads(response.read() or b"{}")
-        except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-            raise GeneratorError(f"cannot reach the model server at {self.base_url}: {exc}") from None
+    def _get(self, path: str) -> dict:
+        """The server's JSON answer at ``path``."""
+        with self._errors():
+            response = self._client.get(self.base_url + path)
+            self._check(response)
+            return self._reply(response.content or b"{}")
 
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 3)  # servers differ in tokenizer endpoints; over-estimate instead
@@ -289,34 +289,89 @@ class OpenAICompatibleGenerator:
                                 lambda choice: (choice.get("delta") or choice.get("message") or {}).get("content"))
 
     def _events(self, path: str, body: dict, stop: list[str] | None, text_of) -> Iterator[str]:
-        """The text pieces of a streamed (server-sent events) reply; a non-streamed JSON reply is one piece."""
+        """The text pieces of a streamed (server-sent events) reply; a non-streamed JSON reply is one piece.
+
+        Closing the iterator early (a Stop) closes the connection, so the server stops generating.
+        """
         if stop:
             body["stop"] = stop
-        request = urllib.request.Request(
-            self.base_url + path, method="POST", headers=self._headers, data=json.dumps(body).encode()
-        )
-        try:
-            response = urllib.request.urlopen(request, timeout=self._timeout)
-        except (urllib.error.URLError, OSError) as exc:
-            raise GeneratorError(f"cannot reach the model server at {self.base_url}: {exc}") from None
-        with response:
-            if "json" in (response.headers.get("Content-Type") or ""):  # a server that ignores "stream"
-                choices = json.loads(response.read() or b"{}").get("choices") or [{}]
-                text = text_of(choices[0]) or ""
+        with self._errors(), connect_sse(self._client, "POST", self.base_url + path, json=body) as source:
+            self._check(source.response)
+            if "json" in source.response.headers.get("Content-Type", ""):  # a server that ignores "stream"
+                text = _text(self._reply(source.response.read() or b"{}"), text_of)
                 if text:
                     yield text
                 return
-            for raw in response:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
+            for event in source.iter_sse():
+                if event.data.strip() == "[DONE]":
                     break
-                choices = json.loads(data).get("choices") or [{}]
-                text = text_of(choices[0]) or ""
+                if not event.data.strip():
+                    continue
+                text = _text(self._reply(event.data), text_of)
                 if text:
                     yield text
+
+    def _reply(self, data: str | bytes) -> dict:
+        """One JSON object of the server's; an error the server reports (even inside a stream) is raised."""
+        value = json.loads(data)
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        if value.get("error"):
+            raise GeneratorError(f"the model server at {self._shown} reported an error: {self._detail(value)}")
+        return value
+
+    def _check(self, response: httpx.Response) -> None:
+        """An HTTP error status as one line, with the server's own message if it gave one."""
+        if response.is_success:
+            return
+        raw = b""
+        for part in response.iter_bytes():  # an error page may be large: its start is enough
+            raw += part
+            if len(raw) >= MAX_ERROR_BYTES:
+                break
+        raw = raw[:MAX_ERROR_BYTES]
+        try:
+            detail = self._detail(json.loads(raw))
+        except ValueError:
+            detail = self._detail(raw.decode("utf-8", "replace"))
+        raise GeneratorError(f"the model server at {self._shown} answered HTTP {response.status_code} "
+                             f"{response.reason_phrase}" + (f": {detail}" if detail else ""))
+
+    def _detail(self, reply: object) -> str:
+        """The message of an error reply, on one line, short, without the key."""
+        error = reply.get("error") if isinstance(reply, dict) else reply
+        if isinstance(error, dict):
+            error = error.get("message") or error
+        text = " ".join(str(error or "").split())[:200]
+        return text.replace(self._api_key, "[key]") if self._api_key else text
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Transport failures, time-outs and unreadable replies, as ``GeneratorError`` lines."""
+        try:
+            yield
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, SSEError) as exc:
+            reason = "no answer within the time limit" if isinstance(exc, httpx.TimeoutException) else str(exc)
+            raise GeneratorError(f"cannot reach the model server at {self._shown}: "
+                                 f"{self._detail(reason) or type(exc).__name__}") from None
+        except ValueError as exc:  # json.JSONDecodeError, or JSON that is no object
+            raise GeneratorError(f"the model server at {self._shown} sent an unreadable reply "
+                                 f"({self._detail(str(exc))})") from None
+
+
+def _text(reply: dict, text_of) -> str:
+    """The text of a reply's first choice ("" when it has none)."""
+    choices = reply.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return (text_of(first) if isinstance(first, dict) else "") or ""
+
+
+def _shown_address(base_url: str) -> str:
+    """The server's address for messages: no user name, password or query (where secrets sometimes sit)."""
+    try:
+        return str(httpx.URL(base_url).copy_with(username=None, password=None, query=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "(an invalid address)"
 
 
 def _stop_at(pieces: Iterator[str], stop: list[str]) -> Iterator[str]:

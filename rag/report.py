@@ -2,17 +2,21 @@
 
 Plots are drawn with matplotlib (Agg) as inline SVG with text as paths, the
 style sheet is inline and fonts are the system's, so the file references
-nothing outside itself. Every piece of text from questions, answers and
-documents goes through ``html.escape``.
+nothing outside itself. The page is the Jinja template
+``rag/templates/report.html.j2`` with autoescaping on, so every piece of text
+from questions, answers and documents is escaped unless marked safe here.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 
 from rag import statements as rendering
 from rag.metrics import RANK_CUTOFFS, SUPPORT_JUDGE, Record, gold_rank, must_include_hits, passed
@@ -34,60 +38,6 @@ METRIC_LABELS = {
 }
 ACCENT, GOOD, BAD, MUTED = "#2f5d9e", "#2e7d4f", "#b23b3b", "#8a94a6"
 
-STYLE = """
-:root { --ink:#1d2433; --muted:#5d6778; --line:#e3e7ee; --bg:#f6f7fa; --accent:#2f5d9e; --good:#2e7d4f; --bad:#b23b3b; }
-* { box-sizing:border-box; }
-body { margin:0; background:var(--bg); color:var(--ink);
-  font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif; }
-main { max-width:1180px; margin:0 auto; padding:32px 28px 64px; }
-h1 { font-size:26px; margin:0 0 4px; } h2 { font-size:19px; margin:36px 0 12px; }
-.meta { color:var(--muted); font-size:13px; } .meta b { color:var(--ink); font-weight:600; }
-.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(160px,1fr)); gap:12px; margin-top:22px; }
-.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
-.card .v { font-size:24px; font-weight:650; } .card .l { color:var(--muted); font-size:12.5px; }
-.card .n { color:var(--muted); font-size:11.5px; }
-table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line); border-radius:10px;
-  overflow:hidden; font-size:13.5px; }
-th, td { padding:6px 12px; border-bottom:1px solid var(--line); text-align:right; }
-th:first-child, td:first-child { text-align:left; } thead th { background:#eef1f6; font-weight:600; }
-tr.section td { background:#fafbfc; color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.plots { display:grid; grid-template-columns:repeat(3,1fr); gap:12px; }
-.plot { background:#fff; border:1px solid var(--line); border-radius:10px; padding:8px; }
-.plot svg { width:100%; height:auto; display:block; }
-.filters { margin:0 0 12px; font-size:13px; color:var(--muted); }
-.filters button { font:inherit; border:1px solid var(--line); background:#fff; border-radius:6px; padding:3px 10px;
-  margin-left:6px; cursor:pointer; } .filters button.on { background:var(--accent); color:#fff; border-color:var(--accent); }
-.q { background:#fff; border:1px solid var(--line); border-left:4px solid var(--good); border-radius:8px;
-  padding:12px 16px; margin-bottom:10px; } .q.fail { border-left-color:var(--bad); }
-.q header { display:flex; gap:10px; align-items:baseline; flex-wrap:wrap; }
-.q .id { font-family:ui-monospace,Menlo,Consolas,monospace; color:var(--muted); font-size:12.5px; }
-.q .text { font-weight:600; flex:1; }
-.badge { font-size:11.5px; font-weight:700; padding:1px 8px; border-radius:10px; color:#fff; background:var(--good); }
-.badge.fail { background:var(--bad); } .badge.kind { background:#e8edf5; color:var(--accent); font-weight:600; }
-.answer { margin:8px 0 6px; } .answer.refused { color:var(--muted); font-style:italic; }
-sup.cite { color:var(--accent); font-weight:700; font-size:11px; }
-.facts { color:var(--muted); font-size:12.5px; display:flex; gap:16px; flex-wrap:wrap; }
-.ok { color:var(--good); font-weight:600; } .no { color:var(--bad); font-weight:600; }
-ol.cites { margin:8px 0 0; padding-left:0; list-style:none; font-size:13px; }
-ol.cites li { border-top:1px dashed var(--line); padding:6px 0; }
-.src { color:var(--muted); font-size:12px; } blockquote { margin:3px 0 0 0; padding-left:10px; border-left:3px solid #d6dce6; }
-.tr { color:var(--muted); font-style:italic; }
-footer { margin-top:40px; color:var(--muted); font-size:12px; }
-"""
-
-FILTER_SCRIPT = """
-document.querySelectorAll('.filters button').forEach(b => b.addEventListener('click', () => {
-  document.querySelectorAll('.filters button').forEach(x => x.classList.toggle('on', x === b));
-  document.querySelectorAll('.q').forEach(q => {
-    q.style.display = (b.dataset.show === 'all' || q.classList.contains(b.dataset.show)) ? '' : 'none';
-  });
-}));
-"""
-
-
-def esc(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
 
 def fmt(name: str, value: object) -> str:
     """A metric for display: rates as percentages, latencies in ms or s, counts as is."""
@@ -97,7 +47,7 @@ def fmt(name: str, value: object) -> str:
         return f"{100 * float(value):.1f}%" if name != "similarity" else f"{float(value):.3f}"  # type: ignore[arg-type]
     if name.endswith(("_p50", "_p95")):
         return duration(float(value))  # type: ignore[arg-type]
-    return esc(value)
+    return str(value)
 
 
 def duration(ms: float | None) -> str:
@@ -117,49 +67,59 @@ def label(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class Group:
+    """One must_include group of a question, as the report shows it."""
+
+    words: str  # the group's alternatives, "a | b"
+    found: bool  # one of them is in the answer
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the report shows of one result record besides the record's own fields."""
+
+    record: Record
+    passed: bool
+    answer: Markup  # the answer text, escaped, with its citation markers
+    groups: tuple[Group, ...]
+    gold_rank: int | None
+    first_token_ms: float | None
+    total_ms: float | None
+
+    @property
+    def state(self) -> str:
+        return "pass" if self.passed else "fail"
+
+
+PAGES = Environment(loader=PackageLoader("rag", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                    finalize=lambda value: "" if value is None else value)
+PAGES.filters["oneline"] = lambda text: " ".join(str(text).split())
+
+
 def render_report(summary: dict[str, Any], records: Sequence[Record]) -> str:
     """The whole report page as one HTML string."""
     overall, by_kind, run = summary["overall"], summary["by_kind"], summary["run"]
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Evaluation report — {esc(run.get('questions_file'))}</title><style>{STYLE}</style></head><body><main>",
-        "<h1>Evaluation report</h1>",
-        _run_line(run),
-        _cards(overall),
-        "<h2>Plots</h2><div class='plots'>",
-        f"<div class='plot'>{_svg(_pass_rate_plot(by_kind))}</div>",
-        f"<div class='plot'>{_svg(_hit_curve_plot(overall, by_kind))}</div>",
-        f"<div class='plot'>{_svg(_latency_plot(records))}</div>",
-        "</div>",
-        "<h2>Metrics</h2>",
-        _metrics_table(overall, by_kind),
-        _bad_rows(run.get("bad_rows") or []),
-        f"<h2>Questions ({len(records)})</h2>",
-        "<div class='filters'>Show<button class='on' data-show='all'>all</button>"
-        "<button data-show='fail'>failed</button><button data-show='pass'>passed</button></div>",
-        *(_question(r) for r in records),
-        "<footer>Pass = every must_include group found in a non-refused answer (answerable questions), or a "
-        f"refusal (unanswerable ones). Support = a cited passage backs the statement citing it, judged by "
-        f"{esc(SUPPORT_JUDGE)}. Wrong lead = a short answer (lead) that lacks a must_include group, or any lead "
-        "on an unanswerable question. "
-        "Quote exactness = the quote equals the document text at its offsets.</footer>",
-        f"</main><script>{FILTER_SCRIPT}</script></body></html>",
-    ]
-    return "\n".join(parts)
+    plots = [_pass_rate_plot(by_kind), _hit_curve_plot(overall, by_kind), _latency_plot(records)]
+    return PAGES.get_template("report.html.j2").render(
+        run=run, run_fields=_run_fields(run), overall=overall, cards=_cards(overall),
+        plots=[Markup(_svg(fig)) for fig in plots], columns=[("overall", overall), *by_kind.items()],
+        sections=_sections(overall), bad_rows=run.get("bad_rows") or [], questions=[_question(r) for r in records],
+        support_judge=SUPPORT_JUDGE, fmt=fmt, label=label, duration=duration,
+    )
 
 
-def _run_line(run: dict[str, Any]) -> str:
+def _run_fields(run: dict[str, Any]) -> list[tuple[str, object]]:
     fields = [("questions", run.get("questions_file")), ("generator", run.get("generator")),
               ("model", run.get("model")), ("answered by", ", ".join(run.get("answered_by") or []) or None),
               ("top-k", run.get("top_k")), ("index", run.get("index_version")), ("finished", run.get("finished"))]
-    return "<div class='meta'>" + " &nbsp;·&nbsp; ".join(
-        f"{esc(name)} <b>{esc(value)}</b>" for name, value in fields if value not in (None, "")) + "</div>"
+    return [(name, value) for name, value in fields if value not in (None, "")]
 
 
-def _cards(m: dict[str, Any]) -> str:
+def _cards(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric, note) of each summary card."""
     deepest_hit = next((f"hit@{k}" for k in (5, 3, 10, 1) if f"hit@{k}" in m), None)
-    cards = [
+    return [
         ("pass_rate", f"{m['passed']} of {m['questions']} questions"),
         ("accuracy", f"{m['correct']} of {m['graded']} answerable"),
         ("refusal_accuracy", f"{m['unanswerable']} unanswerable · {m['false_refusals']} false refusals"),
@@ -172,13 +132,11 @@ def _cards(m: dict[str, Any]) -> str:
         ("total_ms_p50", f"p95 {fmt('total_ms_p95', m.get('total_ms_p95'))}"),
         ("first_token_ms_p50", f"p95 {fmt('first_token_ms_p95', m.get('first_token_ms_p95'))}"),
     ]
-    return "<div class='cards'>" + "".join(
-        f"<div class='card'><div class='v'>{fmt(key, m.get(key))}</div><div class='l'>{esc(label(key))}</div>"
-        f"<div class='n'>{esc(note)}</div></div>" for key, note in cards) + "</div>"
 
 
-def _metrics_table(overall: dict[str, Any], by_kind: dict[str, dict[str, Any]]) -> str:
-    sections = [
+def _sections(overall: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The metrics table's sections: (title, metric names)."""
+    return [
         ("Answers", ["questions", "passed", "pass_rate", "answerable", "graded", "correct", "accuracy",
                      "false_refusals", "unanswerable", "refusal_accuracy", "leads", "wrong_leads", "similarity",
                      "similarity_n"]),
@@ -187,79 +145,25 @@ def _metrics_table(overall: dict[str, Any], by_kind: dict[str, dict[str, Any]]) 
                        "quotes_checked", "cited_sentences", "support_rate"]),
         ("Latency", [k for k in overall if k.endswith(("_p50", "_p95"))]),
     ]
-    columns = [("overall", overall), *by_kind.items()]
-    rows = ["<table><thead><tr><th>Metric</th>" + "".join(f"<th>{esc(name)}</th>" for name, _ in columns)
-            + "</tr></thead><tbody>"]
-    for title, keys in sections:
-        rows.append(f"<tr class='section'><td colspan='{len(columns) + 1}'>{esc(title)}</td></tr>")
-        for key in keys:
-            rows.append(f"<tr><td>{esc(label(key))}</td>"
-                        + "".join(f"<td>{fmt(key, values.get(key))}</td>" for _, values in columns) + "</tr>")
-    return "".join(rows) + "</tbody></table>"
 
 
-def _bad_rows(bad_rows: list[dict[str, Any]]) -> str:
-    if not bad_rows:
-        return ""
-    items = "".join(f"<li>line {esc(b['line'])}: {esc(b['reason'])}</li>" for b in bad_rows)
-    return f"<h2>Skipped rows ({len(bad_rows)})</h2><ul class='meta'>{items}</ul>"
-
-
-def _question(r: Record) -> str:
-    ok = passed(r)
-    state = "pass" if ok else "fail"
-    answer_text = _answer_html(r)
-    facts = [f"expected: {'answer' if r.get('answerable', True) else 'refusal'}"]
+def _question(r: Record) -> Question:
     groups = r.get("must_include") or []
     hits = must_include_hits(r.get("answer", ""), groups) if groups else []
-    if groups:
-        shown = " ".join(
-            f"<span class='{'ok' if hit is not None and not r.get('refused') else 'no'}'>"
-            f"{'✓' if hit is not None else '✗'} {esc(' | '.join(group))}</span>" for group, hit in zip(groups, hits))
-        facts.append(f"must include: {shown}")
-    if r.get("sources"):
-        rank = gold_rank(r)
-        facts.append(f"gold passage rank: {esc(rank) if rank else 'not retrieved'}")
-    if r.get("similarity") is not None:
-        facts.append(f"similarity {r['similarity']:.3f}")
     timings = r.get("timings_ms") or {}
-    facts.append(f"first piece {duration(timings.get('first_token'))} · total {duration(timings.get('total'))}")
-    if r.get("refused") and r.get("reason"):
-        facts.append(f"reason: {esc(r['reason'])}")
-    if r.get("error"):
-        facts.append(f"<span class='no'>error: {esc(r['error'])}</span>")
-    return (
-        f"<section class='q {state}'><header><span class='id'>{esc(r.get('id'))}</span>"
-        f"<span class='badge kind'>{esc(r.get('kind'))}</span><span class='text'>{esc(r.get('question'))}</span>"
-        f"<span class='badge {state}'>{'PASS' if ok else 'FAIL'}</span></header>"
-        f"<div class='answer{' refused' if r.get('refused') else ''}'>{answer_text}</div>"
-        f"<div class='facts'>{''.join(f'<span>{f}</span>' for f in facts)}</div>"
-        f"{_citations(r)}</section>"
-    )
+    return Question(r, passed(r), _answer_html(r),
+                    tuple(Group(" | ".join(group), hit is not None) for group, hit in zip(groups, hits)),
+                    gold_rank(r) if r.get("sources") else None, timings.get("first_token"), timings.get("total"))
 
 
-def _answer_html(r: Record) -> str:
+def _answer_html(r: Record) -> Markup:
     """The answer rendered from its statements; results written before statements existed show their text."""
     if not r.get("statements") or r.get("refused"):
-        return re.sub(r"\[(\d+)\]", r"<sup class='cite'>[\1]</sup>", esc(r.get("answer")))
+        return Markup(re.sub(r"\[(\d+)\]", r"<sup class='cite'>[\1]</sup>", str(escape(r.get("answer") or ""))))
     languages = {c["n"]: c.get("lang") or "" for c in r.get("citations") or []}
-    return rendering.render([Statement.from_dict(s) for s in r["statements"]], languages, escape=esc,
-                            marker=lambda n: f"<sup class='cite'>[{n}]</sup>")
-
-
-def _citations(r: Record) -> str:
-    items = []
-    for c in r.get("citations") or []:
-        exact = c.get("exact")
-        mark = "" if exact is None else (" <span class='ok'>exact</span>" if exact else " <span class='no'>quote differs</span>")
-        gold = " <span class='ok'>gold source</span>" if c.get("doc_id") in (r.get("sources") or []) else ""
-        translation = f"<div class='tr'>{esc(c['translation'])}</div>" if c.get("translation") else ""
-        items.append(
-            f"<li><span class='src'><b>[{esc(c.get('n'))}]</b> {esc(c.get('title'))} — {esc(c.get('doc_id'))} "
-            f"[{esc(c.get('start'))}:{esc(c.get('end'))}]{' · ' + esc(c['date']) if c.get('date') else ''}</span>"
-            f"{mark}{gold}<blockquote>{esc(' '.join(str(c.get('quote', '')).split()))}{translation}</blockquote></li>"
-        )
-    return f"<ol class='cites'>{''.join(items)}</ol>" if items else ""
+    return Markup(rendering.render([Statement.from_dict(s) for s in r["statements"]], languages,
+                                   escape=lambda text: str(escape(text)),
+                                   marker=lambda n: f"<sup class='cite'>[{n}]</sup>"))
 
 
 # -- plots --------------------------------------------------------------------------

@@ -10,13 +10,13 @@ an unreachable server costs one line in the picker, never a traceback.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import httpx
 
 from rag.config import Settings
 
@@ -38,20 +38,27 @@ class Listing:
     problems: tuple[str, ...] = ()
 
 
-Fetch = Callable[[str, str, float], list[str]]  # (base_url, api_key, timeout) -> model ids; raises OSError/ValueError
+Fetch = Callable[[str, str, float], list[str]]  # (base_url, api_key, timeout) -> model ids; raises httpx/ValueError
 
 
 def fetch_model_ids(base_url: str, api_key: str, timeout: float = LIST_TIMEOUT) -> list[str]:
-    """The model ids an OpenAI-compatible server lists at ``base_url/models`` (the key goes only there)."""
+    """The model ids an OpenAI-compatible server lists at ``base_url/models`` (the key goes only there).
+
+    Redirects are not followed, and at most ``MAX_LIST_BYTES`` of the answer are read.
+    """
     headers = {"Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(base_url.rstrip("/") + "/models", headers=headers, method="GET")
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's URL
-        body = response.read(MAX_LIST_BYTES + 1)
-    if len(body) > MAX_LIST_BYTES:
-        raise ValueError("the model list is too large")
-    data = json.loads(body or b"{}")
+    with httpx.stream("GET", base_url.rstrip("/") + "/models", headers=headers, timeout=timeout,
+                      follow_redirects=False) as response:
+        if not response.is_success:
+            raise ValueError(f"HTTP {response.status_code} {response.reason_phrase}")
+        body = bytearray()
+        for part in response.iter_bytes():
+            body += part
+            if len(body) > MAX_LIST_BYTES:
+                raise ValueError("the model list is too large")
+    data = json.loads(bytes(body) or b"{}")
     entries = data.get("data") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError("the answer is not a model list")
@@ -124,7 +131,7 @@ class ServedModels:
         try:  # outside the lock: a slow server must not hold up picks of other models
             fetched = tuple(dict.fromkeys(self._fetch(settings.base_url, settings.api_key, self._timeout)))
             ids, problem = fetched[:MAX_PER_SERVER], ""
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, bad JSON
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:  # refused, timed out, bad JSON
             ids, problem = None, f"its server's model list is unavailable ({_reason(exc)})"
         with self._lock:
             self._cache[key] = (now, ids, problem)
@@ -143,8 +150,6 @@ def _usable_id(value: object) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """A short reason without the server's address (users see it; the address is the operator's)."""
-    reason = getattr(exc, "reason", None) or exc
-    text = " ".join(str(reason).split()) or type(exc).__name__
-    if isinstance(reason, TimeoutError) or "timed out" in text:
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return "no answer within the time limit"
-    return text[:120]
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:120]
