@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import split_units
-from rag.extract import BlockKind, ExtractError, extract
-from rag.ingest import IngestError, read_document
+from rag.ingest.chunk import split_units
+from rag.ingest.extract import BlockKind, ExtractError, extract
+from rag.ingest.read import IngestError, read_document
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 GENERAL = SHARED / "general" / "corpus"
@@ -158,7 +158,7 @@ def test_two_column_sentences_are_the_ones_printed(pdf_units):
 
 
 def test_a_column_gutter_needs_prose_on_both_sides():
-    from rag.extract.pdf import Row, _gutter, _reading_groups
+    from rag.ingest.extract.pdf import Row, _gutter, _reading_groups
 
     def line(top: float, x0: float, x1: float, text: str = "words of a line") -> tuple[Row, float]:
         return Row(0, top, top + 10, x0, x0, text, 10.0, False, False, 800.0), x1

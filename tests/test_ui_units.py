@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.auth import Access, AuthError, LoginGuard, Users
-from rag.config import AskOptions, Settings, configured_models
-from rag.conversations import Conversations, Message, answer_from_json, answer_to_json
-from rag.records import Answer, Chunk, Citation, Hit
-from rag.trash import Trash, TrashError
+from rag.core.auth import Access, AuthError, LoginGuard, Users
+from rag.core.config import AskOptions, Settings, configured_models
+from rag.assistant.conversations import Conversations, Message, answer_from_json, answer_to_json
+from rag.core.records import Answer, Chunk, Citation, Hit
+from rag.retrieval.trash import Trash, TrashError
 from ui.cli import load_users
 from ui.render import plain_title
 

@@ -57,7 +57,7 @@ def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = Fal
 
 def load_users(args: argparse.Namespace, environ: dict[str, str] | None = None):
     """Users from --auth-file, RAG_AUTH or --auth (one of them); None when none is given."""
-    from rag.auth import Users
+    from rag.core.auth import Users
 
     environ = dict(os.environ if environ is None else environ)
     auth_file, auth_flag = getattr(args, "auth_file", None), getattr(args, "auth", None)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, settings) -> int:
             from rag.cli import settings_from_args
 
             settings = settings_from_args(args)  # the file sits below environment and flags
-        from rag.config import configured_models
+        from rag.core.config import configured_models
 
         configured = configured_models(settings)
     except ValueError as exc:

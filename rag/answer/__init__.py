@@ -13,7 +13,7 @@ One job per module:
 - ``summary``: cited summaries of the document a request names (``SummaryAnswerer``);
 - ``modes``: ``ModalAnswerer``, the default, picks summary, generative or extractive (``answer_mode``).
 
-Every hand-set number they use is in ``rag.tuning``.
+Every hand-set number they use is in ``rag.core.tuning``.
 
 So the answer never states more than the documents do, whatever the model.
 """
