@@ -20,7 +20,8 @@ from bench.scale_large import CACHE, PROBES, queries
 
 
 def main() -> None:
-    from rag.store.sqlite import ChunkStore, fts_terms
+    from rag.store.lexical import fts_terms
+    from rag.store.sqlite import ChunkStore
 
     with CACHE.open("rb") as handle:
         docs = pickle.load(handle)["docs"]

@@ -4,13 +4,11 @@ The public API is small: ``Assistant`` (ingest, search, ask, stream), ``Settings
 (``Quotes`` and ``CancelToken`` for streams that show evidence first and can be stopped).
 """
 
-from rag.core.config import Settings
-from rag.models.generate import GeneratorError
 from rag.assistant.pipeline import Assistant
+from rag.core.config import Settings
+from rag.core.errors import BadQuestion, GeneratorError, IndexUnusable
 from rag.core.progress import Cancelled, CancelToken, Quotes
 from rag.core.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Statement, Turn
-from rag.retrieval.retrieve import BadQuestion
-from rag.store.sqlite import IndexUnusable
 
 __all__ = [
     "Answer", "Assistant", "BadQuestion", "CancelToken", "Cancelled", "Chunk", "Citation", "Document",

@@ -222,7 +222,7 @@ WHERE = "Quorvex handbook › Power"
 
 def test_an_answer_citation_names_the_section_its_quote_sits_in(fresh_assistant, tmp_path):
     """As `rag check` does: the heading path travels on the citation into the CLI, the chat and the exports."""
-    from rag.cli import format_citations
+    from rag.cli.ask import format_citations
     from rag.export.write import build_record, render as render_export
     from ui.render import citation_list_html, early_quotes_html
 

@@ -23,7 +23,7 @@ import pytest
 
 from rag import Assistant, Settings
 from rag.ingest.chunk import chunk_sentences, split_sentences
-from rag.retrieval.index import VECTORS_FILE
+from rag.store.vectors import VECTORS_FILE
 from rag.ingest.read import sha256_bytes
 from rag.core.records import Document
 from rag.store.sqlite import IndexUnusable, vector_from_blob

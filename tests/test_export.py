@@ -20,7 +20,9 @@ import pytest
 from pypdf import PdfReader
 
 from rag import Answer, Assistant, Settings
-from rag.export.write import add_arguments, build_record, export_answers, export_to_file, run, verify_export
+from rag.cli.export import add_arguments, run
+from rag.export.verify import verify_export
+from rag.export.write import build_record, export_answers, export_to_file
 from rag.ingest.read import read_document
 
 QUESTIONS = (

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag import lang
-from rag.store.sqlite import fts_terms
+from rag.store.lexical import fts_terms
 from rag.models.translate import FALLBACK_EXAMPLE
 from rag.verify.overlap import content_words
 

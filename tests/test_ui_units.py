@@ -153,7 +153,7 @@ def test_markdown_titles_lose_their_hashes():
 
 def test_readme_operating_section_describes_roles_config_file_and_trash():
     """The operator's page names what the code reads: the flags exist, the trash sits where the code puts it."""
-    from rag.cli import EXTERNAL_COMMANDS
+    from rag.cli import BUILTIN
     from ui.cli import add_arguments
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -166,7 +166,7 @@ def test_readme_operating_section_describes_roles_config_file_and_trash():
     for words in ("**Users and roles.**", "`admin`", "`reader`", "RAG_AUTH", "**Config file.**", "RAG_CONFIG",
                   "[models.", "**Trash.**", "HOME/trash/", "rag restore", "**Logins.**"):
         assert words in section, words
-    assert "restore" in EXTERNAL_COMMANDS  # `rag restore` is a real command
+    assert "restore" in {command.name for command in BUILTIN}  # `rag restore` is a real command
 
 
 def test_the_model_picker_opens_one_index_per_home(tmp_path):

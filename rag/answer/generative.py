@@ -38,6 +38,7 @@ from rag.core.records import Answer, Citation, Hit, Passage, Statement
 from rag.ingest.sentences import split_sentences
 from rag.core.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
 from rag.verify.overlap import content_words, leading_name, names, numbers
+from embeddings.multilingual import load_multilingual
 
 GENERATIVE_MAX_TOKENS = 320
 """Tokens a generated answer or summary may use: five sentences of about 40 words with their markers.
@@ -217,8 +218,6 @@ class ClaimChecker:
 
     def _similarity(self, claim: str, units: list, spans: list[tuple[int, int, str]]) -> list[float]:
         """Multilingual cosine of the claim and each span (a pair scores as its better sentence)."""
-        from embeddings.multilingual import load_multilingual
-
         vector = load_multilingual().encode([claim])[0]
         by_start = {u.start: u for u in units}
         by_end = {u.end: u for u in units}

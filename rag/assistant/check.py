@@ -11,22 +11,24 @@ citation obeys the project rule ``quote == document.text[start:end]``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.core.config import Settings
+from embeddings.multilingual import load_multilingual
+from rag.answer.translation import translator
+from rag.core.errors import BadQuestion
 from rag.core.progress import CancelToken
-from rag.retrieval.retrieve import BadQuestion
 from rag.core.statements import quote_lines
-from rag.verify.support import NOT_FOUND, Passage, StructuredVerifier, normalise
+from rag.ingest.chunk import split_sentences
+from rag.verify.claims import NOT_FOUND, Passage
+from rag.verify.support import StructuredVerifier
+from rag.verify.words import normalise
 
 MAX_CHECK_CHARS = 20_000  # about eight pages; longer texts are refused with one line
 CONTEXT_CHARS = 600  # text around the top passages searched for evidence too (the answer can sit beside them)
@@ -70,8 +72,6 @@ class CheckResult:
 
 def split_text(text: str) -> list[tuple[int, int]]:
     """Sentence spans of ``text`` with the project's sentence splitter."""
-    from rag.ingest.chunk import split_sentences
-
     return [(s.start, s.end) for s in split_sentences(text, "en")]
 
 
@@ -113,8 +113,6 @@ def default_verifier(assistant) -> StructuredVerifier:
     encoder = assistant.index.encoder.encoder
     multilingual = None
     if assistant.settings.multilingual:
-        from embeddings.multilingual import load_multilingual
-
         multilingual = lambda texts: load_multilingual().encode(texts)  # noqa: E731 - loaded on first use
     return StructuredVerifier(lambda texts: encoder.encode(list(texts)), multilingual)
 
@@ -221,8 +219,6 @@ def with_renderings(assistant, verifier: StructuredVerifier, sentence: str, cand
         render(i, index.cached_translation(out[i][1].text, out[i][1].lang))
     if not foreign or limit <= 0 or not assistant.settings.translate or verifier.encode_multilingual is None:
         return out
-    from rag.answer.translation import translator
-
     tried: set[int] = set()
     claim = " ".join(normalise(sentence).split())
     for _ in range(limit):
@@ -296,49 +292,3 @@ def write_check(path: Path, text: str, results: list[CheckResult], assistant=Non
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         raise ValueError(f"cannot export a check to {path.name}: use .json or .md")
-
-
-# -- the command ------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("text", help="the text to check, or a path to a UTF-8 text file")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--export", type=Path, help="also write the result to FILE (.json or .md)")
-
-
-def read_input(value: str) -> str:
-    """The text itself, or the contents of the file it names."""
-    path = Path(value)
-    try:
-        is_file = len(value) < 4096 and "\n" not in value and path.is_file()
-    except OSError:
-        is_file = False
-    if not is_file:
-        return value
-    if path.stat().st_size > MAX_CHECK_CHARS * 4:
-        raise BadQuestion(f"{path} is too large to check (limit {MAX_CHECK_CHARS} characters)")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadQuestion(f"{path} is not UTF-8 text") from None
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.cli import open_assistant
-
-    text = read_input(args.text)
-    if not any(ch.isalnum() for ch in text):
-        raise BadQuestion("the text to check is empty")
-    if len(text) > MAX_CHECK_CHARS:
-        raise BadQuestion(f"the text is too long to check ({len(text)} characters, limit {MAX_CHECK_CHARS})")
-    assistant = open_assistant(settings)
-    results = check_text(assistant, text, k=args.top_k)
-    if args.json:
-        print(json.dumps(check_record(text, results, assistant), ensure_ascii=False, indent=2))
-    else:
-        print(format_results(results))
-    if args.export:
-        write_check(args.export, text, results, assistant)
-        print(f"exported to {args.export}", file=sys.stderr)
-    return 0

@@ -17,10 +17,12 @@ from rag.answer.answerer import early_quotes
 from rag.core.config import AskOptions, Settings
 from rag.assistant.conversation import resolve
 from rag.models.generate import Generator, GeneratorError, load_generator
-from rag.retrieval.index import Index, Progress
+from rag.retrieval.index import Index
+from rag.retrieval.sync import Progress
 from rag.core.progress import CancellableGenerator, CancelToken, Quotes, cancellable
 from rag.core.records import Answer, Document, Hit, IngestReport, Turn
 from rag.retrieval.retrieve import BadQuestion, Scoped, retrieve
+from rag.retrieval.trash import Trash
 
 MAX_QUESTION_CHARS = 2000
 
@@ -68,8 +70,6 @@ class Assistant:
 
     def trash(self) -> list[dict]:
         """What can be restored: doc_id, removed_at (newest first)."""
-        from rag.retrieval.trash import Trash
-
         return [entry.to_dict() for entry in Trash(self.settings.home / "trash").entries()]
 
     def documents(self) -> list[dict]:

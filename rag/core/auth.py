@@ -15,6 +15,7 @@ failed login a client must wait twice as long as after the one before
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import math
 import threading
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROLES = ("reader", "admin")
+LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 ADMIN, READER = "admin", "reader"
 
 
@@ -163,3 +165,14 @@ class LoginThrottle:
             self.guard.succeeded(client)
         elif code < 500:
             self.guard.failed(client)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only: the chat then needs no users."""
+    host = host.strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -9,7 +9,6 @@ between two runs.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -24,12 +23,22 @@ from typing import Any
 import numpy as np
 
 from rag.core.config import Settings
-from rag.evaluation.metrics import (
-    SUPPORT_JUDGE, Record, answer_rank, answer_text, compare, gold_rank, is_correct, must_include_hits, passed,
-    summarize, summarize_by_kind,
-)
+from rag.core.errors import BadQuestion
 from rag.core.records import Answer
-from rag.retrieval.retrieve import BadQuestion
+from rag.evaluation.metrics import (
+    SUPPORT_JUDGE,
+    Record,
+    answer_rank,
+    answer_text,
+    compare,
+    gold_rank,
+    is_correct,
+    must_include_hits,
+    passed,
+    summarize,
+    summarize_by_kind,
+)
+from rag.evaluation.report import render_report
 
 RESULTS, SUMMARY, REPORT, COMPARE = "results.jsonl", "summary.json", "report.html", "compare.json"
 RANKING_DEPTH = 10  # retrieve this deep (beside the answer's own top-k) for hit@10 / recall@10
@@ -287,8 +296,6 @@ def run_settings(settings: Settings, assistant: Any, questions_file: Path, limit
 
 def write_outputs(files: RunFiles, records: list[Record], run: dict[str, Any], bad_rows: list[BadRow]) -> dict:
     """summary.json and report.html for ``records``."""
-    from rag.evaluation.report import render_report
-
     backends = sorted({f"{r.get('backend')}:{r.get('model')}" for r in records if r.get("backend")})
     summary = {
         "run": {**run, "answered_by": backends, "bad_rows": [vars(b) for b in bad_rows], "support_judge": SUPPORT_JUDGE},
@@ -298,52 +305,6 @@ def write_outputs(files: RunFiles, records: list[Record], run: dict[str, Any], b
     files.summary.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     files.report.write_text(render_report(summary, records), encoding="utf-8")
     return summary
-
-
-# -- command line -------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("questions", nargs="?", type=Path, help="questions file (.jsonl, or .csv)")
-    parser.add_argument("--out", type=Path, help="run folder (eval), or compare.json path/folder (--compare)")
-    parser.add_argument("--limit", type=int, help="only the first N questions, for a quick run")
-    parser.add_argument("--restart", action="store_true", help="discard earlier results in --out instead of resuming")
-    parser.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
-                        help="compare two run folders: flipped questions and metric changes")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.compare:
-        return run_compare(*args.compare, out=args.out)
-    if args.questions is None or args.out is None:
-        print("rag eval: give a questions file and --out DIR (or --compare RUN_A RUN_B)", file=sys.stderr)
-        return 2
-    files = RunFiles(args.out)
-    if args.restart and files.results.exists():
-        files.results.unlink()
-    mixed = _mismatched_settings(files, settings)
-    if mixed:
-        print(f"rag eval: {files.results} was made with other settings ({mixed}); "
-              "use another --out, or --restart to discard it", file=sys.stderr)
-        return 2
-    if not args.questions.exists():
-        raise FileNotFoundError(f"no questions file at {args.questions}")
-    from rag.assistant.pipeline import open_assistant
-
-    assistant = open_assistant(settings, on_report=_print_report)
-    summary = evaluate_file(assistant, args.questions, args.out, limit=args.limit, progress=not args.quiet)
-    if summary is None:
-        return 2
-    print(format_summary(summary["overall"]))
-    print(f"wrote {files.results}, {files.summary}, {files.report}")
-    return 0
-
-
-def _print_report(report: Any) -> None:
-    """One line on stderr when the index had to be built before the run."""
-    print(f"rag eval: indexed the library first: {len(report.added)} documents, {report.chunks} chunks "
-          f"({len(report.skipped)} skipped)", file=sys.stderr)
 
 
 def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | None = None,
@@ -365,7 +326,7 @@ def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | 
     return write_outputs(RunFiles(out), records, run_info, bad_rows)
 
 
-def _mismatched_settings(files: RunFiles, settings: Settings) -> str:
+def mismatched_settings(files: RunFiles, settings: Settings) -> str:
     """Resuming must not mix answers made with another top-k or model."""
     earlier = read_results(files.results)
     if not earlier:

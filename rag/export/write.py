@@ -11,10 +11,8 @@ index version, settings, each cited document's sha256).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from rag.core.config import Settings
 from rag.export.verify import verify_export
 from rag.core.records import Answer
+from rag.export.text import to_markdown
+from rag.export.text import to_html
+from rag.assistant.check import CheckResult, write_check
 
-if TYPE_CHECKING:  # the pipeline pulls in the models; exporting a record does not need them
-    from rag.assistant.check import CheckResult
+if TYPE_CHECKING:
     from rag.assistant.pipeline import Assistant
 
 SCHEMA_VERSION = "1.1"  # 1.1: turns[].statements
@@ -33,8 +33,8 @@ CHECK_FORMATS = ("md", "json")  # a check is a list of verdicts: readable text o
 SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json", ".pdf": "pdf"}
 NOT_RECORDED = {"api_key", "home", "corpus_dir", "index_dir"}  # a secret, and paths recorded under "index"
 
-__all__ = ["CHECK_FORMATS", "FORMATS", "SCHEMA_VERSION", "add_arguments", "build_record", "export_answers",
-           "export_check", "export_check_to_file", "export_to_file", "render", "run", "verify_export"]
+__all__ = ["CHECK_FORMATS", "FORMATS", "SCHEMA_VERSION", "build_record", "export_answers",
+           "export_check", "export_check_to_file", "export_to_file", "render", "verify_export"]
 
 
 def build_record(answers: list[Answer], assistant: "Assistant", now: datetime | None = None) -> dict[str, Any]:
@@ -144,12 +144,8 @@ def render(record: dict[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         return (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     if fmt == "md":
-        from rag.export.text import to_markdown
-
         return to_markdown(record).encode("utf-8")
     if fmt == "html":
-        from rag.export.text import to_html
-
         return to_html(record).encode("utf-8")
     if fmt == "pdf":
         from rag.export.pdf import to_pdf
@@ -191,8 +187,6 @@ def export_check(text: str, results: list["CheckResult"], path: Path, assistant:
     The content is ``rag.assistant.check.write_check``'s: every quote with its file (relative to the
     library) and span, so an exported check can be re-read against the documents.
     """
-    from rag.assistant.check import write_check
-
     path = Path(path)
     fmt = SUFFIX_FORMAT.get(path.suffix.lower())
     if fmt not in CHECK_FORMATS:
@@ -226,32 +220,3 @@ def _fresh_path(directory: Path, kind: str, fmt: str) -> Path:
             break
         path = directory / f"{kind}-{stamp}-{n}.{fmt}"
     return path
-
-
-# -- `rag verify` ---------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("export", type=Path, metavar="EXPORT", help="a JSON export written by `rag ask --export`")
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Re-check the export's quotes against the library: 0 all match, 1 some do not, 2 unreadable export."""
-    try:
-        data = json.loads(Path(args.export).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        print(f"rag: cannot read {args.export}: {exc}", file=sys.stderr)
-        return 2
-    library = settings.library
-    recorded = data.get("index", {}).get("library") if isinstance(data, dict) and isinstance(data.get("index"), dict) else None
-    if recorded and Path(recorded).resolve() != library.resolve():
-        print(f"note: the export was made from {recorded}; checking {library} (choose with --home or --library)",
-              file=sys.stderr)
-    problems = verify_export(data, library)
-    for problem in problems:
-        print(problem)
-    checked = sum(len(t.get("citations") or []) for t in data.get("turns") or [] if isinstance(t, dict)) \
-        if isinstance(data, dict) else 0
-    print(f"checked {checked} quotes against {library}: "
-          f"{'all match' if not problems else f'{len(problems)} problem(s)'}", file=sys.stderr)
-    return 1 if problems else 0

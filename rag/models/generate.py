@@ -23,10 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.core.config import Settings
-
-
-class GeneratorError(Exception):
-    """The generator cannot be loaded or reached; the message says what to do."""
+from rag.core.errors import GeneratorError
 
 
 class Generator(Protocol):

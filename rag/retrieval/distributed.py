@@ -24,6 +24,9 @@ from rag.core.config import PROJECT_ROOT, Settings
 from rag.retrieval.index import Index
 from rag.ingest.read import IngestError, read_bytes
 from rag.core.records import IngestReport
+from embeddings import load_encoder
+from embeddings.multilingual import load_multilingual
+from rag.ingest.prepare import prepare_bytes
 
 Progress = Callable[[int, int, str], None]
 OBJECT_STORE_BYTES = 300 * 1024 * 1024  # a local cluster started here: small, the payloads are single files
@@ -90,16 +93,12 @@ def _preparer_class():
         """One encoder per actor; ``prepare`` is ``rag.ingest.prepare.prepare_bytes`` on one file."""
 
         def __init__(self, settings: Settings):
-            from embeddings import load_encoder
-
             self.settings = settings
             self.encoder = load_encoder(settings.embedding_model)
             self._multilingual = None
 
         def multilingual(self):
             if self._multilingual is None:
-                from embeddings.multilingual import load_multilingual
-
                 self._multilingual = load_multilingual()
             return self._multilingual
 
@@ -107,8 +106,6 @@ def _preparer_class():
             return os.getpid()
 
         def prepare(self, data: bytes, doc_id: str) -> Outcome:
-            from rag.ingest.prepare import prepare_bytes
-
             try:
                 prepared = prepare_bytes(data, doc_id, self.settings, self.encoder, self.multilingual)
             except IngestError as exc:

@@ -11,53 +11,42 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
-import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import numpy as np
 
 from embeddings import CachedEncoder, EmbeddingCache, load_encoder
 from embeddings.multilingual import load_multilingual
-import numpy as np
-
-from rag.ingest.chunk import TEXT_RULES_VERSION
 from rag.core.calibration import calibrated
-from rag.core.config import BUNDLED_CORPUS, Settings
-from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
-from rag.ingest.extract import EXTRACTORS
-from rag.retrieval.lexicon import Lexicon
-from rag.ingest.read import SUPPORTED_SUFFIXES, IngestError, read_bytes, read_document, sha256_bytes
-from rag.ingest.prepare import Prepared, prepare_document
+from rag.core.config import Settings
+from rag.core.errors import IndexUnusable
 from rag.core.profile import Profile
-from rag.core.records import Document, IngestReport, Skipped
-from rag.store.protocol import Store, VectorSearch, is_url, open_store
-from rag.store.sqlite import SCHEMA_VERSION, ChunkStore, IndexUnusable, StoredSentence
+from rag.ingest.chunk import TEXT_RULES_VERSION
+from rag.ingest.extract import EXTRACTORS
 from rag.models.translate import translation_key
-from rag.retrieval.trash import Trash
-from rag.store.vectors import VectorIndex
+from rag.retrieval.lexicon import Lexicon
+from rag.retrieval.library import LibraryFiles
+from rag.retrieval.sync import Syncing
+from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE
+from rag.store.crosslingual import SEED as MOMENTS_SEED
+from rag.store.crosslingual import CrossLingualScale, Moments
+from rag.store.open import open_store
+from rag.store.protocol import Store, VectorSearch, is_url
+from rag.store.reads import StoredSentence
+from rag.store.sqlite import SCHEMA_VERSION
+from rag.store.vectors import VECTORS_FILE, VectorIndex
 
-VECTORS_FILE = "vectors.faiss"
 TRANSLATIONS_KEPT = 512  # questions whose word translations are kept per generation (as encode_question keeps 512)
-Progress = Callable[[int, int, str], None]  # (done, total, current doc_id)
 
 
 class IndexMismatch(IndexUnusable):
     """The index was built with other settings than the ones in use."""
 
 
-@dataclasses.dataclass
-class SyncPlan:
-    """What a sync has to do, worked out from the library folder and the store before any write."""
-
-    report: IngestReport  # unchanged and skipped files filled in
-    todo: list[tuple[Path, str]]  # (path, doc_id) to (re)index
-    gone: list[str]  # doc_ids stored but no longer in the library
-    stored: dict[str, str]  # doc_id -> sha256 in the store when planned
-
-
-class Index:
+class Index(LibraryFiles, Syncing):
     """One index: a store (SQLite + FAISS file here, or PostgreSQL), manifest, embedding cache.
 
     ``settings.store`` names a shared PostgreSQL store; the index directory then
@@ -175,197 +164,6 @@ class Index:
         if self._meta_cache[0] != generation:
             self._meta_cache = (generation, {d["doc_id"]: d for d in self.store.documents()})
         return self._meta_cache[1]
-
-    # -- adding files -------------------------------------------------------------
-
-    def library(self) -> Path:
-        """The corpus folder; the default one starts as a copy of the bundled articles."""
-        folder = self.settings.library
-        if self.settings.corpus_dir is None and not folder.exists():
-            shutil.copytree(BUNDLED_CORPUS, folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def add_files(self, paths: Iterable[Path]) -> tuple[list[str], list[Skipped]]:
-        """Copy files (or the files in folders) into the library after checking they can be read.
-
-        Only file names are kept, so no name can point outside the library.
-        Returns the new doc ids and the files skipped, with reasons.
-        """
-        library = self.library()
-        added, skipped = [], []
-        for path in _expand(paths, skipped):
-            try:
-                read_document(path, path.name, int(self.settings.max_file_mb * 1e6))
-            except IngestError as exc:
-                skipped.append(Skipped(str(path), str(exc)))
-                continue
-            target = library / _safe_name(path.name)
-            if target.is_symlink() or (target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes())):
-                target = _free_name(target)
-            if not (target.exists() and target.samefile(path)):
-                tmp = target.with_name("." + target.name + ".part")
-                tmp.unlink(missing_ok=True)  # copying onto a planted link would write through it, outside
-                shutil.copyfile(path, tmp)
-                tmp.replace(target)
-            added.append(target.relative_to(library).as_posix())
-        return added, skipped
-
-    def remove(self, doc_id: str) -> bool:
-        """Delete a document's file from the library and its chunks from the index."""
-        library = self.library().resolve()
-        path = (library / doc_id).resolve()
-        if library not in path.parents:
-            raise ValueError(f"not a document of this library: {doc_id}")
-        existed = path.is_file()
-        if existed:
-            Trash(self.settings.home / "trash").put(library, path.relative_to(library).as_posix())
-        if doc_id in self.store.document_hashes():
-            self._delete(doc_id)
-            existed = True
-        self._finish()
-        return existed
-
-    def restore(self, doc_id: str) -> IngestReport:
-        """Move a removed document back from the trash and index it again."""
-        Trash(self.settings.home / "trash").restore(self.library().resolve(), doc_id)
-        return self.sync()
-
-    # -- syncing ------------------------------------------------------------------
-
-    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Bring the index in line with the library folder, one committed document at a time.
-
-        The store's ``exclusive`` lock is held throughout, so two processes syncing one
-        shared library take turns instead of indexing the same file twice.
-        """
-        with self.syncing(rebuild) as plan:
-            report = plan.report
-            for done, (path, doc_id) in enumerate(plan.todo):
-                if progress:
-                    progress(done, len(plan.todo), doc_id)
-                    self.profile.listener = lambda stage, d=done, name=doc_id: progress(d, len(plan.todo), f"{name} · {stage}")
-                try:
-                    with self.profile.stage("read + extract"):
-                        doc = read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
-                    self._put(doc)
-                except IngestError as exc:
-                    self.record_failure(plan, doc_id, str(exc))
-                    continue
-                (report.updated if doc_id in plan.stored else report.added).append(doc_id)
-            self.profile.listener = None
-            if progress:
-                progress(len(plan.todo), len(plan.todo), "")
-        return report
-
-    @contextlib.contextmanager
-    def syncing(self, rebuild: bool = False) -> Iterator[SyncPlan]:
-        """What every sync (plain or ``rag.retrieval.distributed``) does around writing the files in ``plan.todo``.
-
-        Before: take the store's ``exclusive`` lock, forget everything if ``rebuild``, plan, and
-        remove the documents whose files are gone. After the body (only if it did not raise):
-        record the corpus state, write the vector index, and count the chunks into the report.
-        """
-        with self.store.exclusive():
-            if rebuild:
-                self.reset()
-            plan = self.plan()
-            self._apply_removals(plan)
-            yield plan
-            self._finish()
-            plan.report.chunks = self.store.counts()["chunks"]
-
-    def plan(self) -> SyncPlan:
-        """Which library files are new or changed, which are unchanged, duplicates or unreadable, and which are gone.
-
-        A file whose content hash is already stored under its name is left alone, so a
-        sync (plain or on Ray) rerun after a crash only does what the crash left undone.
-        """
-        report = IngestReport()
-        library = self.library()
-        files = sorted(p for p in library.rglob("*") if p.is_file() and not p.name.startswith("."))
-        stored = self.store.document_hashes()
-        if stored:
-            self.check_manifest()
-        else:
-            self.store.set_manifest(self.expected_manifest())
-        present: dict[str, str] = {}  # doc_id -> sha256 of every readable file
-        max_bytes = int(self.settings.max_file_mb * 1e6)
-        for path in files:
-            doc_id = path.relative_to(library).as_posix()
-            try:
-                present[doc_id] = sha256_bytes(read_bytes(path, max_bytes))
-            except IngestError as exc:
-                report.skipped.append(Skipped(doc_id, str(exc)))
-        owner = {sha: doc_id for doc_id, sha in present.items() if stored.get(doc_id) == sha}
-        todo: list[tuple[Path, str]] = []
-        for doc_id, sha in present.items():
-            if stored.get(doc_id) == sha:
-                report.unchanged.append(doc_id)
-            elif sha in owner:
-                report.skipped.append(Skipped(doc_id, f"duplicate of {owner[sha]}"))
-            else:
-                owner[sha] = doc_id
-                todo.append((library / doc_id, doc_id))
-        return SyncPlan(report, todo, sorted(set(stored) - set(present)), stored)
-
-    def _apply_removals(self, plan: SyncPlan) -> None:
-        for doc_id in plan.gone:
-            self._delete(doc_id)
-            plan.report.removed.append(doc_id)
-
-    def record_failure(self, plan: SyncPlan, doc_id: str, reason: str) -> None:
-        """A file that cannot be indexed is skipped; an older indexed version of it goes."""
-        plan.report.skipped.append(Skipped(doc_id, reason))
-        if doc_id in plan.stored:
-            self._delete(doc_id)
-            plan.report.removed.append(doc_id)
-
-    def write(self, prepared: Prepared) -> None:
-        """Store one prepared document in one transaction."""
-        with self.profile.stage("write"), self._lock:
-            self.store.put_document(prepared.doc, prepared.chunks, prepared.vectors, prepared.units,
-                                    prepared.multilingual)
-
-    def reset(self) -> None:
-        """Forget everything indexed (the embedding cache is kept: it is keyed by content)."""
-        with self._lock:
-            if self.shared:
-                self.store.clear()  # type: ignore[attr-defined]
-                self.store.set_manifest(self.expected_manifest())
-                return
-            self.store.close()
-            # The write-ahead log goes first: a new chunks.sqlite beside an old log is a corrupt index.
-            for name in ("chunks.sqlite-wal", "chunks.sqlite-shm", "chunks.sqlite", VECTORS_FILE):
-                (self.dir / name).unlink(missing_ok=True)
-            self.store = ChunkStore(self.dir / "chunks.sqlite")
-            self._vectors, self._vectors_generation = None, -1
-            self.store.set_manifest(self.expected_manifest())
-
-    def _put(self, doc: Document) -> None:
-        """Split, chunk, embed (``rag.ingest.prepare``) and store one document in one transaction."""
-        self.write(prepare_document(doc, self.settings, self.encoder, lambda: self.multilingual_encoder.encoder,
-                                    self.profile))
-
-    def _delete(self, doc_id: str) -> None:
-        with self._lock:
-            self.store.delete_document(doc_id)
-
-    def _finish(self) -> None:
-        """Record the corpus state and write the vector index for the new generation."""
-        hashes = self.store.document_hashes()
-        digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()
-        self.store.set_manifest({"corpus_sha256": digest, "documents": json.dumps(sorted(hashes))})
-        if not self.store.native_vectors:  # a shared store indexes vectors as they are written
-            with self.profile.stage("vector index"), self._lock:
-                self._vectors = None
-                self.vectors()
-        if self.multilingual_vectors()[0].size:
-            with self.profile.stage("word lexicon"):
-                self.lexicon()  # the non-English words encoded now, not on the next question
-        with self.profile.stage("write"):
-            self.store.checkpoint()  # fold the write-ahead log into the file: no stale copy stays on disk
-            self.encoder.cache.checkpoint()
 
     # -- reading for retrieval and answers ----------------------------------------------
 
@@ -521,41 +319,3 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
-    """The supported files among ``paths`` and inside folders among them; the rest go to ``skipped``."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_symlink():
-            skipped.append(Skipped(str(path), "symbolic links are not followed"))
-        elif path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
-        elif path.is_file():
-            found.append(path)
-        else:
-            skipped.append(Skipped(str(path), "no such file"))
-    supported = []
-    for path in found:
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            supported.append(path)
-        else:
-            skipped.append(Skipped(str(path), f"unsupported file type '{path.suffix or path.name}' (use .txt, .md, .html or .pdf)"))
-    return supported
-
-
-def _safe_name(name: str) -> str:
-    """Letters, digits and ``._- `` only, never hidden, and still ending in the file's type."""
-    suffix = Path(name).suffix
-    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in Path(name).name).strip(". ")
-    if not cleaned.endswith(suffix):  # "..txt" would become "txt", a file sync never reads
-        cleaned = (cleaned or "document") + suffix
-    return cleaned or "document.txt"
-
-
-def _free_name(target: Path) -> Path:
-    for n in range(2, 10_000):
-        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
-        if not candidate.exists() and not candidate.is_symlink():
-            return candidate
-    raise IngestError(f"too many files named {target.name}")

@@ -17,14 +17,10 @@ from functools import lru_cache
 import numpy as np
 
 from rag.core.calibration import calibrated
-from rag.store.crosslingual import CrossLingualScale
-from rag.retrieval.index import Index
+from rag.core.errors import BadQuestion
 from rag.core.records import Hit
-
-
-class BadQuestion(ValueError):
-    """The question cannot be asked as typed; the message says why."""
-
+from rag.retrieval.index import Index
+from rag.store.crosslingual import CrossLingualScale
 
 SCOPED_POOL = 10_000  # candidates read per retriever when a scope filters them afterwards
 HUB_POOL = 32  # sentences per candidate whose hubness is measured (the rest are below them by plain cosine)

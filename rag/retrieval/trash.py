@@ -8,12 +8,10 @@ by a user can make it read or write anywhere else.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 ENTRY_FILE = "entry.json"
@@ -96,34 +94,3 @@ class Trash:
 def _inside(path: Path, folder: Path) -> bool:
     folder = folder.resolve()
     return folder in path.resolve().parents
-
-
-# -- `rag restore` ----------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("doc_id", nargs="?", help="the document to bring back (without it: list the trash)")
-
-
-def run(args: argparse.Namespace, settings) -> int:
-    """List the trash, or restore one document and index it again."""
-    from rag.assistant.pipeline import Assistant
-
-    assistant = Assistant(settings)
-    try:
-        if not args.doc_id:
-            entries = assistant.trash()
-            if not entries:
-                print("the trash is empty")
-            for entry in entries:
-                print(f"{entry['removed_at']}  {entry['doc_id']}")
-            return 0
-        try:
-            report = assistant.restore(args.doc_id)
-        except TrashError as exc:
-            print(f"rag restore: {exc}", file=sys.stderr)
-            return 1
-        print(f"restored {args.doc_id}; {report.chunks} chunks in the index")
-        return 0
-    finally:
-        assistant.close()

@@ -27,8 +27,10 @@ import re
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
+
+from rag import lang
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 K1 = 1.2
@@ -114,10 +116,19 @@ def analyzer() -> Analyzer:
 Term = tuple[str, ...]  # the tokens of one query word; several tokens ("pg_dump") are a phrase
 
 
+def fts_terms(text: str) -> list[str]:
+    """Distinct content words of ``text`` in a form safe for an FTS5 query."""
+    words = re.findall(r"\w+", text.lower())
+    stopwords = lang.for_text(text).stopwords
+    seen: dict[str, None] = {}
+    for word in words:
+        if word not in stopwords and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return list(seen)[:64]
+
+
 def query_terms(question: str) -> list[Term]:
     """The analysed terms of the question's content words, in order, repeats kept (each counts, as in FTS5)."""
-    from rag.store.sqlite import fts_terms
-
     words = fts_terms(question)
     if not words:
         return []

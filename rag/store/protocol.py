@@ -1,4 +1,4 @@
-"""What the index needs from a store, and how to open one from a path or a URL.
+"""What the index needs from a store (``rag.store.open`` opens one from a path or a URL).
 
 Two stores implement it: ``rag.store.sqlite.ChunkStore`` (SQLite, one file, the
 embedded default; dense search is the FAISS file ``rag.retrieval.index`` derives from
@@ -20,10 +20,6 @@ import numpy as np
 from rag.core.records import Chunk, Document
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-class StoreUnreachable(Exception):
-    """The store named by ``--store`` / ``RAG_STORE`` cannot be used; the message says how to fix it."""
 
 
 @runtime_checkable
@@ -85,21 +81,6 @@ class Store(Protocol):
 
 def is_url(location: str | Path | None) -> bool:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
-
-
-def open_store(location: str | Path) -> Store:
-    """The store at ``location``: a ``postgresql://`` URL, or an SQLite file (or the folder holding chunks.sqlite)."""
-    if is_url(location):
-        from rag.store.postgres import PgStore
-
-        return PgStore(str(location))
-    if isinstance(location, str) and "://" in location:
-        raise StoreUnreachable(f"unsupported store URL {redact(location)}: use postgresql://USER@HOST:PORT/DB "
-                               "or a folder for the embedded SQLite index")
-    from rag.store.sqlite import ChunkStore
-
-    path = Path(location)
-    return ChunkStore(path / "chunks.sqlite" if path.suffix != ".sqlite" else path)
 
 
 def redact(url: str) -> str:

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import fcntl
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag import lang
-from rag.store.crosslingual import fixed_sample
-from rag.store.lexical import body as lexical_body
+from rag.core.errors import IndexUnusable
 from rag.core.records import Chunk, Document
+from rag.store.sqlite_fulltext import SqliteFullText
+from rag.store.lexical import body as lexical_body
+from rag.store.reads import SentenceReads
 
 SCHEMA_VERSION = "3"
 
@@ -54,10 +53,6 @@ CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, text_en TEXT NOT 
 """
 
 
-class IndexUnusable(Exception):
-    """The index cannot be used as it is; the message says how to recover."""
-
-
 def _damaged(path: Path, exc: Exception) -> IndexUnusable:
     detail = " ".join(str(exc).split())  # one line, even when SQLite quotes a damaged text
     detail = detail if len(detail) <= 100 else detail[:99] + "…"
@@ -74,71 +69,7 @@ def _is_corruption(exc: Exception) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class StoredSentence:
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    text_en: str | None
-    vector: np.ndarray | None  # English encoder, of text_en or text (filled in by ``Index.sentences_in``)
-    vector_ml: np.ndarray | None  # multilingual encoder, of the original text (non-English only)
-    kind: str = "sentence"
-
-
-SAMPLE_BATCH = 900  # ids per query when reading a sample (below SQLite's default limit of 999 parameters)
-
-
-class SentenceReads:
-    """``sentences_in`` and ``sentence_beside`` for both stores: the same SQL but for the offset columns'
-    names (``start``/``end`` in SQLite, ``start_at``/``end_at`` in PostgreSQL) and the placeholder."""
-
-    _start, _end, _placeholder = "start", "end", "?"
-
-    def _fetch(self, sql: str, params: tuple) -> list[tuple]:
-        raise NotImplementedError
-
-    def _vector(self, stored, dim: int) -> np.ndarray:
-        """A chunk vector as the store returns it, decoded."""
-        raise NotImplementedError
-
-    def sample_vectors(self, dim: int, size: int, seed: int = 0) -> np.ndarray:
-        """Up to ``size`` chunk vectors, a fixed sample of the library: statistics of a large library (its mean
-        vector and covariance) without reading every vector."""
-        ids = [row[0] for row in self._fetch("SELECT id FROM chunks ORDER BY id", ())]
-        ids = [ids[i] for i in fixed_sample(len(ids), size, seed)]
-        vectors = []
-        for at in range(0, len(ids), SAMPLE_BATCH):
-            batch = tuple(ids[at:at + SAMPLE_BATCH])
-            marks = ",".join([self._placeholder] * len(batch))
-            vectors += [self._vector(row[0], dim) for row in
-                        self._fetch(f"SELECT vector FROM chunks WHERE id IN ({marks}) ORDER BY id", batch)]
-        return np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-
-    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
-        """The units inside ``[start, end)`` with their text; vectors are left to the caller."""
-        s, e, p = self._start, self._end, self._placeholder
-        rows = self._fetch(
-            f"SELECT s.{s}, s.{e}, s.kind, s.vector_ml, substr(d.text, s.{s} + 1, s.{e} - s.{s}) "
-            f"FROM sentences s JOIN documents d USING (doc_id) "
-            f"WHERE s.doc_id = {p} AND s.{s} >= {p} AND s.{e} <= {p} ORDER BY s.{s}", (doc_id, start, end))
-        return [StoredSentence(doc_id, a, b, text, None, None,
-                               None if m is None else np.frombuffer(m, dtype=np.float16).astype(np.float32), kind)
-                for a, b, kind, m, text in rows]
-
-    def sentence_beside(self, doc_id: str, position: int, after: bool) -> StoredSentence | None:
-        """The sentence that starts first at or after ``position`` (``after``), or ends last before it."""
-        s, e, p = self._start, self._end, self._placeholder
-        query = (f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {s} >= {p} ORDER BY {s} LIMIT 1" if after
-                 else f"SELECT {s}, {e} FROM sentences WHERE doc_id = {p} AND {e} <= {p} ORDER BY {e} DESC LIMIT 1")
-        rows = self._fetch(query, (doc_id, position))
-        if not rows:
-            return None
-        found = self.sentences_in(doc_id, rows[0][0], rows[0][1])
-        return found[0] if found else None
-
-
-class ChunkStore(SentenceReads):
+class ChunkStore(SentenceReads, SqliteFullText):
     """Documents, chunks and sentences of one index, in one SQLite file (a ``rag.store.protocol.Store``)."""
 
     native_vectors = False  # dense search is the FAISS file the index derives from ``all_vectors``
@@ -363,82 +294,6 @@ class ChunkStore(SentenceReads):
             ).fetchone()
         return row[0] if row else ""
 
-    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk row id, BM25 score) best first; the score is positive, higher is better (``rag.store.lexical``)."""
-        from rag.store import lexical
-
-        return lexical.search(self, query, limit)
-
-    # -- the full-text index, for ``rag.store.lexical`` (FTS5's own tokens: no query is re-analysed) ------
-
-    def _vocab(self) -> None:
-        """fts5vocab views of the full-text index, in this connection's temp schema (nothing is written to the file)."""
-        if not getattr(self, "_vocab_ready", False):
-            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_rows USING fts5vocab(main, 'chunks_fts', 'row')")
-            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_instances "
-                             "USING fts5vocab(main, 'chunks_fts', 'instance')")
-            self._vocab_ready = True
-
-    def lexical_totals(self) -> tuple[int, int]:
-        """(rows, tokens) from FTS5's own averages record, as its ``bm25()`` reads them."""
-        from rag.store.lexical import sqlite_varints
-
-        with self._use():
-            row = self._db.execute("SELECT block FROM chunks_fts_data WHERE id = 1").fetchone()
-        if row is None or not row[0]:
-            return 0, 0
-        values = sqlite_varints(row[0])
-        return values[0], (values[1] if len(values) > 1 else 0)
-
-    def lexical_frequency(self, terms: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-        terms = list(terms)
-        single = [t[0] for t in terms if len(t) == 1]
-        with self._use():
-            self._vocab()
-            found = dict(self._db.execute(
-                f"SELECT term, doc FROM temp.chunks_fts_rows WHERE term IN ({','.join('?' * len(single))})", single
-            ).fetchall()) if single else {}
-            for term in terms:
-                if len(term) > 1:
-                    found[term] = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                                                   (_phrase(term),)).fetchone()[0]
-        return {t: int(found.get(t[0] if len(t) == 1 else t, 0)) for t in terms}
-
-    def lexical_rows(self, terms: Iterable[tuple[str, ...]], limit: int) -> list[int]:
-        terms = list(terms)
-        single = [t[0] for t in terms if len(t) == 1]
-        rows: set[int] = set()
-        with self._use():
-            self._vocab()
-            if single:
-                rows.update(r[0] for r in self._db.execute(
-                    f"SELECT DISTINCT doc FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(single))}) "
-                    "ORDER BY doc LIMIT ?", (*single, int(limit))))
-            for term in terms:
-                if len(term) > 1:
-                    rows.update(r[0] for r in self._db.execute(
-                        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid LIMIT ?",
-                        (_phrase(term), int(limit))))
-        return sorted(int(r) for r in rows)[:limit]
-
-    def lexical_positions(self, ids: Iterable[int], tokens: Iterable[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict]:
-        from rag.store.lexical import sqlite_varints
-
-        ids, tokens = [int(i) for i in ids], list(tokens)
-        if not ids:
-            return {}, {}, {}
-        found: dict[int, dict[str, set[int]]] = {}
-        with self._use():
-            self._vocab()
-            if tokens:  # the vocabulary table walks each term's whole posting list; SQLite drops other rows
-                for doc, term, offset in self._db.execute(
-                        f"SELECT doc, term, offset FROM temp.chunks_fts_instances WHERE term IN ({','.join('?' * len(tokens))}) "
-                        f"AND doc IN ({','.join('?' * len(ids))})", (*tokens, *ids)):
-                    found.setdefault(doc, {}).setdefault(term, set()).add(offset)
-            sizes = self._db.execute(
-                f"SELECT id, sz FROM chunks_fts_docsize WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
-        return found, {int(i): sqlite_varints(sz)[0] for i, sz in sizes if sz}, {}
-
     def counts(self) -> dict[str, int]:
         with self._use():
             docs = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
@@ -454,31 +309,6 @@ class ChunkStore(SentenceReads):
         with self._use():
             self._db.close()
 
-    # -- corpus statistics (for the answer layer) -------------------------------------
-
-    def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
-        """In how many passages each term occurs (only among ``chunk_ids`` if given), as the full-text index matches.
-
-        The FTS5 tokenizer stems (porter), folds case and drops diacritics, so
-        "Miners" counts "miner" and "Käufer" counts "kaufer". A term of several
-        tokens ("max_workers", "3,000") counts as a phrase.
-        """
-        within = list(chunk_ids) if chunk_ids is not None else None
-        where = "" if within is None else \
-            f" AND rowid IN (SELECT id FROM chunks WHERE chunk_id IN ({','.join('?' * len(within))}))"
-        counts: dict[str, int] = {}
-        with self._use():
-            for term in terms:
-                tokens = re.findall(r"\w+", term.lower().replace("_", " "))
-                if not tokens or within == []:
-                    counts[term] = 0
-                    continue
-                phrase = '"' + " ".join(tokens) + '"'
-                row = self._db.execute(f"SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?{where}",
-                                       (phrase, *(within or []))).fetchone()
-                counts[term] = int(row[0])
-        return counts
-
 
 def _blob(vector: np.ndarray) -> bytes:
     """A chunk vector as stored: float16 (half the bytes; cosines move by about 1e-3)."""
@@ -492,19 +322,3 @@ def vector_from_blob(blob: bytes, dim: int) -> np.ndarray:
     if len(vector) != dim:
         raise ValueError(f"stored vector has {len(vector)} values, expected {dim}")
     return vector.astype(np.float32)
-
-
-def _phrase(tokens: tuple[str, ...]) -> str:
-    """An FTS5 phrase of analysed tokens (Porter stems are their own stems, so matching them again finds the same)."""
-    return '"' + " ".join(tokens) + '"'
-
-
-def fts_terms(text: str) -> list[str]:
-    """Distinct content words of ``text`` in a form safe for an FTS5 query."""
-    words = re.findall(r"\w+", text.lower())
-    stopwords = lang.for_text(text).stopwords
-    seen: dict[str, None] = {}
-    for word in words:
-        if word not in stopwords and (len(word) > 1 or word.isdigit()):
-            seen.setdefault(word, None)
-    return list(seen)[:64]

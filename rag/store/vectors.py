@@ -22,6 +22,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+VECTORS_FILE = "vectors.faiss"  # in the index folder, beside chunks.sqlite
 APPROXIMATE_FROM = 200_000  # vectors; below this a flat scan answers in < 20 ms on 2 cores
 IVF_NPROBE = 64  # cells scanned per query: recall@10 0.995 at 1M (4096 cells), 0.95 at 100k (1024); docs/benchmarks.md
 IVF_TRAIN_PER_LIST = 40  # k-means training points per cell (FAISS warns below 39)
