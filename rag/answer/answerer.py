@@ -14,19 +14,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.core import statements as rendering
 from rag.answer import compose, lead as leads
 from rag.answer.evidence import Evidence, select_evidence
 from rag.answer.plan import Plan, make_plan
-from rag.answer.translation import translator, with_translations
 from rag.answer.refuse import refusal_reason
-from rag.core.tuning import EVIDENCE_CHUNKS
+from rag.answer.translation import translator, with_translations
 from rag.answer.verifier import Verifier, WordOverlapVerifier
+from rag.core import statements as rendering
 from rag.core.config import Settings
-from rag.models.generate import Generator
-from rag.retrieval.index import Index
 from rag.core.progress import Quotes
 from rag.core.records import Answer
+from rag.core.tuning import EVIDENCE_CHUNKS
+from rag.models.generate import Generator
+from rag.retrieval.index import Index
 from rag.retrieval.retrieve import Retrieval, retrieve
 
 

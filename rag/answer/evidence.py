@@ -14,8 +14,8 @@ a document, not to rank its sentences.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
@@ -23,15 +23,15 @@ import numpy as np
 
 from rag import lang
 from rag.answer.plan import Plan
+from rag.core.calibration import calibrated_evidence
+from rag.core.records import Hit
 from rag.core.tuning import (
     EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, TRANSLATE_CANDIDATES, WINDOW_CHARS, WINDOW_HITS,
 )
-from rag.core.calibration import calibrated_evidence
+from rag.ingest.sentences import leans_on_previous
 from rag.retrieval.index import Index
 from rag.retrieval.lexicon import words_of
-from rag.core.records import Hit
 from rag.retrieval.retrieve import encode_question
-from rag.ingest.sentences import leans_on_previous
 from rag.verify.overlap import content_words, leading_name, names, numbers
 
 

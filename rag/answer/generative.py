@@ -23,22 +23,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddings.multilingual import load_multilingual
 from rag import lang
-from rag.core import statements as rendering
 from rag.answer import compose
 from rag.answer.answerer import CitedAnswerer, Grounds, ground
 from rag.answer.evidence import Evidence
 from rag.answer.lead import PROMPT_LANGUAGE, ambiguous_number
 from rag.answer.translation import translator
 from rag.answer.verifier import Verifier, WordOverlapVerifier
+from rag.core import statements as rendering
 from rag.core.config import Settings
+from rag.core.records import Answer, Citation, Hit, Passage, Statement
+from rag.core.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
+from rag.ingest.sentences import split_sentences
 from rag.models.generate import Generator, GeneratorError, Message, fit_prompt, has_chat
 from rag.retrieval.index import Index
-from rag.core.records import Answer, Citation, Hit, Passage, Statement
-from rag.ingest.sentences import split_sentences
-from rag.core.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
 from rag.verify.overlap import content_words, leading_name, names, numbers
-from embeddings.multilingual import load_multilingual
 
 GENERATIVE_MAX_TOKENS = 320
 """Tokens a generated answer or summary may use: five sentences of about 40 words with their markers.

@@ -17,11 +17,11 @@ from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
 from rag.answer.refuse import folded_words, origin
-from rag.core.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
 from rag.answer.verifier import Verifier
 from rag.core.config import Settings
-from rag.models.generate import Generator, GeneratorError, fit_prompt
 from rag.core.records import Passage
+from rag.core.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
+from rag.models.generate import Generator, GeneratorError, fit_prompt
 from rag.verify.overlap import content_words, leading_name, names, numbers
 
 STOP = ["\n", "Question:", "Passage:"]

@@ -19,10 +19,10 @@ from rag.answer.generative import GenerativeAnswerer
 from rag.answer.summary import SummaryAnswerer, summary_request
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.core.config import ANSWER_MODES, Settings
-from rag.models.generate import Generator, has_chat
-from rag.retrieval.index import Index
 from rag.core.progress import Quotes
 from rag.core.records import Answer
+from rag.models.generate import Generator, has_chat
+from rag.retrieval.index import Index
 
 
 def answer_mode(settings: Settings, generator: Generator | None) -> str:

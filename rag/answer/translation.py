@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from rag.answer.evidence import Evidence
 from rag.models.generate import Generator, GeneratorError
-from rag.retrieval.index import Index
 from rag.models.translate import translate_sentence
+from rag.retrieval.index import Index
 
 
 def translator(generator: Generator):

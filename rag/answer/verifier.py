@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.verify import overlap as verify
 from rag.core.calibration import calibrated_lead
 from rag.core.records import Passage
+from rag.verify import overlap as verify
 
 
 @dataclass(frozen=True)

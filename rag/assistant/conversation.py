@@ -17,7 +17,6 @@ from rag.core.tuning import FOLLOW_UP_CONTEXT_CHARS, FOLLOW_UP_FEW_WORDS
 from rag.verify.overlap import content_words, names
 
 
-
 def is_follow_up(question: str) -> bool:
     """True when the question leans on an earlier turn.
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from rag.answer import Answerer, ModalAnswerer
 from rag.answer.answerer import early_quotes
-from rag.core.config import AskOptions, Settings
 from rag.assistant.conversation import resolve
-from rag.models.generate import Generator, GeneratorError, load_generator
-from rag.retrieval.index import Index
-from rag.retrieval.sync import Progress
+from rag.core.config import AskOptions, Settings
 from rag.core.progress import CancellableGenerator, CancelToken, Quotes, cancellable
 from rag.core.records import Answer, Document, Hit, IngestReport, Turn
+from rag.models.generate import Generator, GeneratorError, load_generator
+from rag.retrieval.index import Index
 from rag.retrieval.retrieve import BadQuestion, Scoped, retrieve
+from rag.retrieval.sync import Progress
 from rag.retrieval.trash import Trash
 
 MAX_QUESTION_CHARS = 2000

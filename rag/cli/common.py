@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.assistant.pipeline import check_question as check
-from rag.assistant.pipeline import open_assistant as open_with
+from rag.assistant.pipeline import check_question as check, open_assistant as open_with
 from rag.core.config import ANSWER_MODES, OPENAI_APIS, Settings
 from rag.core.records import IngestReport
 

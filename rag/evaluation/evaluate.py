@@ -26,17 +26,8 @@ from rag.core.config import Settings
 from rag.core.errors import BadQuestion
 from rag.core.records import Answer
 from rag.evaluation.metrics import (
-    SUPPORT_JUDGE,
-    Record,
-    answer_rank,
-    answer_text,
-    compare,
-    gold_rank,
-    is_correct,
-    must_include_hits,
-    passed,
-    summarize,
-    summarize_by_kind,
+    SUPPORT_JUDGE, Record, answer_rank, answer_text, compare, gold_rank, is_correct, must_include_hits, passed,
+    summarize, summarize_by_kind,
 )
 from rag.evaluation.report import render_report
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rag.core import statements as rendering
-from rag.evaluation.metrics import RANK_CUTOFFS, SUPPORT_JUDGE, Record, gold_rank, must_include_hits, passed
 from rag.core.records import Statement
+from rag.evaluation.metrics import RANK_CUTOFFS, SUPPORT_JUDGE, Record, gold_rank, must_include_hits, passed
 
 PERCENT_METRICS = {
     "pass_rate", "accuracy", "refusal_accuracy", "similarity", "mrr", "citation_precision", "quote_exactness",

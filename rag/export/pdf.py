@@ -17,8 +17,8 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from rag.export.text import heading, reproduce_rows
 from rag.core.statements import titled
+from rag.export.text import heading, reproduce_rows
 
 SYSTEM_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.ingest.read import IngestError, read_document
 from rag.core.records import Document
+from rag.ingest.read import IngestError, read_document
 
 if TYPE_CHECKING:
     from rag.assistant.pipeline import Assistant

@@ -17,12 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.core.config import Settings
-from rag.export.verify import verify_export
-from rag.core.records import Answer
-from rag.export.text import to_markdown
-from rag.export.text import to_html
 from rag.assistant.check import CheckResult, write_check
+from rag.core.config import Settings
+from rag.core.records import Answer
+from rag.export.text import to_html, to_markdown
+from rag.export.verify import verify_export
 
 if TYPE_CHECKING:
     from rag.assistant.pipeline import Assistant

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.ingest.extract import Block, BlockKind, extract_text
 from rag.core.records import Chunk, Document
+from rag.ingest.extract import Block, BlockKind, extract_text
 from rag.ingest.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, leans_on_previous, split_span
 
 # Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.ingest.chunk import SECTION_SEPARATOR, chunk_sentences, split_units
 from rag.core.config import Settings
-from rag.ingest.read import IngestError, detect_language, extract_file, read_document, sha256_bytes
 from rag.core.profile import Profile
 from rag.core.records import Chunk, Document
+from rag.ingest.chunk import SECTION_SEPARATOR, chunk_sentences, split_units
+from rag.ingest.read import IngestError, detect_language, extract_file, read_document, sha256_bytes
 
 
 class Encoder:  # the part of embeddings' encoders used here (structural, for type hints only)

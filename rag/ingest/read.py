@@ -11,8 +11,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from rag.ingest.extract import SUPPORTED_SUFFIXES, ExtractError, Extracted, extract
 from rag.core.records import Document
+from rag.ingest.extract import SUPPORTED_SUFFIXES, Extracted, ExtractError, extract
 
 __all__ = ["SUPPORTED_SUFFIXES", "IngestError", "detect_language", "read_bytes", "read_document", "sha256_bytes"]
 

@@ -20,13 +20,13 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.core.config import PROJECT_ROOT, Settings
-from rag.retrieval.index import Index
-from rag.ingest.read import IngestError, read_bytes
-from rag.core.records import IngestReport
 from embeddings import load_encoder
 from embeddings.multilingual import load_multilingual
+from rag.core.config import PROJECT_ROOT, Settings
+from rag.core.records import IngestReport
 from rag.ingest.prepare import prepare_bytes
+from rag.ingest.read import IngestError, read_bytes
+from rag.retrieval.index import Index
 
 Progress = Callable[[int, int, str], None]
 OBJECT_STORE_BYTES = 300 * 1024 * 1024  # a local cluster started here: small, the payloads are single files

@@ -27,9 +27,7 @@ import numpy as np
 
 from rag.core.errors import StoreUnreachable
 from rag.core.records import Chunk, Document
-from rag.store.lexical import analyzer
-from rag.store.lexical import body as lexical_body
-from rag.store.lexical import overflow, tsvector
+from rag.store.lexical import analyzer, body as lexical_body, overflow, tsvector
 from rag.store.postgres_fulltext import PgFullText
 from rag.store.protocol import redact
 from rag.store.reads import SentenceReads

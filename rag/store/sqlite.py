@@ -21,9 +21,9 @@ import numpy as np
 
 from rag.core.errors import IndexUnusable
 from rag.core.records import Chunk, Document
-from rag.store.sqlite_fulltext import SqliteFullText
 from rag.store.lexical import body as lexical_body
 from rag.store.reads import SentenceReads
+from rag.store.sqlite_fulltext import SqliteFullText
 
 SCHEMA_VERSION = "3"
 

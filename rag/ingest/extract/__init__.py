@@ -7,10 +7,8 @@ needs to know where a document came from.
 from __future__ import annotations
 
 from rag.ingest.extract.blocks import Block, BlockKind, Extracted, TextBuilder
-from rag.ingest.extract.html import EXTRACTOR as HTML_EXTRACTOR
-from rag.ingest.extract.html import extract_html
-from rag.ingest.extract.pdf import EXTRACTOR as PDF_EXTRACTOR
-from rag.ingest.extract.pdf import PdfError, extract_pdf
+from rag.ingest.extract.html import EXTRACTOR as HTML_EXTRACTOR, extract_html
+from rag.ingest.extract.pdf import EXTRACTOR as PDF_EXTRACTOR, PdfError, extract_pdf
 from rag.ingest.extract.text import MARKDOWN_EXTRACTOR, TEXT_EXTRACTOR, extract_markdown, extract_text
 
 TEXT_SUFFIXES = {".txt"}
