@@ -44,7 +44,7 @@ def from_object(name: str, target: Any) -> Command:
 
 
 def _first_line(doc: str) -> str:
-    """ "`rag serve`: start the browser chat." -> "start the browser chat" """
+    """The help line in a docstring: "`rag serve`: start the browser chat." gives "start the browser chat"."""
     line = doc.strip().splitlines()[0] if doc.strip() else ""
     return line.split(": ", 1)[-1].rstrip(".") if line.startswith("`") else line.rstrip(".")
 

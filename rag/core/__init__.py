@@ -1,3 +1,5 @@
-"""The lowest stage: records passed between stages, settings, tuning and calibration numbers, errors; no models, no I/O beyond reading its own data files.
+"""The lowest stage: records passed between stages, settings, errors, tuning and calibration numbers.
 
-Every other package may import this one; it imports none of them."""
+No models and no I/O beyond reading its own data files; every other package
+may import this one, and it imports none of them.
+"""

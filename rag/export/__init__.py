@@ -1,1 +1,1 @@
-"""Answers and checks written to files (.md, .html, .json, .pdf) and `rag verify`, which re-checks an export's quotes."""
+"""Answers and checks written to files (.md, .html, .json, .pdf), and re-checking an export's quotes."""

@@ -1,3 +1,4 @@
-"""Where passages live: the SQLite and PostgreSQL stores behind one ``Store`` protocol, FAISS vectors, the full-text index.
+"""Where passages live: SQLite and PostgreSQL behind one ``Store`` protocol, FAISS vectors, full-text search.
 
-Imports only ``rag.core``, ``rag.lang`` and ``rag.ingest`` records: a store knows rows, not models."""
+Imports only ``rag.core`` and ``rag.lang``: a store knows rows, not models.
+"""
