@@ -21,9 +21,9 @@ from fastapi import Depends, Request
 from api.errors import ApiError
 from api.keys import ApiKeys
 from rag import Assistant
-from rag.auth import ADMIN, Access, LoginGuard
-from rag.progress import Slot
-from rag.served_models import Listing
+from rag.core.auth import ADMIN, Access, LoginGuard
+from rag.core.progress import Slot
+from rag.models.served_models import Listing
 
 T = TypeVar("T")
 ANSWERS_AT_ONCE = 2  # like the chat's queue: more would only share the same two cores

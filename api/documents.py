@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from api.access import Caller, admin, caller, context
 from api.errors import ApiError, model_errors, refused_as
 from rag import CancelToken
-from rag.check import MAX_CHECK_CHARS, iter_check, summary
-from rag.config import TOP_K_RANGE
-from rag.trash import TrashError
+from rag.assistant.check import MAX_CHECK_CHARS, iter_check, summary
+from rag.core.config import TOP_K_RANGE
+from rag.retrieval.trash import TrashError
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag.auth import Users
+from rag.core.auth import Users
 
 PREFIX = "rag"
 SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
@@ -100,6 +100,9 @@ def _now() -> str:
 
 
 # -- `rag users key create|list|revoke` ------------------------------------------------------
+
+HELP = "API keys for programs: key create USER, key list, key revoke KEY_ID"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["key"], help="what to manage: API keys for programs")

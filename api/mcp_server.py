@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 from rag import Assistant, BadQuestion, GeneratorError, IndexUnusable
-from rag.check import iter_check, summary
-from rag.config import AskOptions
+from rag.assistant.check import iter_check, summary
+from rag.core.config import AskOptions
 
 URI_PREFIX = "rag://documents/"
 INSTRUCTIONS = ("Answers and passages from the user's own documents. Every citation has doc_id, start, end and "
@@ -87,6 +87,9 @@ def build_server(assistant: Assistant) -> Any:
         return doc.text
 
     return server
+
+
+HELP = "serve the library to agents over MCP (stdio; --http PORT for loopback HTTP)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

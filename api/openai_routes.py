@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import ApiContext, Caller, caller, context
 from api.errors import ApiError, error_body, model_errors, refused_as
 from rag import Answer, Assistant, CancelToken, Turn
-from rag.config import AskOptions
+from rag.core.config import AskOptions
 
 router = APIRouter(prefix="/v1", tags=["chat (OpenAI-compatible)"])
 MAX_MESSAGES = 200

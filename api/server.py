@@ -17,7 +17,7 @@ from api.app import create_app
 from api.errors import BodyLimit
 from api.keys import ApiKeys
 from rag import Assistant
-from rag.auth import Access, LoginGuard, LoginThrottle, Users
+from rag.core.auth import Access, LoginGuard, LoginThrottle, Users
 from ui.app import CSS_PATH, Models, QuietStreams, build_app, free_port
 from ui.cli import is_loopback
 

@@ -41,7 +41,7 @@ def answer_latency(homes: dict[str, Path], questions: list[str] = QUESTIONS) -> 
     from bench.encoders import backend_env
     from rag import Answer, Assistant, Settings
 
-    from rag.generate import LlamaCppGenerator, default_gguf_path
+    from rag.models.generate import LlamaCppGenerator, default_gguf_path
 
     assistants, probes = {}, {}
     for backend, home in homes.items():

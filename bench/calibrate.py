@@ -28,11 +28,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.calibration import CALIBRATION_FILE  # noqa: E402
-from rag.config import PROJECT_ROOT, Settings  # noqa: E402
-from rag.index import Index  # noqa: E402
-from rag.metrics import answer_rank  # noqa: E402
-from rag.retrieve import retrieve  # noqa: E402
+from rag.core.calibration import CALIBRATION_FILE  # noqa: E402
+from rag.core.config import PROJECT_ROOT, Settings  # noqa: E402
+from rag.retrieval.index import Index  # noqa: E402
+from rag.evaluation.metrics import answer_rank  # noqa: E402
+from rag.retrieval.retrieve import retrieve  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared" / "eval"
 CORPORA = {  # name: (library folder or None for the bundled articles, questions file)
@@ -45,7 +45,7 @@ GRID = {
     "lexical_weight": [0.75, 1.0],
     "crosslingual_z": [0.8, 1.0, 1.2, 1.4],
     "crosslingual_hub": [0.0, 0.5, 1.0, 1.5],
-    # The multilingual cosine at which a library word translates a question word (rag.lexicon); 2.0 is above
+    # The multilingual cosine at which a library word translates a question word (rag.retrieval.lexicon); 2.0 is above
     # any cosine: no translation. On the grid with the rest, not fitted after it with the rest fixed: fitted
     # in two stages, the weights chosen without translation were not the best with it (measured: the PDFs,
     # held out, 0.81 against 1.0 with them in).
@@ -118,7 +118,7 @@ def best_evidence_scores(index: Index, name: str) -> dict[float, list[tuple[bool
     from rag.answer.plan import make_plan
     from rag.answer.refuse import refusal_reason
     from rag.answer.translation import translator
-    from rag.generate import load_generator
+    from rag.models.generate import load_generator
 
     generator = load_generator(index.settings)
     translate = translator(generator) if generator is not None and index.settings.translate else None

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.check_claims import CLAIMS_DEV, load_claims
-from rag.support import CALIBRATION_FILE, SUPPORTED, Calibration, clause_coverage
+from rag.verify.claims import CALIBRATION_FILE, SUPPORTED, Calibration
+from rag.verify.support import clause_coverage
 
 GRID = np.round(np.arange(0.20, 0.80, 0.01), 2)
 WEIGHTS = np.round(np.arange(0.0, 1.01, 0.1), 1)  # coverage_weight candidates; 1.0 is the max rule
@@ -49,7 +50,7 @@ _OPENED: dict = {}  # home -> (assistant, verifier), opened once per run
 def measure(claims: list[dict], home: Path | None) -> list[dict]:
     """The verifier's measurements for each claim (no thresholds applied)."""
     from rag import Assistant, Settings
-    from rag.check import analyse_sentence, default_verifier
+    from rag.assistant.check import analyse_sentence, default_verifier
 
     if home not in _OPENED:
         settings = Settings.from_env().replace(home=home) if home else Settings.from_env()

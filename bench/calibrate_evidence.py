@@ -40,13 +40,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.calibrate import CORPORA, MRR_DEPTH, neighbourhood, open_index  # noqa: E402
-from rag.calibration import CALIBRATION_FILE  # noqa: E402
-from rag.config import PROJECT_ROOT  # noqa: E402
+from rag.core.calibration import CALIBRATION_FILE  # noqa: E402
+from rag.core.config import PROJECT_ROOT  # noqa: E402
 
 TOP = 3  # evidence pieces an ordinary answer shows
-# The weights searched, from the hand-set start (rag.calibration.UNFITTED_EVIDENCE_WEIGHTS).
+# The weights searched, from the hand-set start (rag.core.calibration.UNFITTED_EVIDENCE_WEIGHTS).
 # ``similarity`` stays fixed as the scale the others (and min_relevance) are read against;
-# ``similarity_other`` is already on that scale (rag.crosslingual), its weight is searched near it.
+# ``similarity_other`` is already on that scale (rag.store.crosslingual), its weight is searched near it.
 GRID = {
     "similarity_other": [0.3, 0.4, 0.5, 0.65],
     "overlap": [0.2, 0.35],
@@ -62,7 +62,7 @@ SMALL = {
     "rank": [-0.02, -0.01, 0.0],
     "outside": [-0.05, -0.02, 0.0],
 }
-# The hubness correction of non-English sentences' similarity (rag.crosslingual): each value changes the
+# The hubness correction of non-English sentences' similarity (rag.store.crosslingual): each value changes the
 # features themselves, so the candidates are collected once per value and the weights fitted on each.
 HUB_WEIGHTS = [0.0, 0.5, 1.0]
 # How many of the question's names a sentence's document may lack (and another retrieved one has) and count in
@@ -98,10 +98,10 @@ def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
     from rag.answer.evidence import score_candidates
     from rag.answer.plan import make_plan
     from rag.answer.translation import translator
-    from rag.generate import load_generator
-    from rag.metrics import must_include_hits
-    from rag.retrieve import retrieve
-    from rag.tuning import EVIDENCE_CHUNKS
+    from rag.models.generate import load_generator
+    from rag.evaluation.metrics import must_include_hits
+    from rag.retrieval.retrieve import retrieve
+    from rag.core.tuning import EVIDENCE_CHUNKS
 
     names = feature_names()
     out: list[Question] = []
@@ -206,7 +206,7 @@ def shown(q: Question, w: np.ndarray, k: int, keep_ratio: float) -> list[int]:
     """The candidates an answer shows, as ``rag.answer.evidence.shown`` picks them: the best ``k``
     non-overlapping ones (``LIST_EVIDENCE`` for a list question when ``k`` is TOP), of which only those
     within ``keep_ratio`` of the best score."""
-    from rag.tuning import LIST_EVIDENCE
+    from rag.core.tuning import LIST_EVIDENCE
 
     scores = q.x @ w
     limit = LIST_EVIDENCE if q.is_list and k == TOP else k
@@ -229,7 +229,7 @@ def evidence_at(questions: list[Question], w: np.ndarray, k: int = TOP, keep_rat
     Scored on what the reader sees, so a weight that ranks the answer fourth,
     or far below the first, counts as a miss.
     """
-    from rag.metrics import must_include_hits
+    from rag.evaluation.metrics import must_include_hits
 
     good = 0
     for q in questions:
@@ -261,7 +261,7 @@ def fit_keep_ratio(questions: list[Question], w: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.calibration import UNFITTED_EVIDENCE_WEIGHTS, UNFITTED_FOCUS_MAX, UNFITTED_KEEP_RATIO
+    from rag.core.calibration import UNFITTED_EVIDENCE_WEIGHTS, UNFITTED_FOCUS_MAX, UNFITTED_KEEP_RATIO
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")

@@ -30,8 +30,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.calibrate import CORPORA, open_index  # noqa: E402
-from rag.calibration import CALIBRATION_FILE  # noqa: E402
-from rag.config import PROJECT_ROOT  # noqa: E402
+from rag.core.calibration import CALIBRATION_FILE  # noqa: E402
+from rag.core.config import PROJECT_ROOT  # noqa: E402
 
 THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0]
 
@@ -51,8 +51,8 @@ def collect(home: Path) -> tuple[list[Drafted], dict[str, int]]:
     from rag.answer.translation import with_translations
     from rag.answer.lead import draft_lead
     from rag.answer.verifier import WordOverlapVerifier
-    from rag.generate import load_generator
-    from rag.metrics import must_include_hits
+    from rag.models.generate import load_generator
+    from rag.evaluation.metrics import must_include_hits
 
     drafts: list[Drafted] = []
     counts: dict[str, int] = {}

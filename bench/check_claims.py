@@ -62,7 +62,7 @@ def _share(values: list[bool]) -> dict:
 
 def run_in_process(claims: list[dict], home: Path | None) -> list[dict]:
     from rag import Assistant, Settings
-    from rag.check import check_text
+    from rag.assistant.check import check_text
 
     settings = Settings.from_env().replace(home=home) if home else Settings.from_env()
     assistant = Assistant(settings)

@@ -103,7 +103,7 @@ def temp_home(prefix: str) -> Path:
 def corpus_chunk_texts() -> list[str]:
     """The texts the encoder sees for the bundled corpus's chunks and sentences (no translation)."""
     from rag import Settings
-    from rag.index import Index
+    from rag.retrieval.index import Index
 
     home = temp_home("texts")
     index = Index(Settings(home=home, translate=False, **_no_multilingual()))

@@ -94,7 +94,7 @@ def full_ingest(backends: list[str], repeats: int = 1) -> dict:
     """``Index.sync`` of the bundled corpus with translation off, timed per backend (models loaded first)."""
     from embeddings import load_encoder
     from rag import Settings
-    from rag.index import Index
+    from rag.retrieval.index import Index
 
     _warm_multilingual()
     for backend in backends:
@@ -139,7 +139,7 @@ def build_indexes(backends: list[str]) -> dict:
     """
     from embeddings import load_encoder
     from rag import Settings
-    from rag.index import Index
+    from rag.retrieval.index import Index
 
     homes, timings = {}, {}
     translations: list[tuple[str, str]] = []
@@ -179,8 +179,8 @@ def _contains_all(text: str, groups: list[list[str]]) -> bool:
 def quality_and_latency(homes: dict[str, Path], repeats: int = 3) -> dict:
     """hit@5 on the answerable dev questions and retrieval latency on the bench questions, per backend."""
     from rag import Settings
-    from rag.index import Index
-    from rag.retrieve import retrieve
+    from rag.retrieval.index import Index
+    from rag.retrieval.retrieve import retrieve
 
     questions = dev_questions()
     rows: dict[str, dict] = {}

@@ -62,8 +62,8 @@ def plain_pipeline(files: list[Path]) -> dict:
 def full_ingest(files: list[Path]) -> dict:
     """`rag ingest` with default settings into a fresh home; seconds, stages, sizes, sentence shape."""
     from rag import Assistant, Settings
-    from rag.chunk import split_units
-    from rag.ingest import read_document
+    from rag.ingest.chunk import split_units
+    from rag.ingest.read import read_document
 
     with tempfile.TemporaryDirectory() as tmp:
         library = Path(tmp) / "library"
@@ -143,6 +143,6 @@ def render(section: dict) -> list[str]:
     cost = section["language_cost"]
     lines += ["", f"German pages cost {cost['de']['seconds_per_1000_chars']} s per 1,000 characters against "
               f"{cost['en']['seconds_per_1000_chars']} s for the English pages: {cost['de_over_en']}× "
-              "(multilingual sentence vectors and the word lexicon of `rag/lexicon.py`, encoded at the end of the "
+              "(multilingual sentence vectors and the word lexicon of `rag/retrieval/lexicon.py`, encoded at the end of the "
               "ingest, instead of translating every sentence)."]
     return lines

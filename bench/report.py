@@ -78,7 +78,7 @@ def render(results: dict) -> str:
         n = next(iter(s["retrieval"].values()))["questions"]
         parts += ["", "## Retrieval quality and latency", "",
                   f"Quality on the {n} answerable questions of `shared/eval/dev_questions.jsonl` (measured, never tuned on): "
-                  "doc hit@5 = a gold document among the top 5 of `rag.retrieve.retrieve`; answer hit@5 = every "
+                  "doc hit@5 = a gold document among the top 5 of `rag.retrieval.retrieve.retrieve`; answer hit@5 = every "
                   "`must_include` group found in those 5 chunks; dense = the same with the vector index alone. "
                   "Latency: `retrieve()` on the 20 benchmark questions × 3 (query encoding, FAISS, BM25, fusion).", "",
                   _table(["backend", "doc hit@5", "answer hit@5", "dense answer hit@5", "MRR (doc)", "p50 ms",

@@ -1,6 +1,6 @@
 """Can re-ranking the retrieved pool lift passage answer hit@5? A probe over the three dev sets.
 
-Retrieval fuses MiniLM passage vectors and BM25 (``rag.retrieve``). Where it misses
+Retrieval fuses MiniLM passage vectors and BM25 (``rag.retrieval.retrieve``). Where it misses
 at depth 5, the answer mostly sits deeper in the same pool of 30 passages, so a
 better re-ranker over that pool is the lever left. This scores the pool by every
 signal this machine has and fuses each with the current ranking by reciprocal rank
@@ -34,11 +34,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.calibrate import CORPORA, open_index, questions  # noqa: E402
-from rag.calibration import calibrated  # noqa: E402
-from rag.config import PROJECT_ROOT  # noqa: E402
-from rag.index import Index  # noqa: E402
-from rag.metrics import answer_rank  # noqa: E402
-from rag.retrieve import encode_question, retrieve  # noqa: E402
+from rag.core.calibration import calibrated  # noqa: E402
+from rag.core.config import PROJECT_ROOT  # noqa: E402
+from rag.retrieval.index import Index  # noqa: E402
+from rag.evaluation.metrics import answer_rank  # noqa: E402
+from rag.retrieval.retrieve import encode_question, retrieve  # noqa: E402
 
 POOL = 30  # passages re-ranked per question (retrieve's own candidate depth)
 WEIGHTS = (0.25, 0.5, 1.0)  # a signal's ranking beside the current one (weight 1) in the fusion
@@ -93,7 +93,7 @@ def query_likelihood():
     """Mean log-probability of the question's tokens after the passage, by the packaged Gemma model."""
     from llama_cpp import Llama
 
-    from rag.generate import default_gguf_path
+    from rag.models.generate import default_gguf_path
 
     llm = Llama(model_path=str(default_gguf_path()), n_ctx=512, n_threads=os.cpu_count() or 1, logits_all=True,
                 verbose=False)

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from bench.calibrate import CORPORA, open_index, questions
-from rag.config import PROJECT_ROOT
-from rag.metrics import answer_rank
-from rag.retrieve import retrieve
+from rag.core.config import PROJECT_ROOT
+from rag.evaluation.metrics import answer_rank
+from rag.retrieval.retrieve import retrieve
 
 CUTOFFS = (1, 3, 5)
 

@@ -64,8 +64,8 @@ def corpus_files(package: str = PACKAGE) -> list[Path]:
 
 def chunk_files(files: list[Path], settings, target: int) -> tuple[list, float, int]:
     """Extract and chunk files in order until ``target`` passages: [(doc, chunks)], seconds, files used."""
-    from rag.chunk import chunk_sentences, split_units
-    from rag.ingest import IngestError, read_document
+    from rag.ingest.chunk import chunk_sentences, split_units
+    from rag.ingest.read import IngestError, read_document
 
     docs, total, started = [], 0, time.perf_counter()
     for n, path in enumerate(files):
@@ -89,8 +89,8 @@ def chunk_files(files: list[Path], settings, target: int) -> tuple[list, float, 
 def ingest_throughput(files: list[Path], passages: int) -> dict:
     """Plain loop vs Ray (1 and 2 workers) on the same files, each into a fresh SQLite index."""
     from rag import Settings
-    from rag.distributed import ray_sync
-    from rag.index import Index
+    from rag.retrieval.distributed import ray_sync
+    from rag.retrieval.index import Index
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +116,7 @@ def ingest_throughput(files: list[Path], passages: int) -> dict:
 
 
 def embed(docs: list, encoder) -> tuple[np.ndarray, float]:
-    from rag.prepare import search_text
+    from rag.ingest.prepare import search_text
 
     texts = [search_text(doc, c) for doc, chunks, _ in docs for c in chunks]
     started = time.perf_counter()
@@ -150,7 +150,7 @@ def dense_bench(name: str, search, queries: np.ndarray, exact: list[set[int]]) -
 
 
 def hybrid_bench(index, questions: list[str]) -> dict:
-    from rag.retrieve import encode_question, retrieve
+    from rag.retrieval.retrieve import encode_question, retrieve
 
     retrieve(index, "warm up the caches")
     latencies = []
@@ -165,8 +165,8 @@ def hybrid_bench(index, questions: list[str]) -> dict:
 SERVE_PROBE = """
 import json, sys, psutil
 from rag import Settings
-from rag.index import Index
-from rag.retrieve import retrieve
+from rag.retrieval.index import Index
+from rag.retrieval.retrieve import retrieve
 index = Index(Settings(index_dir=sys.argv[1], store=sys.argv[2], generator="none"))
 for q in json.loads(sys.argv[3]):
     retrieve(index, q, k=5)
@@ -202,10 +202,10 @@ def empty_database(pgdata: Path, name: str) -> str:
 
 def run(passages: int, ingest_passages: int, pgdata: Path) -> dict:
     from rag import Settings
-    from rag.index import Index
-    from rag.pgstore import PgStore
-    from rag.store import ChunkStore
-    from rag.vectors import VectorIndex
+    from rag.retrieval.index import Index
+    from rag.store.postgres import PgStore
+    from rag.store.sqlite import ChunkStore
+    from rag.store.vectors import VectorIndex
     from bench.common import machine
 
     result: dict = {"machine": machine(), "corpus": f"Debian {PACKAGE} HTML manual", "passages_target": passages}

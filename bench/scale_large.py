@@ -52,7 +52,7 @@ def real_passages(target: int = 10_000, minutes: float | None = None) -> tuple[l
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         with CACHE.open("wb") as handle:
             pickle.dump({"docs": docs, "chunk_s": chunk_s}, handle)
-    from rag.prepare import search_text
+    from rag.ingest.prepare import search_text
 
     texts = [search_text(doc, c) for doc, chunks, _ in docs for c in chunks]
     vectors = np.load(VECTORS) if VECTORS.exists() else np.zeros((0, 384), dtype=np.float32)
@@ -153,7 +153,7 @@ FAISS_PROBE = """
 import json, sys, numpy as np, psutil
 from embeddings import load_encoder
 from rag import Settings
-from rag.vectors import VectorIndex
+from rag.store.vectors import VectorIndex
 index = VectorIndex.load(__import__("pathlib").Path(sys.argv[1]), 384)
 encoder = load_encoder(Settings().embedding_model)
 for q in json.loads(sys.argv[2]):
@@ -183,7 +183,7 @@ def measure(n: int, stores: bool, pgdata: Path, rss: bool = True) -> dict:
 
     from bench.common import machine
     from bench.scale import K, dense_bench
-    from rag.vectors import VectorIndex, ivf_lists
+    from rag.store.vectors import VectorIndex, ivf_lists
 
     real_docs, real_vectors = real_passages()
     questions, query_vectors = queries(real_docs)
@@ -221,15 +221,15 @@ def measure(n: int, stores: bool, pgdata: Path, rss: bool = True) -> dict:
 
 
 def bulk_load(pg, docs: list, vectors: np.ndarray) -> None:
-    """COPY documents, chunks (with rag.lexical's tokens) and sentences into PostgreSQL in one transaction.
+    """COPY documents, chunks (with rag.store.lexical's tokens) and sentences into PostgreSQL in one transaction.
 
     Not the product path (``put_document``: a transaction per document, measured separately); what a
     bulk import of a large library would do before ``CREATE INDEX``.
     """
     import json
 
-    from rag.lexical import analyzer, body, overflow, tsvector
-    from rag.pgstore import _length, _vector_text
+    from rag.store.lexical import analyzer, body, overflow, tsvector
+    from rag.store.postgres import _length, _vector_text
 
     with pg.transaction() as conn, conn.cursor() as cur:
         with cur.copy("COPY documents (doc_id, sha256, title, date, lang, text) FROM STDIN") as copy:
@@ -269,10 +269,10 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     bulk = len(matrix) > 20_000  # put_document's rate is measured at 10k; larger loads use COPY
     from bench.scale import K, dense_bench, dir_bytes, empty_database, hybrid_bench, serving_memory, write_store
     from rag import Settings
-    from rag.index import Index
-    from rag.pgstore import PgStore
-    from rag.store import ChunkStore
-    from rag.vectors import VectorIndex
+    from rag.retrieval.index import Index
+    from rag.store.postgres import PgStore
+    from rag.store.sqlite import ChunkStore
+    from rag.store.vectors import VectorIndex
 
     n = len(matrix)
     out: dict = {"write": {}, "store_size_bytes": {}}
@@ -320,11 +320,11 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     pg_index = Index(settings.replace(index_dir=tmp / "pgindex", store=url))
     out["hybrid_retrieve"] = {"sqlite_faiss_flat": hybrid_bench(sqlite_index, probe),
                               "postgresql_pgvector": hybrid_bench(pg_index, probe),
-                              "note": "retrieve(k=5) of a new question: encoding, dense + lexical (rag.lexical, "
+                              "note": "retrieve(k=5) of a new question: encoding, dense + lexical (rag.store.lexical, "
                                       "shared BM25 over <= 1000 candidates) + fusion, chunk reads"}
     log(f"hybrid: {out['hybrid_retrieve']}")
     out["lexical_search"] = {"sqlite": lexical_bench(sqlite_index.store, probe), "postgresql": lexical_bench(pg, probe),
-                             "note": "store.lexical_search(question, 30) alone: candidates, statistics, BM25 (rag.lexical)"}
+                             "note": "store.lexical_search(question, 30) alone: candidates, statistics, BM25 (rag.store.lexical)"}
     log(f"lexical: {out['lexical_search']}")
     sqlite_index.close()
     pg_index.close()

@@ -1,5 +1,5 @@
 """Lexical search alone on the 10k real passages: FTS5's own bm25() query (the SQLite store before
-rag.lexical) against rag.lexical's shared ranking on the same store, at the same moment.
+rag.store.lexical) against rag.store.lexical's shared ranking on the same store, at the same moment.
 
 ``python -m bench.scale_lexical`` (after ``bench.scale_large --embed``, which caches the chunked
 passages); writes ``"lexical_10000"`` into bench/scale/results.json.
@@ -20,7 +20,8 @@ from bench.scale_large import CACHE, PROBES, queries
 
 
 def main() -> None:
-    from rag.store import ChunkStore, fts_terms
+    from rag.store.lexical import fts_terms
+    from rag.store.sqlite import ChunkStore
 
     with CACHE.open("rb") as handle:
         docs = pickle.load(handle)["docs"]
@@ -49,7 +50,7 @@ def main() -> None:
                     same += old == [r for r, _ in found]
         result = {name: percentiles(samples) for name, samples in timings.items()}
         result.update({"passages": store.counts()["chunks"], "questions": len(probe), "same_top30_ids": same,
-                       "note": "same SQLite store; rag.lexical caps candidates at 1000 (exact BM25 below the cap)"})
+                       "note": "same SQLite store; rag.store.lexical caps candidates at 1000 (exact BM25 below the cap)"})
         store.close()
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     previous["lexical_10000"] = result

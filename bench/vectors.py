@@ -69,7 +69,7 @@ def single_query_latency(index, queries: np.ndarray, k: int = 10) -> dict:
 
 def run(n: int = 1_000_000, queries: int = 200, latency_queries: int = 50, nprobes=(16, 32, 64, 128, 256),
         hnsw_sample: int = 20_000, flat_latency_queries: int = 20) -> dict:
-    from rag.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
+    from rag.store.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
 
     mixture = Mixture()
     with Timer() as gen:

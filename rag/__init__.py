@@ -4,13 +4,11 @@ The public API is small: ``Assistant`` (ingest, search, ask, stream), ``Settings
 (``Quotes`` and ``CancelToken`` for streams that show evidence first and can be stopped).
 """
 
-from rag.config import Settings
-from rag.generate import GeneratorError
-from rag.pipeline import Assistant
-from rag.progress import Cancelled, CancelToken, Quotes
-from rag.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Statement, Turn
-from rag.retrieve import BadQuestion
-from rag.store import IndexUnusable
+from rag.assistant.pipeline import Assistant
+from rag.core.config import Settings
+from rag.core.errors import BadQuestion, GeneratorError, IndexUnusable
+from rag.core.progress import Cancelled, CancelToken, Quotes
+from rag.core.records import Answer, Chunk, Citation, Document, Hit, IngestReport, Skipped, Statement, Turn
 
 __all__ = [
     "Answer", "Assistant", "BadQuestion", "CancelToken", "Cancelled", "Chunk", "Citation", "Document",

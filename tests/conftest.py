@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.config import BUNDLED_CORPUS  # noqa: E402
+from rag.core.config import BUNDLED_CORPUS  # noqa: E402
 from tests.home_copy import copy_home, keep_pristine  # noqa: E402
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_questions.jsonl"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from rag.generate import default_gguf_path
+from rag.models.generate import default_gguf_path
 
 
 def free_port() -> int:

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from rag.sentences import sentences
-from rag.verify import content_words
+from rag.ingest.sentences import sentences
+from rag.verify.overlap import content_words
 
 PASSAGE = re.compile(r"^\[(\d+)\](?: \((?P<title>[^)]*)\))? (?P<text>.+)$", re.MULTILINE)
 

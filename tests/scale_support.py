@@ -63,4 +63,4 @@ def sqlite_chunks(index_dir: Path) -> dict[tuple[str, int, int], np.ndarray]:
     """(doc_id, start, end) -> vector of every chunk in an SQLite index."""
     with sqlite3.connect(index_dir / "chunks.sqlite") as db:
         rows = db.execute("SELECT doc_id, start, end, vector FROM chunks").fetchall()
-    return {(d, s, e): np.frombuffer(v, dtype=np.float16).astype(np.float32) for d, s, e, v in rows}  # as rag.store writes
+    return {(d, s, e): np.frombuffer(v, dtype=np.float16).astype(np.float32) for d, s, e, v in rows}  # as rag.store.sqlite writes

@@ -11,12 +11,12 @@ import pytest
 
 from rag import Turn
 from rag.answer import Evidence, ambiguous_number, asks_for_list, describing_sources, expected_answer
-from rag.config import PROJECT_ROOT
-from rag.conversation import resolve
-from rag.progress import Quotes
-from rag.records import Answer, Chunk, Hit
-from rag.statements import render
-from rag.verify import is_supported, support
+from rag.core.config import PROJECT_ROOT
+from rag.assistant.conversation import resolve
+from rag.core.progress import Quotes
+from rag.core.records import Answer, Chunk, Hit
+from rag.core.statements import render
+from rag.verify.overlap import is_supported, support
 
 
 def must_include(answer: str, groups: list[list[str]]) -> bool:
@@ -222,8 +222,8 @@ WHERE = "Quorvex handbook › Power"
 
 def test_an_answer_citation_names_the_section_its_quote_sits_in(fresh_assistant, tmp_path):
     """As `rag check` does: the heading path travels on the citation into the CLI, the chat and the exports."""
-    from rag.cli import format_citations
-    from rag.export import build_record, render as render_export
+    from rag.cli.ask import format_citations
+    from rag.export.write import build_record, render as render_export
     from ui.render import citation_list_html, early_quotes_html
 
     handbook = tmp_path / "quorvex.html"

@@ -25,7 +25,7 @@ from api.app import create_app
 from api.errors import BodyLimit
 from api.keys import ApiKeys
 from rag import Assistant, Settings
-from rag.auth import Access, LoginGuard
+from rag.core.auth import Access, LoginGuard
 from tests.home_copy import copy_home
 from ui.app import Models
 

@@ -12,10 +12,12 @@ import sys
 
 import pytest
 
-from rag.check import MAX_CHECK_CHARS, check_text, write_check
-from rag.config import PROJECT_ROOT
-from rag.retrieve import BadQuestion
-from rag.support import clauses, negated, quantities_and_dates, same_name
+from rag.assistant.check import MAX_CHECK_CHARS, check_text, write_check
+from rag.core.config import PROJECT_ROOT
+from rag.retrieval.retrieve import BadQuestion
+from rag.verify.polarity import negated
+from rag.verify.quantities import quantities_and_dates
+from rag.verify.words import clauses, same_name
 
 
 def one(assistant, claim: str):
@@ -254,7 +256,8 @@ def _unit(seed: str, dim: int = 16):
 def test_only_the_cited_sentence_and_the_one_after_cover_a_clause():
     import numpy as np
 
-    from rag.support import Passage, StructuredVerifier, clause_coverage
+    from rag.verify.claims import Passage
+    from rag.verify.support import StructuredVerifier, clause_coverage
 
     verifier = StructuredVerifier(lambda texts: np.stack([_unit(t) for t in texts]))
     claim = "Prices rose sharply in Ohio; workers went on strike in Texas"
@@ -269,7 +272,8 @@ def test_only_the_cited_sentence_and_the_one_after_cover_a_clause():
 def test_a_non_english_sentence_is_not_read_by_the_english_encoder():
     import numpy as np
 
-    from rag.support import Passage, StructuredVerifier
+    from rag.verify.claims import Passage
+    from rag.verify.support import StructuredVerifier
 
     same = _unit("anything")
     english = lambda texts: np.stack([same for _ in texts])  # noqa: E731 - says every pair is identical

@@ -3,9 +3,9 @@ sentence) carries that unit too, so neither the retriever nor a reader sees the 
 
 from __future__ import annotations
 
-from rag.chunk import chunk_sentences, split_sentences
-from rag.records import Document
-from rag.sentences import leans_on_previous
+from rag.ingest.chunk import chunk_sentences, split_sentences
+from rag.core.records import Document
+from rag.ingest.sentences import leans_on_previous
 
 FILLER = " ".join(f"Sentence number {i} of the opening paragraph says nothing in particular." for i in range(4))
 

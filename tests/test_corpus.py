@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, BadQuestion, Settings
-from rag.config import BUNDLED_CORPUS, PROJECT_ROOT
-from rag.index import Index, IndexMismatch
-from rag.ingest import read_document
+from rag.core.config import BUNDLED_CORPUS, PROJECT_ROOT
+from rag.retrieval.index import Index, IndexMismatch
+from rag.ingest.read import read_document
 from tests.home_copy import copy_home
 
 DUTCH = "000_5fdcef65269e35eb.txt"
@@ -49,7 +49,7 @@ def test_every_chunk_is_an_exact_sentence_aligned_slice(assistant):
 
 
 def test_full_stops_in_names_and_tickers_end_no_sentence():
-    from rag.chunk import split_sentences
+    from rag.ingest.chunk import split_sentences
 
     text = ("Edward Lu of Canaan Inc (CAN.O), another maker, said he was looking abroad. "
             "It came from a committee headed by Vice Premier Liu. He. Then (a stray bracket. "

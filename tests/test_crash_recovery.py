@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 
 from rag import Assistant, Settings
-from rag.chunk import chunk_sentences, split_sentences
-from rag.index import VECTORS_FILE
-from rag.ingest import sha256_bytes
-from rag.records import Document
-from rag.store import IndexUnusable, vector_from_blob
+from rag.ingest.chunk import chunk_sentences, split_sentences
+from rag.store.vectors import VECTORS_FILE
+from rag.ingest.read import sha256_bytes
+from rag.core.records import Document
+from rag.store.sqlite import IndexUnusable, vector_from_blob
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 20

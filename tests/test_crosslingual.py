@@ -1,8 +1,8 @@
-"""rag.crosslingual: multilingual cosines read on the English scale by how unusual they are for the question."""
+"""rag.store.crosslingual: multilingual cosines read on the English scale by how unusual they are for the question."""
 
 import numpy as np
 
-from rag.crosslingual import HUB_NEIGHBOURS, SAMPLE, CrossLingualScale, Hubness, Moments
+from rag.store.crosslingual import HUB_NEIGHBOURS, SAMPLE, CrossLingualScale, Hubness, Moments
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -69,8 +69,8 @@ def test_a_hub_close_to_the_whole_library_is_lowered_and_the_spread_matches_the_
 
 
 def test_a_store_gives_a_fixed_sample_of_its_vectors_without_reading_them_all(tmp_path):
-    from rag.records import Chunk, Document
-    from rag.store import ChunkStore
+    from rag.core.records import Chunk, Document
+    from rag.store.sqlite import ChunkStore
 
     store = ChunkStore(tmp_path / "chunks.sqlite")
     rng = np.random.default_rng(4)

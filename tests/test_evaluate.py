@@ -10,11 +10,11 @@ import json
 import re
 from pathlib import Path
 
-from rag.evaluate import (
+from rag.evaluation.evaluate import (
     Question, evaluate_file, load_questions, read_results, run_compare,
 )
-from rag.metrics import summarize, summarize_by_kind
-from rag.report import render_report
+from rag.evaluation.metrics import summarize, summarize_by_kind
+from rag.evaluation.report import render_report
 
 SELF_REFERENCES = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""",
                              re.IGNORECASE)
@@ -183,9 +183,9 @@ def test_evaluate_does_not_import_the_cli():
     import ast
     import inspect
 
-    import rag.evaluate
+    import rag.evaluation.evaluate
 
-    tree = ast.parse(inspect.getsource(rag.evaluate))
+    tree = ast.parse(inspect.getsource(rag.evaluation.evaluate))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert "rag.cli" not in imported and "importlib" not in imported

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rag.answer.evidence import _with_context, score_candidates, select_evidence
 from rag.answer.plan import make_plan
-from rag.config import Settings
-from rag.index import Index
-from rag.retrieve import retrieve
+from rag.core.config import Settings
+from rag.retrieval.index import Index
+from rag.retrieval.retrieve import retrieve
 
 MANUAL = """# Shell variables
 

@@ -20,8 +20,10 @@ import pytest
 from pypdf import PdfReader
 
 from rag import Answer, Assistant, Settings
-from rag.export import add_arguments, build_record, export_answers, export_to_file, run, verify_export
-from rag.ingest import read_document
+from rag.cli.export import add_arguments, run
+from rag.export.verify import verify_export
+from rag.export.write import build_record, export_answers, export_to_file
+from rag.ingest.read import read_document
 
 QUESTIONS = (
     "Why are Chinese bitcoin miners looking to Kazakhstan?",
@@ -125,7 +127,7 @@ def test_html_is_self_contained_and_quotes_exactly(exported, record):
 
 
 def test_html_escapes_what_it_shows(assistant):
-    from rag.export import render
+    from rag.export.write import render
 
     hostile = Answer(question="<script>alert(1)</script> & <img src=http://x>", answer="no", refused=True,
                      reason="<b>bold</b>")
@@ -206,7 +208,7 @@ def test_verify_rejects_what_is_not_an_export(assistant):
 
 
 def test_pdf_falls_back_to_a_core_font_without_dejavu(record, monkeypatch):
-    import rag.export_pdf as export_pdf
+    import rag.export.pdf as export_pdf
 
     monkeypatch.setattr(export_pdf, "font_dir", lambda: None)
     data = export_pdf.to_pdf({**record, "turns": [{**record["turns"][0], "question": "Waarom “Kazachstan” — 中国?"}]})

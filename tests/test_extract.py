@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import split_units
-from rag.extract import BlockKind, ExtractError, extract
-from rag.ingest import IngestError, read_document
+from rag.ingest.chunk import split_units
+from rag.ingest.extract import BlockKind, ExtractError, extract
+from rag.ingest.read import IngestError, read_document
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 GENERAL = SHARED / "general" / "corpus"
@@ -158,7 +158,7 @@ def test_two_column_sentences_are_the_ones_printed(pdf_units):
 
 
 def test_a_column_gutter_needs_prose_on_both_sides():
-    from rag.extract.pdf import Row, _gutter, _reading_groups
+    from rag.ingest.extract.pdf_columns import Row, _gutter, reading_groups
 
     def line(top: float, x0: float, x1: float, text: str = "words of a line") -> tuple[Row, float]:
         return Row(0, top, top + 10, x0, x0, text, 10.0, False, False, 800.0), x1
@@ -166,13 +166,13 @@ def test_a_column_gutter_needs_prose_on_both_sides():
     columns = [line(100 + 12 * i, 72, 290) for i in range(10)] + [line(100 + 12 * i, 320, 540) for i in range(10)]
     title = [line(80, 72, 540, "A title across both columns")]
     assert _gutter(columns + title) == pytest.approx(305, abs=15)
-    groups = _reading_groups(title + columns)
+    groups = reading_groups(title + columns)
     assert [len(g) for g in groups] == [1, 10, 10] and {r.column for r in groups[1]} == {1}
     # A running head with its page number, set off above the columns, stays one row across the page (so it is
     # recognised as furniture); a paragraph's short last line right below a column stays in that column.
     head = [line(40, 72, 200, "Chapter 3: Columns"), line(40, 520, 540, "27")]
     last = [line(220, 72, 150, "last words.")]
-    groups = _reading_groups(head + columns + last)
+    groups = reading_groups(head + columns + last)
     assert [r.text for r in groups[0]] == ["Chapter 3: Columns", "27"]
     assert groups[1][-1].text == "last words." and groups[1][-1].column == 1
     # A definition list: short terms on the left, their definitions across the middle.

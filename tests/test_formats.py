@@ -22,8 +22,8 @@ from ebooklib import epub
 from matplotlib import image as mpl_image
 
 from rag import Assistant, Settings
-from rag.extract import BlockKind, ExtractError, Extracted, extract
-from rag.ingest import IngestError, read_document
+from rag.ingest.extract import BlockKind, ExtractError, Extracted, extract
+from rag.ingest.read import IngestError, read_document
 
 DATA = Path(__file__).parent / "data" / "formats"
 README_TEXT = (

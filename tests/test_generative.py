@@ -18,11 +18,11 @@ from rag.answer import answer_mode
 from rag.answer.generative import claims, parse_claim
 from rag.answer.summary import mmr, requested_source, summary_length
 from rag.cli import build_parser, settings_from_args
-from rag.config import AskOptions
-from rag.generate import OpenAICompatibleGenerator, gguf_is_chat_model, load_generator
-from rag.records import Answer
-from rag.statements import render
-from rag.verify import is_supported
+from rag.core.config import AskOptions
+from rag.models.generate import OpenAICompatibleGenerator, gguf_is_chat_model, load_generator
+from rag.core.records import Answer
+from rag.core.statements import render
+from rag.verify.overlap import is_supported
 
 from tests.llama_server import llama_server
 from tests.home_copy import copy_home

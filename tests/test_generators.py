@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, Settings
-from rag.generate import (
+from rag.models.generate import (
     GeneratorError,
     LlamaCppGenerator,
     OpenAICompatibleGenerator,

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rag import Assistant, Settings
-from rag.chunk import MAX_SENTENCE_CHARS, chunk_sentences, split_sentences
-from rag.clean import find_noise
-from rag.index import Index
-from rag.ingest import SUPPORTED_SUFFIXES, IngestError, read_document
-from rag.records import Document
-from rag.retrieve import BadQuestion
+from rag.ingest.chunk import MAX_SENTENCE_CHARS, chunk_sentences, split_sentences
+from rag.ingest.clean import find_noise
+from rag.retrieval.index import Index
+from rag.ingest.read import SUPPORTED_SUFFIXES, IngestError, read_document
+from rag.core.records import Document
+from rag.retrieval.retrieve import BadQuestion
 
 ARTICLE = (
     "The harbour of Rotterdam opened a new container terminal on Monday. Officials said it can handle "

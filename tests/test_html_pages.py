@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rag.export_text import to_html
-from rag.metrics import summarize, summarize_by_kind
-from rag.report import render_report
+from rag.export.text import to_html
+from rag.evaluation.metrics import summarize, summarize_by_kind
+from rag.evaluation.report import render_report
 
 if sys.version_info >= (3, 11):
     import tomllib

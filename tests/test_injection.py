@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant
-from rag.metrics import PIPELINE_LABELS
-from rag.records import Answer
-from rag.verify import is_supported
+from rag.evaluation.metrics import PIPELINE_LABELS
+from rag.core.records import Answer
+from rag.verify.overlap import is_supported
 
 PLANTED = """Velsenburg harbour opens grain terminal
 

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from rag import lang
-from rag.store import fts_terms
-from rag.translate import FALLBACK_EXAMPLE
-from rag.verify import content_words
+from rag.store.lexical import fts_terms
+from rag.models.translate import FALLBACK_EXAMPLE
+from rag.verify.overlap import content_words
 
 
 def test_registry_finds_every_language_module():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.answer.evidence import Evidence
 from rag.answer.lead import qualifiers_not_in
 from rag.answer.plan import make_plan
-from rag.records import Chunk, Hit
+from rag.core.records import Chunk, Hit
 
 
 def evidence(text: str) -> Evidence:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.lexical import body, identifier_parts
-from rag.records import Chunk, Document
-from rag.store import ChunkStore
+from rag.store.lexical import body, identifier_parts
+from rag.core.records import Chunk, Document
+from rag.store.sqlite import ChunkStore
 
 
 def test_word_parts_of_letter_digit_tokens_are_indexed_beside_the_whole_token():

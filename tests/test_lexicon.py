@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embeddings.multilingual import load_multilingual
-from rag.lexicon import Lexicon, question_words, words_of
+from rag.retrieval.lexicon import Lexicon, question_words, words_of
 
 GERMAN = [
     "Bei der Erstellung eines Kontos sollten Sie ein gutes Passwort auswählen, das aus mindestens sechs bis acht "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.metrics import (
+from rag.evaluation.metrics import (
     cited_sentences, compare, gold_rank, is_correct, must_include_hits, passed, percentile, summarize,
     summarize_by_kind,
 )
@@ -194,8 +194,8 @@ def test_wrong_leads_are_counted():
 
 
 def test_statements_render_as_the_answer_text():
-    from rag.records import Statement
-    from rag.statements import render
+    from rag.core.records import Statement
+    from rag.core.statements import render
 
     statements = [Statement("Irkutsk.", "lead", 1, verified=False), Statement("Naar Irkoetsk.", "quote", 1),
                   Statement("To Irkutsk.", "translation", 1), Statement("By train.", "quote", 2)]

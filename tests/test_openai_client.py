@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.config import Settings
-from rag.generate import GeneratorError, OpenAICompatibleGenerator, complete
-from rag.served_models import ServedModels
+from rag.core.config import Settings
+from rag.models.generate import GeneratorError, OpenAICompatibleGenerator, complete
+from rag.models.served_models import ServedModels
 
 from tests.llama_server import free_port
 

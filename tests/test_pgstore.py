@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import BUNDLED_CORPUS
-from rag.records import Chunk, Document
+from rag.core.config import BUNDLED_CORPUS
+from rag.core.records import Chunk, Document
 from scale_support import ROOT, free_port, rag_env, start_pg
 
 NEWS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -38,7 +38,7 @@ def _rag(*args: str, env: dict | None = None, timeout: float = 120) -> subproces
 
 
 def test_schema_is_created_once_and_writes_are_transactional(pg):
-    from rag.pgstore import MIGRATIONS, PgStore
+    from rag.store.postgres import MIGRATIONS, PgStore
 
     url = pg.database()
     store = PgStore(url)
@@ -64,9 +64,9 @@ def test_schema_is_created_once_and_writes_are_transactional(pg):
 
 
 def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
-    """Both stores hold FTS5's tokens and rank with rag.lexical: same rows, same BM25 scores, any language."""
-    from rag.pgstore import PgStore
-    from rag.store import ChunkStore
+    """Both stores hold FTS5's tokens and rank with rag.store.lexical: same rows, same BM25 scores, any language."""
+    from rag.store.postgres import PgStore
+    from rag.store.sqlite import ChunkStore
 
     pgs, lite = PgStore(pg.database("lexical")), ChunkStore(tmp_path / "chunks.sqlite")
     texts = {
@@ -111,7 +111,7 @@ def test_two_processes_ingesting_at_once_store_each_document_once(pg, tmp_path):
     assert [run.returncode for run in runs] == [0, 0], outputs
     added = [int(out.split("added ")[1].split(",")[0]) for out, _ in outputs]
     assert sorted(added) == [0, 5], outputs  # one did the work under the lock; the other found it done
-    from rag.pgstore import PgStore
+    from rag.store.postgres import PgStore
 
     store = PgStore(url)
     assert store.counts()["documents"] == 5
@@ -157,5 +157,5 @@ def test_postgres_retrieves_and_answers_like_the_embedded_store(pg):
     questions = [json.loads(line) for line in NEWS.read_text().splitlines() if line.strip()]
     result = parity(pg.database("parity"), questions)
     assert abs(result["hit@5_difference_points"]) <= 2.0, result
-    # Both stores rank the lexical side with rag.lexical (same tokens, same BM25): every answer is the same.
+    # Both stores rank the lexical side with rag.store.lexical (same tokens, same BM25): every answer is the same.
     assert result["same_answers"] == len(questions), json.dumps(result["different_answers"])

@@ -8,10 +8,10 @@ import pytest
 from rag.answer.evidence import Evidence
 from rag.answer.plan import about_terms, asks_for_list, describing_sources, expected_answer, is_override, make_plan
 from rag.answer.refuse import missing_terms, refusal_reason, relevance_threshold
-from rag.calibration import calibrated_plan
-from rag.config import Settings
-from rag.records import Chunk, Document, Hit
-from rag.store import ChunkStore
+from rag.core.calibration import calibrated_plan
+from rag.core.config import Settings
+from rag.core.records import Chunk, Document, Hit
+from rag.store.sqlite import ChunkStore
 
 # Twenty passages: "China" is in every one (the library's topic), each of the rest in one.
 FILLER = "Miners in China moved their machines this year."

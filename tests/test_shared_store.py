@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import BUNDLED_CORPUS
+from rag.core.config import BUNDLED_CORPUS
 from scale_support import ROOT, free_port, rag_env, start_pg
 from ui_http import Browserless
 

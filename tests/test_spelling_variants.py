@@ -6,7 +6,7 @@ import pytest
 
 from rag.answer.compose import faithful_translation
 from rag.answer.evidence import Evidence, new_names, similar_words
-from rag.records import Chunk, Hit
+from rag.core.records import Chunk, Hit
 
 
 @pytest.mark.parametrize("a, b", [("siberian", "siberische"), ("china", "chinese"), ("irkutsk", "irkoetsk"),

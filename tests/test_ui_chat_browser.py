@@ -325,7 +325,7 @@ RAW_REMOVE_JS = """async ({elem, doc}) => {
 
 
 def test_reader_page_has_no_library_controls_and_admin_page_has(browser, built_home, tmp_path):
-    from rag.auth import Users
+    from rag.core.auth import Users
     from ui.app import launch
 
     home = tmp_path / "home"

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from rag import Assistant, Settings
-from rag.check import check_text
+from rag.assistant.check import check_text
 from tests.model_server import ModelServer
 from tests.test_ui_browser import ARTIFACTS
 from tests.test_ui_chat_browser import Q_MOVE, Server, ask, browser, open_page  # noqa: F401 - browser is a fixture

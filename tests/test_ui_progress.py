@@ -13,9 +13,9 @@ import pytest
 
 from rag import Answer, Assistant, Quotes
 from rag.answer import CitedAnswerer
-from rag.config import Settings
-from rag.progress import CancellableGenerator, Cancelled, CancelToken, Running, Slot, cancellable
-from rag.served_models import ServedModels, fetch_model_ids
+from rag.core.config import Settings
+from rag.core.progress import CancellableGenerator, Cancelled, CancelToken, Running, Slot, cancellable
+from rag.models.served_models import ServedModels, fetch_model_ids
 from tests.model_server import ModelServer
 
 

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from rag import Assistant, Settings
-from rag.auth import LoginGuard, Users
+from rag.core.auth import LoginGuard, Users
 from tests.ui_http import Browserless
 from tests.home_copy import copy_home
 
@@ -229,7 +229,7 @@ def test_expected_user_errors_print_no_traceback(auth_server, capfd):
 
 
 def test_chat_exports_name_no_server_paths_and_no_empty_headings(auth_server, tmp_path):
-    from rag.export import export_to_file
+    from rag.export.write import export_to_file
     from ui.app import _Published
 
     _, assistant = auth_server

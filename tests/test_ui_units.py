@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.auth import Access, AuthError, LoginGuard, Users
-from rag.config import AskOptions, Settings, configured_models
-from rag.conversations import Conversations, Message, answer_from_json, answer_to_json
-from rag.records import Answer, Chunk, Citation, Hit
-from rag.trash import Trash, TrashError
+from rag.core.auth import Access, AuthError, LoginGuard, Users
+from rag.core.config import AskOptions, Settings, configured_models
+from rag.assistant.conversations import Conversations, Message, answer_from_json, answer_to_json
+from rag.core.records import Answer, Chunk, Citation, Hit
+from rag.retrieval.trash import Trash, TrashError
 from ui.cli import load_users
 from ui.render import plain_title
 
@@ -153,7 +153,7 @@ def test_markdown_titles_lose_their_hashes():
 
 def test_readme_operating_section_describes_roles_config_file_and_trash():
     """The operator's manual names what the code reads: the flags exist, the trash sits where the code puts it."""
-    from rag.cli import EXTERNAL_COMMANDS
+    from rag.cli import BUILTIN
     from ui.cli import add_arguments
 
     section = (Path(__file__).resolve().parents[1] / "docs" / "operating.md").read_text(encoding="utf-8")
@@ -165,7 +165,7 @@ def test_readme_operating_section_describes_roles_config_file_and_trash():
     for words in ("**Users and roles.**", "`admin`", "`reader`", "RAG_AUTH", "**Config file.**", "RAG_CONFIG",
                   "[models.", "**Trash.**", "HOME/trash/", "rag restore", "**Logins.**"):
         assert words in section, words
-    assert "restore" in EXTERNAL_COMMANDS  # `rag restore` is a real command
+    assert "restore" in {command.name for command in BUILTIN}  # `rag restore` is a real command
 
 
 def test_the_model_picker_opens_one_index_per_home(tmp_path):

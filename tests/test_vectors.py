@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
+from rag.store.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
 
 DIM = 32
 
@@ -122,7 +122,7 @@ def test_empty_index():
 def test_vectors_are_stored_once_as_float16_and_old_float32_blobs_still_read(tmp_path):
     """SQLite keeps chunk vectors (and the embedding cache its vectors) as float16, half of float32."""
     from embeddings.cache import CachedEncoder, EmbeddingCache
-    from rag.store import _blob, vector_from_blob
+    from rag.store.sqlite import _blob, vector_from_blob
 
     dim = DIM
     vector = clustered(1, seed=3)[0]

@@ -28,14 +28,15 @@ from starlette.middleware import Middleware  # noqa: E402
 from rag import (  # noqa: E402
     Answer, Assistant, BadQuestion, Cancelled, GeneratorError, IndexUnusable, Quotes, Settings, Turn,
 )
-from rag.auth import Access, LoginGuard, LoginThrottle, Users  # noqa: E402
-from rag.check import MAX_CHECK_CHARS, iter_check  # noqa: E402
-from rag.config import TEMPERATURE_RANGE, TOP_K_RANGE, AskOptions, model_label  # noqa: E402
-from rag.conversations import Conversations, Message  # noqa: E402
-from rag.export import CHECK_FORMATS  # noqa: E402
-from rag.progress import Running, Slot  # noqa: E402
-from rag.served_models import Listing, ServedModels  # noqa: E402
-from rag.trash import TrashError  # noqa: E402
+from rag.core.auth import Access, LoginGuard, LoginThrottle, Users, is_loopback  # noqa: E402
+from rag.assistant.check import MAX_CHECK_CHARS, iter_check  # noqa: E402
+from rag.core.config import TEMPERATURE_RANGE, TOP_K_RANGE, AskOptions, model_label  # noqa: E402
+from rag.assistant.conversations import Conversations, Message  # noqa: E402
+from rag.evaluation.evaluate import evaluate_file  # noqa: E402
+from rag.export.write import CHECK_FORMATS, export_check_to_file, export_to_file  # noqa: E402
+from rag.core.progress import Running, Slot  # noqa: E402
+from rag.models.served_models import Listing, ServedModels  # noqa: E402
+from rag.retrieval.trash import TrashError  # noqa: E402
 from ui.render import (  # noqa: E402
     Exchange, check_html, check_summary, documents_html, esc, hits_html, metrics_html, passage_html,
     passage_placeholder, plain_title, status_html, transcript_html,
@@ -536,8 +537,6 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             if fmt not in CHECK_FORMATS:
                 return gr.update(visible=False), _message("Choose md or json.", "error")
             try:
-                from rag.export import export_check_to_file
-
                 path = export_check_to_file(last[0], last[1], fmt, _Published(base), Path(tempfile.mkdtemp()))
             except Exception as exc:  # noqa: BLE001
                 return gr.update(visible=False), _message(f"Export failed: {_one_line(exc)}", "error")
@@ -606,8 +605,6 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
             if fmt not in EXPORT_FORMATS:
                 return gr.update(visible=False), _message("Choose md, html, json or pdf.", "error")
             try:
-                from rag.export import export_to_file
-
                 path = export_to_file(answers if whole else answers[-1:], fmt, _Published(base),
                                       Path(tempfile.mkdtemp()))
             except Exception as exc:  # noqa: BLE001
@@ -806,9 +803,7 @@ def _sentence(text: str) -> str:
 
 
 def run_evaluation(questions: Path, out: Path, assistant: Assistant) -> tuple[bool, str, dict | None]:
-    """Answer and score a questions file in-process with the loaded assistant (rag.evaluate does the work)."""
-    from rag.evaluate import evaluate_file
-
+    """Answer and score a questions file in-process with the loaded assistant (rag.evaluation.evaluate does the work)."""
     try:
         summary = evaluate_file(assistant, questions, out, progress=False)
     except Exception as exc:  # noqa: BLE001
@@ -828,8 +823,6 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
     ``auth`` (one user, an admin) is kept for compatibility; ``users`` gives several with roles.
     Port 0 picks a free port, so tests and side-by-side instances never collide.
     """
-    from ui.cli import is_loopback
-
     if auth is not None and users is None:
         users = Users({auth[0]: (auth[1], "admin")})
     if port == 0:

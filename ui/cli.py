@@ -11,12 +11,14 @@ environment and the ``--config`` file.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 from pathlib import Path
 
-LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+from rag import Assistant
+from rag.cli.common import settings_from_args
+from rag.core.auth import Users, is_loopback
+from rag.core.config import configured_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,16 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip().strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = False) -> str:
     """Why these server flags are refused ("" when they are fine)."""
     if auth is not None and (":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]):
@@ -57,8 +49,6 @@ def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = Fal
 
 def load_users(args: argparse.Namespace, environ: dict[str, str] | None = None):
     """Users from --auth-file, RAG_AUTH or --auth (one of them); None when none is given."""
-    from rag.auth import Users
-
     environ = dict(os.environ if environ is None else environ)
     auth_file, auth_flag = getattr(args, "auth_file", None), getattr(args, "auth", None)
     given = [name for name, value in (("--auth-file", auth_file), ("RAG_AUTH", environ.get("RAG_AUTH")),
@@ -87,11 +77,7 @@ def run(args: argparse.Namespace, settings) -> int:
         users = load_users(args)
         if getattr(args, "config", None):
             os.environ["RAG_CONFIG"] = str(args.config)
-            from rag.cli import settings_from_args
-
             settings = settings_from_args(args)  # the file sits below environment and flags
-        from rag.config import configured_models
-
         configured = configured_models(settings)
     except ValueError as exc:
         print(f"rag serve: {exc}", file=sys.stderr)
@@ -100,8 +86,6 @@ def run(args: argparse.Namespace, settings) -> int:
     if problem:
         print(f"rag serve: {problem}", file=sys.stderr)
         return 2
-
-    from rag import Assistant
 
     assistant = Assistant(settings)
     if not assistant.documents():

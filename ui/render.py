@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag import Answer, Citation, Document, Hit
-from rag.statements import render as render_statements
+from rag.core.statements import render as render_statements
 
 MARKER = re.compile(r"\[(\d+)\]")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
@@ -266,7 +266,7 @@ VERDICTS = {"supported": ("✓", "supported"), "contradicted": ("✗", "contradi
 def check_html(results: list) -> str:
     """The verdict on each sentence of a checked text: mark, sentence, reason, and each citation's exact quote.
 
-    ``results`` are ``rag.check.CheckResult`` records, read field by field (nothing parsed from text).
+    ``results`` are ``rag.assistant.check.CheckResult`` records, read field by field (nothing parsed from text).
     """
     if not results:
         return ""

@@ -13,20 +13,20 @@ One job per module:
 - ``summary``: cited summaries of the document a request names (``SummaryAnswerer``);
 - ``modes``: ``ModalAnswerer``, the default, picks summary, generative or extractive (``answer_mode``).
 
-Every hand-set number they use is in ``rag.tuning``.
+Every hand-set number they use is in ``rag.core.tuning``.
 
 So the answer never states more than the documents do, whatever the model.
 """
 
 from rag.answer.answerer import Answerer, CitedAnswerer, stream_answer, warm_up
 from rag.answer.evidence import Evidence, select_evidence
+from rag.answer.generative import GenerativeAnswerer
 from rag.answer.lead import ambiguous_number, build_prompt, clean_lead
+from rag.answer.modes import ModalAnswerer, answer_mode
 from rag.answer.plan import Plan, asks_for_list, describing_sources, expected_answer, is_override, make_plan
 from rag.answer.refuse import REFUSAL, refusal_reason
-from rag.answer.verifier import Support, Verifier, WordOverlapVerifier
-from rag.answer.generative import GenerativeAnswerer
 from rag.answer.summary import SummaryAnswerer
-from rag.answer.modes import ModalAnswerer, answer_mode
+from rag.answer.verifier import Support, Verifier, WordOverlapVerifier
 
 __all__ = [
     "REFUSAL", "Answerer", "CitedAnswerer", "Evidence", "GenerativeAnswerer", "ModalAnswerer", "Plan",

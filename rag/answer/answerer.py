@@ -14,27 +14,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag import statements as rendering
 from rag.answer import compose, lead as leads
 from rag.answer.evidence import Evidence, select_evidence
 from rag.answer.plan import Plan, make_plan
-from rag.answer.translation import translator, with_translations
 from rag.answer.refuse import refusal_reason
-from rag.tuning import EVIDENCE_CHUNKS
+from rag.answer.translation import translator, with_translations
 from rag.answer.verifier import Verifier, WordOverlapVerifier
-from rag.config import Settings
-from rag.generate import Generator
-from rag.index import Index
-from rag.progress import Quotes
-from rag.records import Answer
-from rag.retrieve import Retrieval, retrieve
+from rag.core import statements as rendering
+from rag.core.config import Settings
+from rag.core.progress import Quotes
+from rag.core.records import Answer
+from rag.core.tuning import EVIDENCE_CHUNKS
+from rag.models.generate import Generator
+from rag.retrieval.index import Index
+from rag.retrieval.retrieve import Retrieval, retrieve
 
 
 class Answerer(Protocol):
     """Answers one (already resolved) question from an index.
 
     A strategy that can tell its evidence before it writes sets ``yields_quotes = True``
-    and takes ``stream(..., quotes_first=True)``: it then yields a ``rag.progress.Quotes``
+    and takes ``stream(..., quotes_first=True)``: it then yields a ``rag.core.progress.Quotes``
     record before the text. Others get one from ``Assistant`` (an extra retrieval).
     """
 

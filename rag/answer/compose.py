@@ -1,7 +1,7 @@
 """Build the structured answer: citations and statements from the lead and the evidence.
 
 The answer is a list of ``Statement`` records; its text is rendered from them
-(``rag.statements``) and never parsed back.
+(``rag.core.statements``) and never parsed back.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from difflib import get_close_matches
 from rag.answer.evidence import Evidence
 from rag.answer.lead import Lead
 from rag.answer.refuse import REFUSAL
-from rag.records import Answer, Citation, Hit, Statement
-from rag.verify import names, normalise, numbers
+from rag.core.records import Answer, Citation, Hit, Statement
+from rag.verify.overlap import names, normalise, numbers
 
 
 def new_answer(question: str, resolved: str, generator, index, retrieved: list[Hit] | None = None,

@@ -7,15 +7,15 @@ the question's words and of its rarer words, whether it holds the kind of
 fact asked for, ...); its score is their sum weighted by the evidence weights
 `make calibrate` fits (``rag/data/calibration.json``). Similarity uses the
 English encoder for English text and the multilingual encoder on the original
-for other languages, put on the English scale (``rag.crosslingual``), as two
+for other languages, put on the English scale (``rag.store.crosslingual``), as two
 features with their own weights: a machine translation is good enough to find
 a document, not to rank its sentences.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
@@ -23,16 +23,16 @@ import numpy as np
 
 from rag import lang
 from rag.answer.plan import Plan
-from rag.tuning import (
+from rag.core.calibration import calibrated_evidence
+from rag.core.records import Hit
+from rag.core.tuning import (
     EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, TRANSLATE_CANDIDATES, WINDOW_CHARS, WINDOW_HITS,
 )
-from rag.calibration import calibrated_evidence
-from rag.index import Index
-from rag.lexicon import words_of
-from rag.records import Hit
-from rag.retrieve import encode_question
-from rag.sentences import leans_on_previous
-from rag.verify import content_words, leading_name, names, numbers
+from rag.ingest.sentences import leans_on_previous
+from rag.retrieval.index import Index
+from rag.retrieval.lexicon import words_of
+from rag.retrieval.retrieve import encode_question
+from rag.verify.overlap import content_words, leading_name, names, numbers
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Features:
     """What a candidate sentence is scored on; ``score`` weighs them with the calibrated evidence weights."""
 
     similarity: float  # English-encoder cosine with the question (English sentences; else 0)
-    similarity_other: float  # multilingual cosine on the English scale (rag.crosslingual; other languages; else 0)
+    similarity_other: float  # multilingual cosine on the English scale (rag.store.crosslingual; other languages; else 0)
     other_language: float  # 1 for a sentence in another language than English
     overlap: float  # share of the question's content words the sentence holds
     rare_overlap: float  # the same, each word weighted by how rare it is among the candidates (idf)
@@ -145,7 +145,7 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
     focus = focus_missing(index, hits, plan.question, focus_max)
     question_ml: np.ndarray | None = None  # the question in the multilingual space, once a sentence needs it
     to_english = None  # its similarities on the English scale (None in a library too small to have a scale)
-    translated: dict[str, frozenset[str]] = {}  # question words -> their translations (rag.lexicon)
+    translated: dict[str, frozenset[str]] = {}  # question words -> their translations (rag.retrieval.lexicon)
     found: dict[tuple[str, int], tuple[Evidence, dict]] = {}
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
@@ -330,7 +330,7 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
     """Prepend what a piece cannot be read without: the previous sentence when the piece leans on it
-    (``rag.sentences.leans_on_previous``: it starts mid-sentence, "for mining machines.", points back,
+    (``rag.ingest.sentences.leans_on_previous``: it starts mid-sentence, "for mining machines.", points back,
     "It is ...", or the sentence introduces it, "... have the following meanings:"), the term when it
     is a definition's body.
 

@@ -3,7 +3,7 @@
 For instruct/chat models. The top passages go into the prompt numbered
 [1]..[n] and the model is asked for a short answer whose every sentence ends
 with the [n] it rests on. The reply is split with the project's one sentence
-splitter (``rag.sentences``) as it streams; each sentence is checked against
+splitter (``rag.ingest.sentences``) as it streams; each sentence is checked against
 the sentences of the passages it cites with the ``Verifier`` (plus the
 picked-number check of the lead), and its citation narrows to the exact
 sentence (or adjacent pair) that backs it. A sentence that fails is dropped
@@ -23,21 +23,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddings.multilingual import load_multilingual
 from rag import lang
-from rag import statements as rendering
 from rag.answer import compose
 from rag.answer.answerer import CitedAnswerer, Grounds, ground
 from rag.answer.evidence import Evidence
 from rag.answer.lead import PROMPT_LANGUAGE, ambiguous_number
 from rag.answer.translation import translator
 from rag.answer.verifier import Verifier, WordOverlapVerifier
-from rag.config import Settings
-from rag.generate import Generator, GeneratorError, Message, fit_prompt, has_chat
-from rag.index import Index
-from rag.records import Answer, Citation, Hit, Passage, Statement
-from rag.sentences import split_sentences
-from rag.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
-from rag.verify import content_words, leading_name, names, numbers
+from rag.core import statements as rendering
+from rag.core.config import Settings
+from rag.core.records import Answer, Citation, Hit, Passage, Statement
+from rag.core.tuning import NEXT_SENTENCE_GAP, PROMPT_RESERVE
+from rag.ingest.sentences import split_sentences
+from rag.models.generate import Generator, GeneratorError, Message, fit_prompt, has_chat
+from rag.retrieval.index import Index
+from rag.verify.overlap import content_words, leading_name, names, numbers
 
 GENERATIVE_MAX_TOKENS = 320
 """Tokens a generated answer or summary may use: five sentences of about 40 words with their markers.
@@ -217,8 +218,6 @@ class ClaimChecker:
 
     def _similarity(self, claim: str, units: list, spans: list[tuple[int, int, str]]) -> list[float]:
         """Multilingual cosine of the claim and each span (a pair scores as its better sentence)."""
-        from embeddings.multilingual import load_multilingual
-
         vector = load_multilingual().encode([claim])[0]
         by_start = {u.start: u for u in units}
         by_end = {u.end: u for u in units}

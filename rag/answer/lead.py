@@ -17,12 +17,12 @@ from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
 from rag.answer.refuse import folded_words, origin
-from rag.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
 from rag.answer.verifier import Verifier
-from rag.config import Settings
-from rag.generate import Generator, GeneratorError, fit_prompt
-from rag.records import Passage
-from rag.verify import content_words, leading_name, names, numbers
+from rag.core.config import Settings
+from rag.core.records import Passage
+from rag.core.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
+from rag.models.generate import Generator, GeneratorError, fit_prompt
+from rag.verify.overlap import content_words, leading_name, names, numbers
 
 STOP = ["\n", "Question:", "Passage:"]
 PROMPT_LANGUAGE = "en"  # the evidence the model reads is English (or its English rendering)

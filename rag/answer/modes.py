@@ -5,7 +5,7 @@ answer: what a small base model can do safely), ``generative`` (the model
 writes a cited answer, every sentence verified: for instruct/chat models) or
 ``auto``, which is generative only when the model is a chat model: served
 through a chat API the operator configured (``openai_api = "chat"``) or a
-GGUF whose metadata marks it as instruction-tuned (``rag.generate.has_chat``).
+GGUF whose metadata marks it as instruction-tuned (``rag.models.generate.has_chat``).
 The packaged Gemma 3 270M is a base model, so ``auto`` stays extractive for it.
 Summary requests go to ``SummaryAnswerer`` in either mode.
 """
@@ -18,11 +18,11 @@ from rag.answer.answerer import CitedAnswerer, early_quotes
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.summary import SummaryAnswerer, summary_request
 from rag.answer.verifier import Verifier, WordOverlapVerifier
-from rag.config import ANSWER_MODES, Settings
-from rag.generate import Generator, has_chat
-from rag.index import Index
-from rag.progress import Quotes
-from rag.records import Answer
+from rag.core.config import ANSWER_MODES, Settings
+from rag.core.progress import Quotes
+from rag.core.records import Answer
+from rag.models.generate import Generator, has_chat
+from rag.retrieval.index import Index
 
 
 def answer_mode(settings: Settings, generator: Generator | None) -> str:

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag import lang
-from rag.calibration import calibrated_plan
-from rag.verify import content_words, fold, numbers
+from rag.core.calibration import calibrated_plan
+from rag.verify.overlap import content_words, fold, numbers
 
 KINDS = ("quantity", "time", "place", "name", "other")
 
 
 class CorpusStats(Protocol):
-    """What the plan needs from an index: document frequencies of terms (``rag.index.Index`` has them)."""
+    """What the plan needs from an index: document frequencies of terms (``rag.retrieval.index.Index`` has them)."""
 
     def term_document_frequency(self, terms: list[str], chunk_ids: list[str] | None = None) -> dict[str, int]: ...
 

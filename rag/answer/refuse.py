@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import CorpusStats, Plan
-from rag.calibration import calibrated
-from rag.config import Settings
-from rag.records import Hit
-from rag.verify import fold, normalise, numbers
+from rag.core.calibration import calibrated
+from rag.core.config import Settings
+from rag.core.records import Hit
+from rag.verify.overlap import fold, normalise, numbers
 
 REFUSAL = "The documents do not cover this."
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag import lang
-from rag import statements as rendering
 from rag.answer import compose
 from rag.answer.evidence import Evidence
 from rag.answer.generative import Source, Written, instruction, write_verified
@@ -34,12 +33,13 @@ from rag.answer.plan import is_override
 from rag.answer.refuse import relevance_threshold
 from rag.answer.translation import with_translations
 from rag.answer.verifier import Verifier, WordOverlapVerifier
-from rag.config import Settings
-from rag.generate import Generator
-from rag.index import Index
-from rag.records import Answer, Hit
-from rag.retrieve import retrieve
-from rag.verify import content_words
+from rag.core import statements as rendering
+from rag.core.config import Settings
+from rag.core.records import Answer, Hit
+from rag.models.generate import Generator
+from rag.retrieval.index import Index
+from rag.retrieval.retrieve import retrieve
+from rag.verify.overlap import content_words
 
 SUMMARY_MIN_SENTENCES = 3
 SUMMARY_MAX_SENTENCES = 5

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rag.answer.evidence import Evidence
-from rag.generate import Generator, GeneratorError
-from rag.index import Index
-from rag.translate import translate_sentence
+from rag.models.generate import Generator, GeneratorError
+from rag.models.translate import translate_sentence
+from rag.retrieval.index import Index
 
 
 def translator(generator: Generator):

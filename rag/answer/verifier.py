@@ -2,7 +2,7 @@
 
 ``Verifier.support(claim, passages) -> Support(score, reasons)``; a claim
 counts as supported when ``score >= verifier.threshold``. The default,
-``WordOverlapVerifier``, is ``rag.verify``: every number and name of the claim
+``WordOverlapVerifier``, is ``rag.verify.overlap``: every number and name of the claim
 in an original passage, and most of its content words in the passage or its
 rendering.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag import verify
-from rag.calibration import calibrated_lead
-from rag.records import Passage
+from rag.core.calibration import calibrated_lead
+from rag.core.records import Passage
+from rag.verify import overlap as verify
 
 
 @dataclass(frozen=True)

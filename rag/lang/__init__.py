@@ -106,7 +106,7 @@ class Language:
     # Instructions for a capable (instruct/chat) model writing a cited answer or a cited summary.
     generative_instruction: str = ""
     summary_instruction: str = ""
-    # The claim checker's word tables (``rag.support``): negation, reporting verbs, roles, units, number
+    # The claim checker's word tables (``rag.verify.support``): negation, reporting verbs, roles, units, number
     # and date words. A language without them is read with the English ones.
     claim_words: dict[str, Any] = field(default_factory=dict)
 

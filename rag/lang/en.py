@@ -2,7 +2,7 @@
 
 from rag.lang import Language
 
-# The claim checker's word tables (rag.support): the only words its rules know.
+# The claim checker's word tables (rag.verify.support): the only words its rules know.
 CLAIM_WORDS = {
     "stopwords": set(
         "a an the and or but if of to in on at by for with from as into onto about over under than then so "

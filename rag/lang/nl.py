@@ -2,7 +2,7 @@
 
 from rag.lang import Language
 
-# The claim checker's word tables (rag.support): the only words its rules know.
+# The claim checker's word tables (rag.verify.support): the only words its rules know.
 CLAIM_WORDS = {
     "stopwords": set("de het een en of maar als van te in op aan bij voor met uit om over onder dan dat dit die "
                      "deze er hier het is zijn was waren wordt worden werd ik mij we wij ons je jij u hij hem "

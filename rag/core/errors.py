@@ -1,0 +1,21 @@
+"""The errors a caller is expected to catch, each with a message that says what to do.
+
+They live here, below every stage, so that the command line, the chat and the
+API catch them without importing the stage that raises them.
+"""
+
+
+class BadQuestion(ValueError):
+    """The question cannot be asked as typed; the message says why."""
+
+
+class GeneratorError(Exception):
+    """The generator cannot be loaded or reached; the message says what to do."""
+
+
+class IndexUnusable(Exception):
+    """The index cannot be used as it is; the message says how to recover."""
+
+
+class StoreUnreachable(Exception):
+    """The store named by ``--store`` / ``RAG_STORE`` cannot be used; the message says how to fix it."""

@@ -1,0 +1,1 @@
+"""The library and its index (files, trash, sync, encoders, FAISS lifecycle) and hybrid retrieval over it."""

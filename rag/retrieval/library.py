@@ -1,0 +1,105 @@
+"""The library folder's files: what may be added, under which name, and the trash a removal goes to.
+
+The folder is the single truth about which documents exist; these are the
+``Index`` methods that change it (the sync that follows reads it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from rag.core.config import BUNDLED_CORPUS
+from rag.core.records import IngestReport, Skipped
+from rag.ingest.read import IngestError, read_document, sha256_bytes
+from rag.retrieval.trash import Trash
+
+
+class LibraryFiles:
+    """Adding, removing and restoring files of an ``Index``'s library (a part of ``Index``)."""
+
+    def library(self) -> Path:
+        """The corpus folder; the default one starts as a copy of the bundled articles."""
+        folder = self.settings.library
+        if self.settings.corpus_dir is None and not folder.exists():
+            shutil.copytree(BUNDLED_CORPUS, folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def add_files(self, paths: Iterable[Path]) -> tuple[list[str], list[Skipped]]:
+        """Copy files (or the files in folders) into the library after checking they can be read.
+
+        Only file names are kept, so no name can point outside the library.
+        Returns the new doc ids and the files skipped, with reasons.
+        """
+        library = self.library()
+        added, skipped = [], []
+        for path in _expand(paths, skipped):
+            try:
+                read_document(path, path.name, int(self.settings.max_file_mb * 1e6))
+            except IngestError as exc:
+                skipped.append(Skipped(str(path), str(exc)))
+                continue
+            target = library / _safe_name(path.name)
+            if target.is_symlink() or (target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes())):
+                target = _free_name(target)
+            if not (target.exists() and target.samefile(path)):
+                tmp = target.with_name("." + target.name + ".part")
+                tmp.unlink(missing_ok=True)  # copying onto a planted link would write through it, outside
+                shutil.copyfile(path, tmp)
+                tmp.replace(target)
+            added.append(target.relative_to(library).as_posix())
+        return added, skipped
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete a document's file from the library and its chunks from the index."""
+        library = self.library().resolve()
+        path = (library / doc_id).resolve()
+        if library not in path.parents:
+            raise ValueError(f"not a document of this library: {doc_id}")
+        existed = path.is_file()
+        if existed:
+            Trash(self.settings.home / "trash").put(library, path.relative_to(library).as_posix())
+        if doc_id in self.store.document_hashes():
+            self._delete(doc_id)
+            existed = True
+        self._finish()
+        return existed
+
+    def restore(self, doc_id: str) -> IngestReport:
+        """Move a removed document back from the trash and index it again."""
+        Trash(self.settings.home / "trash").restore(self.library().resolve(), doc_id)
+        return self.sync()
+
+
+def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
+    """The files among ``paths`` and inside folders among them; links and missing paths go to ``skipped``."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_symlink():
+            skipped.append(Skipped(str(path), "symbolic links are not followed"))
+        elif path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
+        elif path.is_file():
+            found.append(path)
+        else:
+            skipped.append(Skipped(str(path), "no such file"))
+    return found  # whether a file is readable is decided by its content, in read_document
+
+
+def _safe_name(name: str) -> str:
+    """Letters, digits and ``._- `` only, never hidden, and still ending in the file's type."""
+    suffix = Path(name).suffix
+    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in Path(name).name).strip(". ")
+    if not cleaned.endswith(suffix):  # "..txt" would become "txt", a file sync never reads
+        cleaned = (cleaned or "document") + suffix
+    return cleaned or "document.txt"
+
+
+def _free_name(target: Path) -> Path:
+    for n in range(2, 10_000):
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+    raise IngestError(f"too many files named {target.name}")

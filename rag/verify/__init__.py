@@ -1,0 +1,5 @@
+"""Whether a sentence is backed by its source.
+
+Word-overlap support for answers (``overlap``), and the claim checker's
+support, contradiction, quantities, polarity and speakers, one module each.
+"""
