@@ -36,6 +36,7 @@ from rag.export import CHECK_FORMATS  # noqa: E402
 from rag.progress import Running, Slot  # noqa: E402
 from rag.served_models import Listing, ServedModels  # noqa: E402
 from rag.trash import TrashError  # noqa: E402
+from ui.exposure import is_loopback  # noqa: E402
 from ui.render import (  # noqa: E402
     Exchange, check_html, check_summary, documents_html, esc, hits_html, metrics_html, passage_html,
     passage_placeholder, plain_title, status_html, transcript_html,
@@ -828,8 +829,6 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
     ``auth`` (one user, an admin) is kept for compatibility; ``users`` gives several with roles.
     Port 0 picks a free port, so tests and side-by-side instances never collide.
     """
-    from ui.cli import is_loopback
-
     if auth is not None and users is None:
         users = Users({auth[0]: (auth[1], "admin")})
     if port == 0:

@@ -3,20 +3,21 @@
 Gradio is imported only inside ``run`` so `rag --help` stays fast. The chat
 binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file`` or
 ``--auth``) or an explicit ``--no-auth``, because the chat can read the library
-and its admins can change it. Everything a chat user cannot choose (backend,
-model files, server URL, API key, the list of models) comes from here: flags,
-environment and the ``--config`` file.
+and its admins can change it (the rules: ``ui.exposure``). Everything a chat
+user cannot choose (backend, model files, server URL, API key, the list of
+models) comes from here: flags, environment and the ``--config`` file.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 from pathlib import Path
 
-LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+from ui.exposure import exposure_error, is_loopback, load_users
+
+__all__ = ["add_arguments", "exposure_error", "is_loopback", "load_users", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,48 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--auth", metavar="USER:PASS",
                        help="one admin user (visible in ps: prefer RAG_AUTH or --auth-file)")
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip().strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = False) -> str:
-    """Why these server flags are refused ("" when they are fine)."""
-    if auth is not None and (":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]):
-        return "--auth must be USER:PASS with both parts non-empty"
-    if (auth or users) and no_auth:
-        return "use either users (--auth, --auth-file, RAG_AUTH) or --no-auth, not both"
-    if not is_loopback(host) and not (auth or users) and not no_auth:
-        return (f"--host {host} exposes the chat beyond this computer: add users (RAG_AUTH, --auth-file FILE "
-                "or --auth USER:PASS), or --no-auth if that is really intended")
-    return ""
-
-
-def load_users(args: argparse.Namespace, environ: dict[str, str] | None = None):
-    """Users from --auth-file, RAG_AUTH or --auth (one of them); None when none is given."""
-    from rag.auth import Users
-
-    environ = dict(os.environ if environ is None else environ)
-    auth_file, auth_flag = getattr(args, "auth_file", None), getattr(args, "auth", None)
-    given = [name for name, value in (("--auth-file", auth_file), ("RAG_AUTH", environ.get("RAG_AUTH")),
-                                      ("--auth", auth_flag)) if value]
-    if len(given) > 1:
-        raise ValueError(f"give users one way only, not {' and '.join(given)}")
-    if auth_file:
-        return Users.from_file(auth_file)
-    if environ.get("RAG_AUTH"):
-        return Users.parse(environ["RAG_AUTH"], where="RAG_AUTH")
-    if auth_flag:
-        user, password = auth_flag.split(":", 1)
-        return Users({user: (password, "admin")})
-    return None
 
 
 def run(args: argparse.Namespace, settings) -> int:
