@@ -1,11 +1,10 @@
 """`rag serve`: start the browser chat.
 
-Gradio is imported only inside ``run`` so `rag --help` stays fast. The chat
-binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file`` or
-``--auth``) or an explicit ``--no-auth``, because the chat can read the library
-and its admins can change it (the rules: ``ui.exposure``). Everything a chat
-user cannot choose (backend, model files, server URL, API key, the list of
-models) comes from here: flags, environment and the ``--config`` file.
+The chat binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file``
+or ``--auth``) or an explicit ``--no-auth``, because the chat can read the library
+and its admins can change it (``ui.exposure``). Everything a chat user cannot choose
+(backend, model files, server URL, API key, the list of models) comes from here:
+flags, environment and the ``--config`` file.
 """
 
 from __future__ import annotations
@@ -15,7 +14,11 @@ import os
 import sys
 from pathlib import Path
 
+from rag import Assistant, Settings
+from rag.cli import settings_from_args
+from rag.config import configured_models
 from ui.exposure import exposure_error, is_loopback, load_users
+from ui.state import Models
 
 __all__ = ["add_arguments", "exposure_error", "is_loopback", "load_users", "run"]
 
@@ -34,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
 
 
-def run(args: argparse.Namespace, settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     """Check the exposure rule, build the index if missing, then serve until Ctrl-C."""
     host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 7860)
     auth_flag, no_auth = getattr(args, "auth", None), getattr(args, "no_auth", False)
@@ -46,11 +49,7 @@ def run(args: argparse.Namespace, settings) -> int:
         users = load_users(args)
         if getattr(args, "config", None):
             os.environ["RAG_CONFIG"] = str(args.config)
-            from rag.cli import settings_from_args
-
             settings = settings_from_args(args)  # the file sits below environment and flags
-        from rag.config import configured_models
-
         configured = configured_models(settings)
     except ValueError as exc:
         print(f"rag serve: {exc}", file=sys.stderr)
@@ -59,8 +58,6 @@ def run(args: argparse.Namespace, settings) -> int:
     if problem:
         print(f"rag serve: {problem}", file=sys.stderr)
         return 2
-
-    from rag import Assistant
 
     assistant = Assistant(settings)
     if not assistant.documents():
@@ -71,7 +68,9 @@ def run(args: argparse.Namespace, settings) -> int:
     print("Loading the models…", flush=True)
     assistant.warm_up()  # load every model once now, so the first question is quick
 
-    from ui.app import Models, launch
+    # Gradio takes ~3 s to import and every `rag` command imports this module to build its parser:
+    # the server (ui.app, all Gradio) is imported only when it is started.
+    from ui.app import launch
 
     launch(assistant, host=host, port=port, users=users, models=Models(assistant, configured), block=True)
     return 0
