@@ -48,23 +48,14 @@ def build_app(base: Assistant, models: Models | None = None, access: Access | No
                     '</div></div>')
         status = gr.HTML(status_line(base), elem_id="rag-status")
         with gr.Tabs():
-            loaders = build_chat(shared, status)
+            chat = build_chat(shared, status)
             build_check(shared)
-            loaders.append(build_library(shared, status))
+            library = build_library(shared, status)
             build_evaluate(shared)
-        app.load(_page_loader(loaders), None, [c for loader in loaders for c in loader.outputs],
-                 api_visibility="private")
+        page = Loader.join([chat, library])
+        app.load(page.views, None, page.outputs, api_visibility="private")
         add_api(base)
     return app
-
-
-def _page_loader(loaders: list[Loader]):
-    """One page-load handler filling every tab's components, in the order of ``loaders``."""
-
-    def on_load(request: gr.Request) -> tuple:
-        return tuple(value for loader in loaders for value in loader.views(request))
-
-    return on_load
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,

@@ -147,8 +147,8 @@ class Chat:
         return gr.update(value=str(path), visible=True), message(f"Exported {what} as {fmt.upper()}.", "ok")
 
 
-def build_chat(shared: Shared, status: gr.HTML) -> list[Loader]:
-    """The Chat tab; its loaders fill the conversation and the model picker when a page opens."""
+def build_chat(shared: Shared, status: gr.HTML) -> Loader:
+    """The Chat tab; its loader fills the conversation and the model picker when a page opens."""
     chat = Chat(shared)
     with gr.Tab("Chat", id="chat"):
         exchanges = gr.State([])
@@ -204,4 +204,4 @@ def build_chat(shared: Shared, status: gr.HTML) -> list[Loader]:
 
     shown = Shown(sidebar.listing, conv_id, exchanges, transcript, sources, passage, scope, sidebar.rename_text,
                   export_file, export_message)
-    return [wire_conversations(shared, sidebar, shown), settings.loader(shared.models)]
+    return Loader.join([wire_conversations(shared, sidebar, shown), settings.loader(shared.models)])
