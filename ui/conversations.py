@@ -50,6 +50,7 @@ class Shown:
 
 
 def build_sidebar() -> Sidebar:
+    """The left column, laid out where it is called (the chat tab's first column)."""
     with gr.Column(scale=1, min_width=200, elem_classes="rag-convs"):
         new = gr.Button("+ New conversation", size="sm", elem_id="rag-new-conv")
         listing = gr.Radio([], label="Conversations", elem_id="rag-conv-list")
