@@ -17,9 +17,10 @@ from api.app import create_app
 from api.errors import BodyLimit
 from api.keys import ApiKeys
 from rag import Assistant
-from rag.core.auth import Access, LoginGuard, LoginThrottle, Users
-from ui.app import CSS_PATH, Models, QuietStreams, build_app, free_port
-from ui.cli import is_loopback
+from rag.core.auth import Access, LoginGuard, LoginThrottle, Users, is_loopback
+from ui.app import CSS_PATH, build_app, free_port
+from ui.quiet import QuietStreams
+from ui.state import Models
 
 FORM_BYTES = 1_000_000  # room for the multipart wrapping of an upload
 

@@ -30,12 +30,13 @@ STAGES = (
     ("rag.cli", "rag.__main__"),
     ("ui",),
     ("api",),  # the open API mounts the chat beside its routes
+    ("embeddings.training",),  # the recipes that train the shipped models read documents with rag's extractors
 )
 MAX_LOCAL_IMPORTS = 5
 MAX_LINES = 450
 # Files split in another branch of issue 27, allowed over MAX_LINES until it lands. An entry whose file is
 # short again fails the test below, so the list only ever shrinks.
-SPLIT_ELSEWHERE = {"ui.app": "split by tab (chat, library, check, evaluate, settings) in the ui branch"}
+SPLIT_ELSEWHERE: dict[str, str] = {}
 
 MODULES = modules()
 GRAPH = graph()

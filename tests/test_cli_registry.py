@@ -57,10 +57,10 @@ def test_two_commands_of_one_name_are_refused(monkeypatch):
 
 
 def test_serve_is_a_plugin_declared_by_the_distribution():
-    """`rag serve` lives in ui; rag.cli finds it through the entry point, as any other plugin."""
+    """`rag serve` lives above rag (the chat in ui, the open API in api); rag.cli finds it through the entry point."""
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     target = project["entry-points"]["rag.commands"]["serve"]
-    assert target == "ui.cli" and "serve" not in {c.name for c in BUILTIN}
+    assert target == "api.serve" and "serve" not in {c.name for c in BUILTIN}
     module = __import__(target, fromlist=["run"])
     parser = argparse.ArgumentParser()
     registry.from_object("serve", module).add_arguments(parser)

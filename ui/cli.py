@@ -1,11 +1,10 @@
 """`rag serve`: start the browser chat.
 
-Gradio is imported only inside ``run`` so `rag --help` stays fast. The chat
-binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file`` or
-``--auth``) or an explicit ``--no-auth``, because the chat can read the library
-and its admins can change it. Everything a chat user cannot choose (backend,
-model files, server URL, API key, the list of models) comes from here: flags,
-environment and the ``--config`` file.
+The chat binds to loopback; anything wider needs users (``RAG_AUTH``, ``--auth-file``
+or ``--auth``) or an explicit ``--no-auth``, because the chat can read the library
+and its admins can change it (``ui.exposure``). Everything a chat user cannot choose
+(backend, model files, server URL, API key, the list of models) comes from here:
+flags, environment and the ``--config`` file.
 """
 
 from __future__ import annotations
@@ -13,12 +12,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from rag import Assistant
-from rag.cli.common import settings_from_args
-from rag.core.auth import Users, is_loopback
+from rag import Assistant, Settings
+from rag.cli import settings_from_args
 from rag.core.config import configured_models
+from ui.exposure import exposure_error, is_loopback, load_users
+from ui.state import Models
+
+__all__ = ["add_arguments", "exposure_error", "is_loopback", "load_users", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,37 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without users")
 
 
-def exposure_error(host: str, auth: str | None, no_auth: bool, users: bool = False) -> str:
-    """Why these server flags are refused ("" when they are fine)."""
-    if auth is not None and (":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]):
-        return "--auth must be USER:PASS with both parts non-empty"
-    if (auth or users) and no_auth:
-        return "use either users (--auth, --auth-file, RAG_AUTH) or --no-auth, not both"
-    if not is_loopback(host) and not (auth or users) and not no_auth:
-        return (f"--host {host} exposes the chat beyond this computer: add users (RAG_AUTH, --auth-file FILE "
-                "or --auth USER:PASS), or --no-auth if that is really intended")
-    return ""
-
-
-def load_users(args: argparse.Namespace, environ: dict[str, str] | None = None):
-    """Users from --auth-file, RAG_AUTH or --auth (one of them); None when none is given."""
-    environ = dict(os.environ if environ is None else environ)
-    auth_file, auth_flag = getattr(args, "auth_file", None), getattr(args, "auth", None)
-    given = [name for name, value in (("--auth-file", auth_file), ("RAG_AUTH", environ.get("RAG_AUTH")),
-                                      ("--auth", auth_flag)) if value]
-    if len(given) > 1:
-        raise ValueError(f"give users one way only, not {' and '.join(given)}")
-    if auth_file:
-        return Users.from_file(auth_file)
-    if environ.get("RAG_AUTH"):
-        return Users.parse(environ["RAG_AUTH"], where="RAG_AUTH")
-    if auth_flag:
-        user, password = auth_flag.split(":", 1)
-        return Users({user: (password, "admin")})
-    return None
-
-
-def run(args: argparse.Namespace, settings) -> int:
+def run(args: argparse.Namespace, settings: Settings, serve: Callable[..., object] | None = None) -> int:
     """Check the exposure rule, build the index if missing, then serve until Ctrl-C."""
     host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 7860)
     auth_flag, no_auth = getattr(args, "auth", None), getattr(args, "no_auth", False)
@@ -96,10 +69,15 @@ def run(args: argparse.Namespace, settings) -> int:
     print("Loading the models…", flush=True)
     assistant.warm_up()  # load every model once now, so the first question is quick
 
-    from api.server import serve
-    from ui.app import Models
+    models = Models(assistant, configured)
+    if serve is not None:  # another front (the open API's server) mounts the chat beside its routes
+        serve(assistant, host=host, port=port, users=users, models=models)
+        return 0
+    # Gradio takes ~3 s to import and every `rag` command imports this module to build its parser:
+    # the server (ui.app, all Gradio) is imported only when it is started.
+    from ui.app import launch
 
-    serve(assistant, host=host, port=port, users=users, models=Models(assistant, configured))  # chat + /v1 API
+    launch(assistant, host=host, port=port, users=users, models=models, block=True)
     return 0
 
 
