@@ -21,8 +21,7 @@ from embeddings.training import reader_sources as sources
 from embeddings.training.debian import DEFAULT_CACHE
 from embeddings.training.pairs import Pair
 
-SOURCES = ("debian-faq", "apache2-doc", "vim-doc", "news")
-NEWS_DIR = Path("data/articles")
+NEWS_DIR = Path(__file__).resolve().parents[2] / "data" / "articles"  # the bundled news
 
 
 def build(cache: Path = DEFAULT_CACHE, news_dir: Path = NEWS_DIR, seed: int = 13) -> list[Pair]:
@@ -38,11 +37,6 @@ def save(pairs: list[Pair], path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for pair in pairs:
             out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
-
-
-def load(path: Path) -> list[Pair]:
-    with path.open(encoding="utf-8") as lines:
-        return [Pair(**json.loads(line)) for line in lines if line.strip()]
 
 
 def counts(pairs: list[Pair]) -> dict[str, dict[str, int]]:
