@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate clean
+.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate train-reader reader-probe clean
 
 install: $(VENV)/.installed
 
@@ -60,6 +60,16 @@ calibrate: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_evidence --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --relevance-only --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_lead --write
+
+# Rebuild the reader (embeddings/reader/) from scratch: pairs from debian-faq, apache2-doc, vim-doc and the
+# bundled news, MiniLM cross-encoder training on one core, Platt calibration on held-out pages, fp16 export.
+# Not part of `make test`; its time and held-out numbers are in docs/reader.md.
+train-reader: install
+	HF_HUB_OFFLINE=1 nice -n 10 $(PY) -m embeddings.training.train_reader
+
+# The reader on the three dev sets' retrieved passages beside the current build's quotes (runs/ from `make eval`).
+reader-probe: install
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.reader_probe
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench
