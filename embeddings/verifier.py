@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from sentence_transformers import CrossEncoder
 
 from embeddings.encoder import resolve_model
 
@@ -33,8 +34,6 @@ BATCH = 32
 
 def base_model(max_length: int = MAX_LENGTH):
     """MiniLM as a three-label CrossEncoder with a fresh head (the packaged weights, offline)."""
-    from sentence_transformers import CrossEncoder  # heavy import, only when a model is built
-
     return CrossEncoder(resolve_model("default"), num_labels=len(LABELS), max_length=max_length,
                         device="cpu")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 SUPPORTED, CONTRADICTED, NOT_FOUND = 0, 1, 2
 LABELS = ("supported", "contradicted", "not_found")
@@ -97,8 +97,6 @@ PASSIVE = re.compile(r"^(?P<subj>(?:The |A |An )?[\w-]+(?: [\w-]+)?) (?P<aux>is|
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])")
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*)\b")
-
-Rewrite = Callable[..., "str | None"]
 
 
 def _word_swap(text: str, pairs: Sequence[tuple[str, str]], rng: random.Random, both: bool = True) -> str | None:
