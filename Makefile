@@ -10,7 +10,8 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate train-reader reader-probe clean
+.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate train-reader reader-probe \
+	train-verifier verifier-probe clean
 
 install: $(VENV)/.installed
 
@@ -70,6 +71,16 @@ train-reader: install
 # The reader on the three dev sets' retrieved passages beside the current build's quotes (runs/ from `make eval`).
 reader-probe: install
 	HF_HUB_OFFLINE=1 nice $(PY) -m bench.reader_probe
+
+# Rebuild the claim verifier from scratch (docs/verifier.md): fetch the training packages, make claims
+# from them, train MiniLM's upper layers and a three-label head on one thread, fit the temperature on
+# the held-out package; writes embeddings/verifier/. About 40 minutes on a busy 2-core machine.
+train-verifier: install
+	HF_HUB_OFFLINE=1 nice -n 10 $(PY) -m embeddings.training.train_verifier
+
+# The verifier against today's rules on the dev and extra claims (table in docs/verifier.md).
+verifier-probe: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench.verifier_probe
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench
