@@ -127,11 +127,8 @@ def render_report(summary: dict[str, Any], records: Sequence[Record]) -> str:
         "<h1>Evaluation report</h1>",
         _run_line(run),
         _cards(overall),
-        "<h2>Plots</h2><div class='plots'>",
-        f"<div class='plot'>{_svg(_pass_rate_plot(by_kind))}</div>",
-        f"<div class='plot'>{_svg(_hit_curve_plot(overall, by_kind))}</div>",
-        f"<div class='plot'>{_svg(_latency_plot(records))}</div>",
-        "</div>",
+        "<h2>Plots</h2>",
+        plots_html(summary, records),
         "<h2>Metrics</h2>",
         _metrics_table(overall, by_kind),
         _bad_rows(run.get("bad_rows") or []),
@@ -147,6 +144,15 @@ def render_report(summary: dict[str, Any], records: Sequence[Record]) -> str:
         f"</main><script>{FILTER_SCRIPT}</script></body></html>",
     ]
     return "\n".join(parts)
+
+
+def plots_html(summary: dict[str, Any], records: Sequence[Record]) -> str:
+    """The three plots (pass rate by kind, retrieval hits by k, answer times) as inline SVG, for any page."""
+    overall, by_kind = summary["overall"], summary["by_kind"]
+    return ("<div class='plots'>"
+            f"<div class='plot'>{_svg(_pass_rate_plot(by_kind))}</div>"
+            f"<div class='plot'>{_svg(_hit_curve_plot(overall, by_kind))}</div>"
+            f"<div class='plot'>{_svg(_latency_plot(records))}</div></div>")
 
 
 def _run_line(run: dict[str, Any]) -> str:
