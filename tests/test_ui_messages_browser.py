@@ -14,7 +14,8 @@ import json
 import pytest
 
 from tests.test_ui_browser import ARTIFACTS
-from tests.test_ui_chat_browser import Q_MOVE, SCOPE_DOC, WAIT_MS, ask, browser, open_page, open_tab, server  # noqa: F401
+from tests.test_ui_chat_browser import (  # noqa: F401 - browser and server are the shared fixtures
+    Q_MOVE, SCOPE_DOC, WAIT_MS, ask, browser, open_page, open_tab, server)
 from ui.chat import EMPTY_QUESTION
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
