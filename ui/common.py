@@ -21,7 +21,7 @@ watch('value', () => {
   const box = element.querySelector('.rag-article');
   const mark = element.querySelector('mark');
   if (!box || !mark) return;
-  box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 60);
+  box.scrollTop += mark.getBoundingClientRect().top - box.getBoundingClientRect().top - 60;
   const seen = mark.getBoundingClientRect();
   if (seen.top < 0 || seen.bottom > window.innerHeight) {
     element.scrollIntoView({block: 'start'});
