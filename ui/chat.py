@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -24,6 +25,7 @@ from ui.state import Shared
 
 EXPORT_FORMATS = ["md", "html", "json", "pdf"]
 STOPPED = "Stopped before the answer was finished."
+EMPTY_QUESTION = "Type a question in the box first, then press Ask (or Enter)."
 EXAMPLES = [
     "Where are Chinese miners moving their machines?",
     "What did Inner Mongolia do about mining?",
@@ -66,6 +68,7 @@ class Chat:
         history = list(history or [])
         exchange = Exchange(question=(text or "").strip())
         if not exchange.question:
+            gr.Info(EMPTY_QUESTION)
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         history.append(exchange)
@@ -81,7 +84,7 @@ class Chat:
             for event in assistant.stream(exchange.question, turns, options=options, doc_ids=doc_ids,
                                           cancel=token, quotes_first=True):
                 if isinstance(event, Answer):
-                    exchange.answer = event
+                    exchange.answer = scoped_refusal(event, doc_ids)
                     continue
                 if isinstance(event, Quotes):  # the evidence, before the model writes
                     exchange.quotes = event.citations
@@ -145,6 +148,17 @@ class Chat:
             return gr.update(visible=False), message(f"Export failed: {one_line(exc)}", "error")
         what = f"{len(answers)} answers" if whole and len(answers) > 1 else "the answer"
         return gr.update(value=str(path), visible=True), message(f"Exported {what} as {fmt.upper()}.", "ok")
+
+
+def scoped_refusal(answer: Answer, doc_ids: list[str] | None) -> Answer:
+    """A refusal under a document scope says so: the answer may be in a document that was not searched."""
+    if not answer.refused or not doc_ids:
+        return answer
+    which = "the document" if len(doc_ids) == 1 else f"the {len(doc_ids)} documents"
+    note = (f"only {which} ticked under Documents to search {'was' if len(doc_ids) == 1 else 'were'} searched; "
+            f"untick {'it' if len(doc_ids) == 1 else 'them'} to search the whole library")
+    reason = answer.reason.strip().rstrip(".")
+    return replace(answer, reason=f"{reason}: {note}" if reason else note)
 
 
 def build_chat(shared: Shared, status: gr.HTML) -> Loader:

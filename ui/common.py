@@ -14,12 +14,20 @@ import gradio as gr
 from rag import Assistant
 from ui.render import esc, plain_title, status_html
 
-# Bring the highlighted passage into view inside the article, not the whole page (chat and check both show one).
+# Bring the highlighted passage into view inside the article (chat and check both show one); move the page
+# only when the passage is off screen, as on a phone, where the panel sits a screen below the citation tapped.
 PASSAGE_JS = """
 watch('value', () => {
   const box = element.querySelector('.rag-article');
   const mark = element.querySelector('mark');
-  if (box && mark) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 60);
+  if (!box || !mark) return;
+  box.scrollTop += mark.getBoundingClientRect().top - box.getBoundingClientRect().top - 60;
+  const seen = mark.getBoundingClientRect();
+  if (seen.top < 0 || seen.bottom > window.innerHeight) {
+    element.scrollIntoView({block: 'start'});
+    const shown = mark.getBoundingClientRect();
+    if (shown.bottom > window.innerHeight) mark.scrollIntoView({block: 'center'});
+  }
 });
 """
 

@@ -36,6 +36,11 @@ class Library:
                           value=None),
                 status_line(base))
 
+    def passages(self, doc_ids: list[str]) -> str:
+        """"notes.md (12 passages), a.txt (3 passages)": each document's own count, not the library's total."""
+        counts = {d["doc_id"]: int(d.get("chunks", 0)) for d in self.shared.base.documents()}
+        return ", ".join(f"{d} ({counts.get(d, 0)} passage{'' if counts.get(d, 0) == 1 else 's'})" for d in doc_ids)
+
     def on_load(self, request: gr.Request) -> tuple:
         """The library as it is, with the tools for an admin and a note for a reader."""
         admin = self.shared.is_admin(request)
@@ -57,8 +62,8 @@ class Library:
             return (*[gr.skip()] * 4, message(f"Could not add the files: {one_line(exc)}", "error"), gr.skip())
         lines = []
         if report.added or report.updated:
-            names = ", ".join(report.added + report.updated)
-            lines.append(f"Added {names}: {report.chunks} passages in the index. Ask about it in the Chat tab.")
+            lines.append(f"Added {self.passages(report.added + report.updated)}. "
+                         "Ask about it in the Chat tab.")
         elif not report.skipped:
             lines.append("These files are already in the library.")
         lines += [f"Skipped {Path(s.path).name}: {s.reason}" for s in report.skipped]
@@ -101,7 +106,7 @@ class Library:
             return (*[gr.skip()] * 4, message(sentence(str(exc)), "error"))
         except Exception as exc:  # noqa: BLE001
             return (*[gr.skip()] * 4, message(f"Could not restore it: {one_line(exc)}", "error"))
-        return (*self.views(), message(f"Restored {doc_id}: {report.chunks} passages in the index.", "ok"))
+        return (*self.views(), message(f"Restored {self.passages([doc_id])}.", "ok"))
 
 
 def build_library(shared: Shared, status: gr.HTML) -> Loader:

@@ -8,9 +8,13 @@ caller, so the assistant itself keeps no per-user state.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
+
+import lxml.etree
+import lxml.html
 
 from rag.answer import Answerer, ModalAnswerer
 from rag.answer.answerer import early_quotes
@@ -25,6 +29,8 @@ from rag.retrieval.sync import Progress
 from rag.retrieval.trash import Trash
 
 MAX_QUESTION_CHARS = 2000
+MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")  # a tag, closing tag or comment pasted into a question
+HIDDEN_ELEMENTS = "//script|//style|//template|//noscript"
 
 
 class Assistant:
@@ -189,7 +195,21 @@ def open_assistant(settings: Settings, build: bool = True, progress: Progress | 
 
 
 def check_question(question: str) -> str:
-    """The question with white space folded; BadQuestion if it is empty or too long."""
+    """The question as a reader sees it, white space folded; BadQuestion if it is empty or too long.
+
+    Markup is pasted text, not something to look for: its tags, attributes and script
+    bodies would become search terms ("alert(1)" made the question about "1"), so the
+    question keeps only what a browser would show of it.
+    """
+    if isinstance(question, str) and len(question) <= MAX_QUESTION_CHARS and MARKUP.search(question):
+        try:
+            root = lxml.html.fragment_fromstring(question, create_parent="div")
+        except (ValueError, lxml.etree.LxmlError):  # control characters lxml refuses: drop the tags alone
+            question = MARKUP.sub(" ", question)
+        else:
+            for hidden in root.xpath(HIDDEN_ELEMENTS):
+                hidden.drop_tree()
+            question = root.text_content()
     if not isinstance(question, str) or not any(ch.isalnum() for ch in question):
         raise BadQuestion("the question is empty: type a question about the documents")
     if len(question) > MAX_QUESTION_CHARS:

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -246,8 +246,12 @@ def _similarity(assistant: Any, answer: str, reference: str) -> float:
     return round(float(a @ b) / denominator, 4) if denominator else 0.0
 
 
-def run_questions(assistant: Any, questions: list[Question], out: Path, progress: bool = True) -> list[Record]:
-    """Evaluate every question not yet in ``out``/results.jsonl; return all records of ``questions``."""
+def run_questions(assistant: Any, questions: list[Question], out: Path, progress: bool = True,
+                  on_question: Callable[[int, int], None] | None = None) -> list[Record]:
+    """Evaluate every question not yet in ``out``/results.jsonl; return all records of ``questions``.
+
+    ``on_question(done, total)`` is called after each answered question (the chat's progress bar).
+    """
     files = RunFiles(out)
     out.mkdir(parents=True, exist_ok=True)
     done = {r["id"]: r for r in read_results(files.results)}
@@ -261,7 +265,7 @@ def run_questions(assistant: Any, questions: list[Question], out: Path, progress
 
     bar = tqdm(total=len(todo), unit="q", desc="evaluating", file=sys.stderr, disable=None if progress else True)
     with files.results.open("a", encoding="utf-8") as sink:
-        for question in todo:
+        for number, question in enumerate(todo, start=1):
             bar.set_postfix_str(question.id[-20:])
             record = evaluate_one(assistant, question)
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -269,6 +273,8 @@ def run_questions(assistant: Any, questions: list[Question], out: Path, progress
             os.fsync(sink.fileno())
             done[question.id] = record
             bar.update(1)
+            if on_question is not None:
+                on_question(number, len(todo))
     bar.close()
     return [done[q.id] for q in questions]
 
@@ -299,10 +305,13 @@ def write_outputs(files: RunFiles, records: list[Record], run: dict[str, Any], b
 
 
 def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | None = None,
-                  progress: bool = True) -> dict[str, Any] | None:
+                  progress: bool = True, on_question: Callable[[int, int], None] | None = None,
+                  shown_as: str | None = None) -> dict[str, Any] | None:
     """The whole run for one questions file: read, answer what is not done yet, write summary and report.
 
     Bad rows are reported on stderr (one line each) and skipped; None when no question is usable.
+    ``shown_as`` names the file in the summary and report instead of its path (an upload's
+    server-side temporary path means nothing to the person who uploaded it).
     """
     questions, bad_rows = load_questions(questions_file)
     for bad in bad_rows:
@@ -312,8 +321,8 @@ def evaluate_file(assistant: Any, questions_file: Path, out: Path, limit: int | 
     if not questions:
         print(f"rag eval: no usable questions in {questions_file}", file=sys.stderr)
         return None
-    records = run_questions(assistant, questions, out, progress=progress)
-    run_info = run_settings(assistant.settings, assistant, questions_file, limit)
+    records = run_questions(assistant, questions, out, progress=progress, on_question=on_question)
+    run_info = run_settings(assistant.settings, assistant, Path(shown_as) if shown_as else questions_file, limit)
     return write_outputs(RunFiles(out), records, run_info, bad_rows)
 
 

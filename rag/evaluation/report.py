@@ -100,13 +100,25 @@ PAGES.filters["oneline"] = lambda text: " ".join(str(text).split())
 def render_report(summary: dict[str, Any], records: Sequence[Record]) -> str:
     """The whole report page as one HTML string."""
     overall, by_kind, run = summary["overall"], summary["by_kind"], summary["run"]
-    plots = [_pass_rate_plot(by_kind), _hit_curve_plot(overall, by_kind), _latency_plot(records)]
     return PAGES.get_template("report.html.j2").render(
         run=run, run_fields=_run_fields(run), overall=overall, cards=_cards(overall),
-        plots=[Markup(_svg(fig)) for fig in plots], columns=[("overall", overall), *by_kind.items()],
+        plots=plot_svgs(summary, records), columns=[("overall", overall), *by_kind.items()],
         sections=_sections(overall), bad_rows=run.get("bad_rows") or [], questions=[_question(r) for r in records],
         support_judge=SUPPORT_JUDGE, fmt=fmt, label=label, duration=duration,
     )
+
+
+def plot_svgs(summary: dict[str, Any], records: Sequence[Record]) -> list[Markup]:
+    """The three plots (pass rate by kind, retrieval hits by k, answer times) as inline SVG."""
+    overall, by_kind = summary["overall"], summary["by_kind"]
+    figures = [_pass_rate_plot(by_kind), _hit_curve_plot(overall, by_kind), _latency_plot(records)]
+    return [Markup(_svg(fig)) for fig in figures]
+
+
+def plots_html(summary: dict[str, Any], records: Sequence[Record]) -> str:
+    """The plots as the report lays them out, for a page that shows them beside the report (the Evaluate tab)."""
+    return str(Markup("<div class='plots'>{}</div>").format(
+        Markup("").join(Markup("<div class='plot'>{}</div>").format(svg) for svg in plot_svgs(summary, records))))
 
 
 def _run_fields(run: dict[str, Any]) -> list[tuple[str, object]]:
