@@ -13,6 +13,7 @@ import pytest
 from rag import Assistant, BadQuestion, Settings
 from rag.core.config import BUNDLED_CORPUS, PROJECT_ROOT
 from rag.retrieval.index import Index, IndexMismatch
+from rag.ingest import read as reading
 from rag.ingest.read import read_document
 from tests.home_copy import copy_home
 
@@ -141,6 +142,33 @@ def test_other_formats_are_read_with_real_parsers(fresh_assistant, tmp_path):
     assert "alert" not in story.text and "Home | News" not in story.text
     assert fresh_assistant.search("Itaipu dam surplus electricity", k=1)[0].chunk.doc_id == "paraguay.pdf"
     assert fresh_assistant.search("hosting firm in Tromso", k=1)[0].chunk.doc_id == "note.md"
+
+
+def test_each_added_file_is_extracted_once(fresh_assistant, tmp_path, monkeypatch):
+    """``add_files`` extracts a file to check it can be read; the sync after it indexes that extraction."""
+    extract, calls = reading.extract, []
+    monkeypatch.setattr(reading, "extract", lambda data, suffix: calls.append(suffix) or extract(data, suffix))
+    note = tmp_path / "note.md"
+    note.write_text("# Copper\n\nCopper prices rose in 2021 after two mines in Chile closed for repairs.\n")
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Tin</title></head><body><article><p>Tin from Bolivia is shipped "
+                    "through Arica, a port in the north of Chile, most of the year.</p></article></body></html>")
+    report = fresh_assistant.ingest([note, page])
+    assert sorted(report.added) == ["note.md", "page.html"], report.skipped
+    assert sorted(calls) == [".html", ".md"]  # the bundled articles are unchanged: hashed, never extracted
+    library = fresh_assistant.settings.library
+    assert fresh_assistant.document("page.html") == read_document(library / "page.html", "page.html")
+
+
+def test_a_file_changed_after_it_was_added_is_read_again(fresh_assistant, tmp_path):
+    note = tmp_path / "note.md"
+    note.write_text("# Copper\n\nCopper prices rose in 2021 after two mines in Chile closed for repairs.\n")
+    added, _ = fresh_assistant.index.add_files([note])
+    (fresh_assistant.settings.library / added[0]).write_text("# Copper\n\nCopper prices fell in 2022 as the "
+                                                             "two mines in Chile opened again.\n")
+    fresh_assistant.index.sync()
+    assert "fell in 2022" in fresh_assistant.document(added[0]).text
+    assert fresh_assistant.index.read_ahead == {}
 
 
 def test_an_index_built_with_other_settings_says_how_to_rebuild(built_home, tmp_path):

@@ -4,6 +4,11 @@ The corpus folder (the "library") is the single truth about which documents
 exist: ``sync`` adds new and changed files, drops removed ones and leaves
 the rest alone. The manifest records what the index was built with, so an
 index is never queried with a different encoder or chunking.
+
+``Index`` is put together from parts by job: its library files and trash
+(``rag.retrieval.library``), keeping it in sync (``rag.retrieval.sync``), and
+here the components (encoders, manifest, FAISS lifecycle, cross-lingual
+moments, word lexicon, translation cache) and the reads the answer layer makes.
 """
 
 from __future__ import annotations
@@ -24,15 +29,14 @@ from rag.core.calibration import calibrated
 from rag.core.config import Settings
 from rag.core.errors import IndexUnusable
 from rag.core.profile import Profile
+from rag.core.records import Document
 from rag.ingest.chunk import TEXT_RULES_VERSION
 from rag.ingest.extract import EXTRACTORS
 from rag.models.translate import translation_key
 from rag.retrieval.lexicon import Lexicon
 from rag.retrieval.library import LibraryFiles
 from rag.retrieval.sync import Syncing
-from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE
-from rag.store.crosslingual import SEED as MOMENTS_SEED
-from rag.store.crosslingual import CrossLingualScale, Moments
+from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
 from rag.store.open import open_store
 from rag.store.protocol import Store, VectorSearch, is_url
 from rag.store.reads import StoredSentence
@@ -72,6 +76,7 @@ class Index(LibraryFiles, Syncing):
         self._lexicon: tuple[int, Lexicon] | None = None
         self._translations: tuple[int, dict[tuple[str, float], dict[str, frozenset[str]]]] = (-1, {})
         self._multilingual_encoder: CachedEncoder | None = None
+        self.read_ahead: dict[str, Document] = {}  # extractions made by ``add_files`` for the next sync
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
     # -- components ---------------------------------------------------------------

@@ -11,13 +11,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rag.core.config import BUNDLED_CORPUS
-from rag.core.records import IngestReport, Skipped
+from rag.core.records import Document, IngestReport, Skipped
 from rag.ingest.read import IngestError, read_document, sha256_bytes
 from rag.retrieval.trash import Trash
 
 
 class LibraryFiles:
     """Adding, removing and restoring files of an ``Index``'s library (a part of ``Index``)."""
+
+    read_ahead: dict[str, Document]  # doc_id -> the extraction ``add_files`` made, until the next sync
 
     def library(self) -> Path:
         """The corpus folder; the default one starts as a copy of the bundled articles."""
@@ -31,25 +33,29 @@ class LibraryFiles:
         """Copy files (or the files in folders) into the library after checking they can be read.
 
         Only file names are kept, so no name can point outside the library.
-        Returns the new doc ids and the files skipped, with reasons.
+        Returns the new doc ids and the files skipped, with reasons. The check is
+        the whole extraction, so its ``Document`` is kept for the sync that follows
+        (``read_ahead``): each added file is read and extracted once.
         """
         library = self.library()
         added, skipped = [], []
         for path in _expand(paths, skipped):
-            try:
-                read_document(path, path.name, int(self.settings.max_file_mb * 1e6))
-            except IngestError as exc:
-                skipped.append(Skipped(str(path), str(exc)))
-                continue
             target = library / _safe_name(path.name)
             if target.is_symlink() or (target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes())):
                 target = _free_name(target)
+            doc_id = target.relative_to(library).as_posix()
+            try:
+                doc = read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
+            except IngestError as exc:
+                skipped.append(Skipped(str(path), str(exc)))
+                continue
+            self.read_ahead[doc_id] = doc
             if not (target.exists() and target.samefile(path)):
                 tmp = target.with_name("." + target.name + ".part")
                 tmp.unlink(missing_ok=True)  # copying onto a planted link would write through it, outside
                 shutil.copyfile(path, tmp)
                 tmp.replace(target)
-            added.append(target.relative_to(library).as_posix())
+            added.append(doc_id)
         return added, skipped
 
     def remove(self, doc_id: str) -> bool:

@@ -30,6 +30,7 @@ class SyncPlan:
     todo: list[tuple[Path, str]]  # (path, doc_id) to (re)index
     gone: list[str]  # doc_ids stored but no longer in the library
     stored: dict[str, str]  # doc_id -> sha256 in the store when planned
+    present: dict[str, str] = dataclasses.field(default_factory=dict)  # doc_id -> sha256 of each readable file
 
 
 class Syncing:
@@ -49,7 +50,7 @@ class Syncing:
                     self.profile.listener = lambda stage, d=done, name=doc_id: progress(d, len(plan.todo), f"{name} · {stage}")
                 try:
                     with self.profile.stage("read + extract"):
-                        doc = read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
+                        doc = self._read(plan, path, doc_id)
                     self._put(doc)
                 except IngestError as exc:
                     self.record_failure(plan, doc_id, str(exc))
@@ -60,6 +61,13 @@ class Syncing:
                 progress(len(plan.todo), len(plan.todo), "")
         return report
 
+    def _read(self, plan: SyncPlan, path: Path, doc_id: str) -> Document:
+        """The file's ``Document``: the one ``add_files`` extracted if the file is unchanged since, else read now."""
+        doc = self.read_ahead.pop(doc_id, None)
+        if doc is not None and doc.sha256 == plan.present.get(doc_id):
+            return doc
+        return read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
+
     @contextlib.contextmanager
     def syncing(self, rebuild: bool = False) -> Iterator[SyncPlan]:
         """What every sync (plain or ``rag.retrieval.distributed``) does around writing the files in ``plan.todo``.
@@ -68,14 +76,17 @@ class Syncing:
         remove the documents whose files are gone. After the body (only if it did not raise):
         record the corpus state, write the vector index, and count the chunks into the report.
         """
-        with self.store.exclusive():
-            if rebuild:
-                self.reset()
-            plan = self.plan()
-            self._apply_removals(plan)
-            yield plan
-            self._finish()
-            plan.report.chunks = self.store.counts()["chunks"]
+        try:
+            with self.store.exclusive():
+                if rebuild:
+                    self.reset()
+                plan = self.plan()
+                self._apply_removals(plan)
+                yield plan
+                self._finish()
+                plan.report.chunks = self.store.counts()["chunks"]
+        finally:
+            self.read_ahead.clear()  # for one sync only: a later one reads the files as they are then
 
     def plan(self) -> SyncPlan:
         """Which library files are new or changed, which are unchanged, duplicates or unreadable, and which are gone.
@@ -109,7 +120,7 @@ class Syncing:
             else:
                 owner[sha] = doc_id
                 todo.append((library / doc_id, doc_id))
-        return SyncPlan(report, todo, sorted(set(stored) - set(present)), stored)
+        return SyncPlan(report, todo, sorted(set(stored) - set(present)), stored, present)
 
     def _apply_removals(self, plan: SyncPlan) -> None:
         for doc_id in plan.gone:
