@@ -61,19 +61,25 @@ class CitedAnswerer:
 
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str,
                resolved: str, quotes_first: bool = False) -> Iterator[str | Quotes | Answer]:
-        started = time.perf_counter()
-        grounds = ground(index, generator, settings, question, resolved, started)
-        if grounds.reason:
-            yield from compose.refused(grounds.answer, grounds.reason, started)
-            return
+        grounds = ground(index, generator, settings, question, resolved, time.perf_counter())
         if quotes_first:  # before the model translates or writes anything
-            yield Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))
+            quotes = quotes_of(grounds)
+            if quotes is not None:
+                yield quotes
+        yield from self.answer(index, generator, settings, grounds)
+
+    def answer(self, index: Index, generator: Generator | None, settings: Settings,
+               grounds: Grounds) -> Iterator[str | Answer]:
+        """The answer on ``grounds`` (grounded by the caller, once): the refusal, or the lead and quotes in pieces."""
+        if grounds.reason:
+            yield from compose.refused(grounds.answer, grounds.reason, grounds.started)
+            return
         answer = self.extractive(index, generator, settings, grounds)
         pieces = rendering.pieces(answer.statements, {c.n: c.lang for c in answer.citations})
         for i, piece in enumerate(pieces):
             yield piece if i == 0 else " " + piece
         answer.answer = " ".join(pieces)
-        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms["total"] = (time.perf_counter() - grounds.started) * 1000
         yield answer
 
     def extractive(self, index: Index, generator: Generator | None, settings: Settings, grounds: Grounds) -> Answer:
@@ -105,7 +111,8 @@ class Grounds:
     """What an answer rests on: the planned question, what retrieval found and the evidence selected from it.
 
     ``answer`` is the answer begun on them (its retrieval time taken); ``reason`` says
-    why the documents cannot answer ("" when they can).
+    why the documents cannot answer ("" when they can); ``started`` is the
+    ``time.perf_counter()`` the answer began at (its total time counts from there).
     """
 
     plan: Plan
@@ -113,6 +120,7 @@ class Grounds:
     evidence: list[Evidence]
     answer: Answer
     reason: str
+    started: float
 
 
 def ground(index: Index, generator: Generator | None, settings: Settings, question: str, resolved: str,
@@ -130,7 +138,7 @@ def ground(index: Index, generator: Generator | None, settings: Settings, questi
     timings = {"retrieve": (time.perf_counter() - started) * 1000}
     answer = compose.new_answer(question, resolved, generator, index, retrieval.hits, timings)
     reason = refusal_reason(plan, evidence, retrieval.hits, settings, index)
-    return Grounds(plan, retrieval, evidence, answer, reason)
+    return Grounds(plan, retrieval, evidence, answer, reason, started)
 
 
 _DEFAULT = CitedAnswerer()
@@ -146,13 +154,17 @@ def warm_up(generator: Generator) -> None:
     _DEFAULT.warm_up(generator)
 
 
+def quotes_of(grounds: Grounds) -> Quotes | None:
+    """The evidence ``grounds`` will cite, as the ``Quotes`` a reader sees first; None when they refuse."""
+    if grounds.reason:  # also when there is no evidence
+        return None
+    return Quotes(grounds.answer.question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))
+
+
 def early_quotes(index, settings: Settings, question: str, resolved: str) -> Quotes | None:
     """The evidence the default strategy would cite, for answerers that do not send ``Quotes`` themselves.
 
     No model runs here (no translations): this is only what the reader sees while the answer is written.
-    None when the question would be refused.
+    None when the question would be refused. The default answerers never call this: they ground once.
     """
-    grounds = ground(index, None, settings, question, resolved, time.perf_counter())
-    if grounds.reason:  # also when there is no evidence
-        return None
-    return Quotes(question, tuple(compose.citations(grounds.evidence, grounds.retrieval.hits)))
+    return quotes_of(ground(index, None, settings, question, resolved, time.perf_counter()))

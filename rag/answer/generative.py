@@ -321,11 +321,15 @@ class GenerativeAnswerer:
         if generator is None:
             yield from self.fallback.stream(index, generator, settings, question, resolved)
             return
-        started = time.perf_counter()
         # The extractive answer's grounds, for the same refusal policy (non-English candidates rendered alike)
         # and for its quotes should no sentence of the model's verify.
-        grounds = ground(index, generator, settings, question, resolved, started)
-        answer, plan, retrieval = grounds.answer, grounds.plan, grounds.retrieval
+        yield from self.answer(index, generator, settings,
+                               ground(index, generator, settings, question, resolved, time.perf_counter()))
+
+    def answer(self, index: Index, generator: Generator, settings: Settings,
+               grounds: Grounds) -> Iterator[str | Answer]:
+        """The model's verified answer on ``grounds`` (grounded by the caller, once, with this generator)."""
+        answer, plan, retrieval, started = grounds.answer, grounds.plan, grounds.retrieval, grounds.started
         if grounds.reason:
             yield from compose.refused(answer, grounds.reason, started)
             return
@@ -333,10 +337,10 @@ class GenerativeAnswerer:
         written = Written()
         generate_started = time.perf_counter()
         shown = 0
-        for statement, _citation in write_verified(
-                index, generator, settings, self.verifier, sources,
-                instruction(plan.language, "generative_instruction"), f"Question: {resolved}", plan.language, "lead",
-                written):
+        task = instruction(plan.language, "generative_instruction")
+        for statement, _citation in write_verified(index, generator, settings, self.verifier, sources, task,
+                                                   f"Question: {answer.resolved_question}", plan.language, "lead",
+                                                   written):
             piece = rendering.pieces([statement], {})[0]
             yield piece if shown == 0 else " " + piece
             shown += 1

@@ -35,6 +35,7 @@ from rag.answer.translation import with_translations
 from rag.answer.verifier import Verifier, WordOverlapVerifier
 from rag.core import statements as rendering
 from rag.core.config import Settings
+from rag.core.progress import Quotes
 from rag.core.records import Answer, Hit
 from rag.models.generate import Generator
 from rag.retrieval.index import Index
@@ -164,26 +165,41 @@ def central_sentences(index: Index, doc_id: str, limit: int | None = None) -> li
     ``limit`` defaults to the summary length for the document's size (3-5).
     Only sentences inside a chunk of the document can be cited; others are passed over.
     """
+    ranked, length = central_ranking(index, doc_id, limit)
+    return in_order(ranked[: limit or length])
+
+
+def central_ranking(index: Index, doc_id: str, most: int | None = None) -> tuple[list[Evidence], int]:
+    """The document's central sentences in the order MMR picks them, and its summary length (3-5).
+
+    Up to ``most`` sentences, and at least the summary length. MMR picks greedily, so the first n of a
+    longer ranking are the n it picks when asked for n: one ranking serves a summary and a model's passages.
+    """
     document = index.store.document(doc_id)
     if document is None:
-        return []
+        return [], 0
     meta = index.doc_meta().get(doc_id, {})
     hits = retrieve(index, meta.get("title") or doc_id, k=SUMMARY_CHUNKS, candidates=SUMMARY_CHUNKS,
                     doc_ids=[doc_id]).hits
     units = [u for u in index.sentences_in(doc_id, 0, len(document.text))
              if u.kind == "sentence" and len(content_words(u.text, document.lang)) >= SUMMARY_MIN_WORDS]
+    length = summary_length(len(units))
     located = [(u, _containing(hits, u.start, u.end)) for u in units]
     located = [(u, hit) for u, hit in located if hit is not None]
     if not located:
-        return []
-    count = limit or summary_length(len(units))
+        return [], length
     vectors = np.array([_unit_vector(u) for u, _hit in located], dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     centroid = vectors.mean(axis=0)
     centrality = vectors @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
-    chosen = mmr(vectors, centrality, count)
-    return sorted((Evidence(located[i][1], located[i][0].start, located[i][0].end, located[i][0].text, None,
-                            float(centrality[i])) for i in chosen), key=lambda e: e.start)
+    chosen = mmr(vectors, centrality, max(length, most or 0))
+    return [Evidence(located[i][1], located[i][0].start, located[i][0].end, located[i][0].text, None,
+                     float(centrality[i])) for i in chosen], length
+
+
+def in_order(evidence: list[Evidence]) -> list[Evidence]:
+    """Evidence in document order (a summary reads in the order of its document)."""
+    return sorted(evidence, key=lambda e: e.start)
 
 
 def summary_length(sentences: int) -> int:
@@ -223,6 +239,54 @@ def _containing(hits: list[Hit], start: int, end: int) -> Hit | None:
 # -- the answerer --------------------------------------------------------------------
 
 
+@dataclass
+class SummaryGrounds:
+    """A summary request grounded once: what the extractive summary quotes, what a model summarises from.
+
+    ``evidence`` holds the central sentences of every document meant, in document order;
+    ``passages`` the (more) central sentences a model summarises each document from (generative
+    only). ``answer`` is the answer begun on them; ``reason`` says why there is no summary ("" if there is).
+    """
+
+    request: SummaryRequest | None
+    evidence: list[Evidence]
+    passages: dict[str, list[Evidence]]
+    answer: Answer
+    reason: str
+    started: float
+
+
+def ground_summary(index: Index, generator: Generator | None, settings: Settings, question: str, resolved: str,
+                   request: SummaryRequest | None = None, generative: bool = False) -> SummaryGrounds:
+    """Scope the request to its documents and pick their central sentences: one retrieval per document."""
+    started = time.perf_counter()
+    request = request or summary_request(resolved, index, settings)
+    answer = compose.new_answer(question, resolved, generator, index)
+    reason = ""
+    if is_override(resolved):
+        reason = "the request asks to set the documents aside; answers come only from them"
+    elif request is None or not request.doc_ids:
+        reason = request.reason if request else "the request names no document to summarise"
+    evidence: list[Evidence] = []
+    passages: dict[str, list[Evidence]] = {}
+    for doc_id in () if reason else request.doc_ids:  # type: ignore[union-attr]
+        ranked, length = central_ranking(index, doc_id, GENERATIVE_SUMMARY_PASSAGES if generative else None)
+        evidence += in_order(ranked[:length])
+        if generative:
+            passages[doc_id] = in_order(ranked[:GENERATIVE_SUMMARY_PASSAGES])
+    if not reason and not evidence:
+        reason = "the document has no sentences to summarise"
+    answer.timings_ms["retrieve"] = (time.perf_counter() - started) * 1000
+    return SummaryGrounds(request, evidence, passages, answer, reason, started)
+
+
+def summary_quotes(grounds: SummaryGrounds) -> Quotes | None:
+    """The sentences the extractive summary quotes, as the ``Quotes`` a reader sees first; None when refused."""
+    if grounds.reason:
+        return None
+    return Quotes(grounds.answer.question, tuple(compose.citations(grounds.evidence)))
+
+
 class SummaryAnswerer:
     """Cited summaries of the document(s) a request names: extractive, or generated and verified."""
 
@@ -234,28 +298,24 @@ class SummaryAnswerer:
 
     def stream(self, index: Index, generator: Generator | None, settings: Settings, question: str, resolved: str,
                request: SummaryRequest | None = None, generative: bool = False) -> Iterator[str | Answer]:
-        started = time.perf_counter()
-        request = request or summary_request(resolved, index, settings)
-        answer = compose.new_answer(question, resolved, generator, index)
+        generative = generative and generator is not None
+        yield from self.answer(index, generator, settings,
+                               ground_summary(index, generator, settings, question, resolved, request, generative))
+
+    def answer(self, index: Index, generator: Generator | None, settings: Settings,
+               grounds: SummaryGrounds) -> Iterator[str | Answer]:
+        """The summary on ``grounds`` (grounded by the caller, once): generated when they hold a model's passages."""
+        answer, evidence, started = grounds.answer, grounds.evidence, grounds.started
         timings = answer.timings_ms
-        reason = ""
-        if is_override(resolved):
-            reason = "the request asks to set the documents aside; answers come only from them"
-        elif request is None or not request.doc_ids:
-            reason = request.reason if request else "the request names no document to summarise"
-        evidence = [] if reason else [e for d in request.doc_ids for e in central_sentences(index, d)]
-        if not reason and not evidence:
-            reason = "the document has no sentences to summarise"
-        timings["retrieve"] = (time.perf_counter() - started) * 1000
-        if reason:
-            yield from compose.refused(answer, reason, started)
+        if grounds.reason:
+            yield from compose.refused(answer, grounds.reason, started)
             return
         answer.retrieved = list({e.hit.chunk.chunk_id: e.hit for e in evidence}.values())
         generate_started = time.perf_counter()
         written = None
-        if generative and generator is not None:
+        if grounds.passages and generator is not None:
             written = Written()
-            yield from self._generated(index, generator, settings, request, resolved, written)
+            yield from self._generated(index, generator, settings, grounds, written)
         if written is not None and written.verified:
             answer.statements, answer.citations, answer.reason = written.statements, written.citations, written.note()
         else:
@@ -275,13 +335,12 @@ class SummaryAnswerer:
         timings["total"] = (time.perf_counter() - started) * 1000
         yield answer
 
-    def _generated(self, index: Index, generator: Generator, settings: Settings, request: SummaryRequest,
-                   resolved: str, written: Written) -> Iterator[str]:
+    def _generated(self, index: Index, generator: Generator, settings: Settings, grounds: SummaryGrounds,
+                   written: Written) -> Iterator[str]:
         """The model's summary of each requested document, streamed sentence by sentence as each verifies."""
-        language = lang.for_text(resolved).code
+        language = lang.for_text(grounds.answer.resolved_question).code
         task = instruction(language, "summary_instruction")
-        for doc_id in request.doc_ids:
-            passages = central_sentences(index, doc_id, GENERATIVE_SUMMARY_PASSAGES)
+        for doc_id, passages in grounds.passages.items():
             sources = [Source(e.hit, e.start, e.end, e.text) for e in passages]
             title = index.doc_meta().get(doc_id, {}).get("title") or doc_id
             offset = len(written.citations)
