@@ -1,4 +1,4 @@
-"""`rag ingest`, `rag info` and `rag restore`: the library's files, its index and its trash."""
+"""`rag ingest`, `rag info`, `rag remove` and `rag restore`: the library's files, its index and its trash."""
 
 from __future__ import annotations
 
@@ -92,6 +92,26 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         assistant.close()
 
 
+def remove_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("doc_ids", nargs="+", metavar="DOC", help="documents to move to the trash (as `rag info` lists them)")
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Move documents (and every copy of their content in the library) to the trash and out of the index."""
+    assistant = Assistant(settings)
+    try:
+        status = 0
+        for doc_id in args.doc_ids:
+            if assistant.remove(doc_id):
+                print(f"removed {doc_id} to the trash (rag restore {doc_id} brings it back)")
+            else:
+                print(f"rag remove: no document {doc_id} in the library (rag info lists them)", file=sys.stderr)
+                status = 1
+        return status
+    finally:
+        assistant.close()
+
+
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
     """`rag info` takes the settings flags only."""
 
@@ -99,6 +119,8 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 COMMANDS = (
     Command("ingest", "add files and update the index", ingest_arguments, cmd_ingest),
     Command("info", "documents, chunks, models and index size", _no_arguments, cmd_info),
+    Command("remove", "move documents to the trash and out of the index (rag restore brings them back)",
+            remove_arguments, cmd_remove),
     Command("restore", "bring a removed document back from the trash (no DOC: list the trash)",
             restore_arguments, cmd_restore),
 )

@@ -39,6 +39,7 @@ class LibraryFiles:
         """
         library = self.library()
         added, skipped = [], []
+        owner = {sha: doc_id for doc_id, sha in self.store.document_hashes().items()}  # content -> its document
         for path in _expand(paths, skipped):
             target = library / _safe_name(path.name)
             if target.is_symlink() or (target.exists() and sha256_bytes(target.read_bytes()) != sha256_bytes(path.read_bytes())):
@@ -48,6 +49,10 @@ class LibraryFiles:
                 doc = read_document(path, doc_id, int(self.settings.max_file_mb * 1e6))
             except IngestError as exc:
                 skipped.append(Skipped(str(path), str(exc)))
+                continue
+            first = owner.setdefault(doc.sha256, doc_id)
+            if first != doc_id:  # a copy is not kept: the library folder holds what the index lists, once
+                skipped.append(Skipped(str(path), f"duplicate of {first}; not added"))
                 continue
             self.read_ahead[doc_id] = doc
             if not (target.exists() and target.samefile(path)):
@@ -59,14 +64,21 @@ class LibraryFiles:
         return added, skipped
 
     def remove(self, doc_id: str) -> bool:
-        """Delete a document's file from the library and its chunks from the index."""
+        """Move a document's file, and every copy of its content in the library, to the trash; drop it from the index.
+
+        A copy (placed by hand beside the original, and skipped as its duplicate) would
+        otherwise be indexed by the next sync: the removed content would come back.
+        """
         library = self.library().resolve()
         path = (library / doc_id).resolve()
         if library not in path.parents:
             raise ValueError(f"not a document of this library: {doc_id}")
         existed = path.is_file()
         if existed:
-            Trash(self.settings.home / "trash").put(library, path.relative_to(library).as_posix())
+            trash = Trash(self.settings.home / "trash")
+            for copy in _copies(library, path):
+                trash.put(library, copy.relative_to(library).as_posix())
+            trash.put(library, path.relative_to(library).as_posix())
         if doc_id in self.store.document_hashes():
             self._delete(doc_id)
             existed = True
@@ -92,6 +104,20 @@ def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
         else:
             skipped.append(Skipped(str(path), "no such file"))
     return found  # whether a file is readable is decided by its content, in read_document
+
+
+def _copies(library: Path, original: Path) -> list[Path]:
+    """The other files of the library with the same bytes as ``original`` (same size first, then same hash)."""
+    size, digest = original.stat().st_size, None
+    found = []
+    for path in sorted(library.rglob("*")):
+        if path == original or not path.is_file() or path.is_symlink() or path.name.startswith("."):
+            continue
+        if path.stat().st_size == size:
+            digest = digest or sha256_bytes(original.read_bytes())
+            if sha256_bytes(path.read_bytes()) == digest:
+                found.append(path)
+    return found
 
 
 def _safe_name(name: str) -> str:
