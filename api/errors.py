@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import BadQuestion, GeneratorError, IndexUnusable
+from rag.core.errors import one_line
 
 LOG = logging.getLogger("rag.api")
 MAX_JSON_BYTES = 1_000_000  # a chat request or a text to check; the check itself stops at 20,000 characters
@@ -59,12 +60,6 @@ def error_body(status: int, message: str, code: str | None) -> dict:
 
 def error_response(status: int, message: str, code: str | None, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
-
-
-def one_line(text: object, limit: int = 300) -> str:
-    """A message as one printable line of at most ``limit`` characters (request values can carry escapes)."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -2,8 +2,8 @@
 
 One process, one assistant per configured model (the chat's ``Models``), one
 ``Access`` and one ``LoginGuard``: a wrong API key and a wrong chat password
-slow the same client down. The chat keeps everything ``ui.app.launch`` gives
-it (queue, login, theme, the quiet error handling).
+slow the same client down. The chat is built, queued and served with the options
+``ui.app.launch`` uses (``served_app``, ``serving_options``), and the quiet error handling.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from api.errors import BodyLimit
 from api.keys import ApiKeys
 from rag import Assistant
 from rag.core.auth import Access, LoginGuard, LoginThrottle, Users, is_loopback
-from ui.app import CSS_PATH, build_app, free_port
+from ui.app import free_port, served_app, serving_options
 from ui.quiet import QuietStreams
 from ui.state import Models
 
@@ -35,13 +35,8 @@ def build(assistant: Assistant, host: str, port: int, users: Users | None = None
                                 guard=guard))
     app.add_middleware(LoginThrottle, guard=guard)
     app.add_middleware(QuietStreams)  # outermost, as in launch
-    blocks = build_app(assistant, models=models, access=access)
-    blocks.queue(default_concurrency_limit=2)
-    return gr.mount_gradio_app(
-        app, blocks, path="/", server_name=host, server_port=port, auth=users.check if users else None,
-        show_error=False, ssr_mode=False, footer_links=["api"], theme=gr.themes.Soft(primary_hue="indigo"),
-        css=CSS_PATH.read_text(encoding="utf-8"),
-    )
+    blocks = served_app(assistant, models, access)
+    return gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port, **serving_options(users))
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, users: Users | None = None,

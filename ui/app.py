@@ -72,14 +72,12 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
     if port == 0:
         port = free_port(host)
     access = Access(users, loopback=is_loopback(host))
-    app = build_app(assistant, models=models, access=access)
-    app.queue(default_concurrency_limit=2)
+    app = served_app(assistant, models, access)
     guard = login_guard or LoginGuard()
     _, url, _ = app.launch(
-        server_name=host, server_port=port, auth=users.check if users else None, share=False,
-        prevent_thread_lock=True, quiet=quiet, show_error=False, ssr_mode=False, footer_links=["api"],
-        theme=gr.themes.Soft(primary_hue="indigo"), css=CSS_PATH.read_text(encoding="utf-8"),
+        server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=quiet,
         app_kwargs={"middleware": [Middleware(QuietStreams), Middleware(LoginThrottle, guard=guard)]},
+        **serving_options(users),
     )
     if block:
         print(f"Chat running at {url}  (Ctrl-C to stop)", flush=True)
@@ -88,6 +86,19 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
         except KeyboardInterrupt:
             pass
     return app, url
+
+
+def served_app(assistant: Assistant, models: Models | None, access: Access) -> gr.Blocks:
+    """The chat as it is served, alone (``launch``) or mounted beside the open API: built and queued."""
+    app = build_app(assistant, models=models, access=access)
+    app.queue(default_concurrency_limit=2)
+    return app
+
+
+def serving_options(users: Users | None) -> dict:
+    """How Gradio serves the chat, whoever starts it: login, no tracebacks, no SSR, the theme and stylesheet."""
+    return {"auth": users.check if users else None, "show_error": False, "ssr_mode": False, "footer_links": ["api"],
+            "theme": gr.themes.Soft(primary_hue="indigo"), "css": CSS_PATH.read_text(encoding="utf-8")}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

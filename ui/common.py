@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from rag import Assistant
+from rag.core.errors import one_line as plain_line
 from ui.render import esc, plain_title, status_html
 
 # Bring the highlighted passage into view inside the article (chat and check both show one); move the page
@@ -55,12 +56,8 @@ def message(text: str, kind: str = "info", escaped: bool = False) -> str:
 
 
 def one_line(exc: object, limit: int = 300) -> str:
-    """An exception (or message) as one line of at most ``limit`` characters: safe to show and to log.
-
-    Control characters (terminal escapes in a request's value) become spaces, so a log line stays one plain line.
-    """
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """An exception (or message) as one printable line (``rag.core.errors.one_line``); a bare exception by its type."""
+    return plain_line(exc, limit) or type(exc).__name__
 
 
 def sentence(text: str) -> str:

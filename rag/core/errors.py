@@ -1,7 +1,8 @@
 """The errors a caller is expected to catch, each with a message that says what to do.
 
 They live here, below every stage, so that the command line, the chat and the
-API catch them without importing the stage that raises them.
+API catch them without importing the stage that raises them; ``one_line`` is how
+the chat and the API show any message.
 """
 
 
@@ -19,3 +20,12 @@ class IndexUnusable(Exception):
 
 class StoreUnreachable(Exception):
     """The store named by ``--store`` / ``RAG_STORE`` cannot be used; the message says how to fix it."""
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """A message as one printable line of at most ``limit`` characters: safe to show and to log.
+
+    Control characters (terminal escapes in a request's value) become spaces, so a log line stays one plain line.
+    """
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
