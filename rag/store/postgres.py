@@ -14,14 +14,17 @@ SQLite's FTS5 index would hold (``lex``: Porter-stemmed, case and diacritics
 folded, with positions; GIN-indexed) and its length in tokens; ``rag.store.lexical``
 ranks candidates with the same BM25 for both stores, so a question gets the
 same passages, in the same order, from either.
+
+Connections come from a pool (``rag.store.postgres_pool``): serving threads read
+side by side, a database restart costs the requests it meets one line each
+(``DatabaseUnavailable``) and the store reconnects by itself.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -29,13 +32,13 @@ from rag.core.errors import StoreUnreachable
 from rag.core.records import Chunk, Document
 from rag.store.lexical import analyzer, body as lexical_body, overflow, tsvector
 from rag.store.postgres_fulltext import PgFullText
+from rag.store.postgres_pool import Pool, PooledReads, connect, first_line, split_url
 from rag.store.protocol import redact
 from rag.store.reads import SentenceReads
 
 LOCK_SYNC = 0x7261_6701  # advisory lock ids ("rag" + n): one sync at a time, one migration at a time
 LOCK_MIGRATE = 0x7261_6702
 HNSW_EF_SEARCH_MAX = 1000  # pgvector's ceiling; larger candidate pools scan exactly
-CONNECT_TIMEOUT_S = 5
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, """
@@ -82,108 +85,109 @@ class PgStore(SentenceReads, PgFullText):
     def __init__(self, url: str):
         try:
             import psycopg
+            import psycopg_pool  # noqa: F401 - checked here, used by rag.store.postgres_pool
             from pgvector.psycopg import register_vector
         except ImportError:
             raise StoreUnreachable("a postgresql:// store needs the scale extra: pip install 'cited-rag[scale]' "
-                                   "(psycopg, pgvector)") from None
+                                   "(psycopg, psycopg-pool, pgvector)") from None
         self.url = url
         self._psycopg = psycopg
-        self._lock = threading.RLock()
-        self._conn = _connect(url)
-        try:
-            self._migrate()
-            register_vector(self._conn)
-        except BaseException:
-            self._conn.close()
-            raise
+        libpq_url, options = split_url(url)
+        with connect(libpq_url) as conn:  # its own connection: a clear error if the server is not there
+            self._migrate(conn)
+        self._pool = Pool(libpq_url, options, register_vector)
+        # PgFullText reads through ``self._conn`` under ``self._lock``: each of those reads is now a pooled,
+        # bounded, retried read of its own, so readers need no lock between them.
+        self._conn = PooledReads(self._pool)
+        self._lock = nullcontext()
 
     def _fetch(self, sql: str, params: tuple) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        return self._pool.run(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _one(self, sql: str, params: tuple = ()) -> tuple | None:
+        rows = self._fetch(sql, params)
+        return rows[0] if rows else None
 
     # -- schema -------------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _migrate(self, conn) -> None:
         """Create the extension and tables on first use; newer migrations apply in order, once."""
         errors = self._psycopg.errors
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_MIGRATE,))
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_MIGRATE,))
             try:
-                with self._conn.transaction():
-                    self._conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                with conn.transaction():
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             except (errors.UndefinedFile, errors.FeatureNotSupported, errors.InsufficientPrivilege) as exc:
                 raise StoreUnreachable(
-                    f"the database at {redact(self.url)} has no pgvector extension ({_first_line(exc)}): install "
+                    f"the database at {redact(self.url)} has no pgvector extension ({first_line(exc)}): install "
                     "pgvector on the server (e.g. apt-get install postgresql-16-pgvector) or have an admin run "
                     "CREATE EXTENSION vector") from None
-            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                               "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())")
-            applied = {row[0] for row in self._conn.execute("SELECT version FROM schema_version")}
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                         "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())")
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
             for version, sql in MIGRATIONS:
                 if version not in applied:
-                    self._conn.execute(sql)
-                    self._conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
-            self._fill_lexical()
+                    conn.execute(sql)
+                    conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+            self._fill_lexical(conn)
 
-    def _fill_lexical(self) -> None:
+    @staticmethod
+    def _fill_lexical(conn) -> None:
         """Analyse the chunks written before migration 2 (inside the migration's transaction)."""
-        rows = self._conn.execute("SELECT c.id, d.title, c.section, c.text, c.text_en FROM chunks c "
-                                  "JOIN documents d USING (doc_id) WHERE c.lex IS NULL").fetchall()
+        rows = conn.execute("SELECT c.id, d.title, c.section, c.text, c.text_en FROM chunks c "
+                            "JOIN documents d USING (doc_id) WHERE c.lex IS NULL").fetchall()
         if not rows:
             return
         analysed = analyzer().offsets([lexical_body(*row[1:]) for row in rows])
-        with self._conn.cursor() as cur:
+        with conn.cursor() as cur:
             cur.executemany("UPDATE chunks SET lex = %s::tsvector, lex_len = %s, lex_many = %s WHERE id = %s",
                             [(tsvector(found), _length(found), _json(overflow(found)), row[0])
                              for row, found in zip(rows, analysed)])
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+        return int(self._one("SELECT max(version) FROM schema_version")[0])
 
-    def _ensure_dim(self, dim: int) -> None:
+    @staticmethod
+    def _ensure_dim(conn, dim: int) -> None:
         """Fix the vector column's dimension and build the HNSW index with the first document (inside its transaction)."""
-        row = self._conn.execute("SELECT value FROM manifest WHERE key = 'vector_dim' FOR UPDATE").fetchone()
+        row = conn.execute("SELECT value FROM manifest WHERE key = 'vector_dim' FOR UPDATE").fetchone()
         if row is not None:
             if int(row[0]) != dim:
                 raise ValueError(f"the store holds {row[0]}-dimensional vectors, not {dim}: use another database "
                                  "or rebuild it with `rag ingest --rebuild`")
             return
-        self._conn.execute(f"ALTER TABLE chunks ALTER COLUMN vector TYPE vector({int(dim)})")
-        self._conn.execute("CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (vector vector_cosine_ops)")
-        self._conn.execute("INSERT INTO manifest VALUES ('vector_dim', %s)", (str(dim),))
+        conn.execute(f"ALTER TABLE chunks ALTER COLUMN vector TYPE vector({int(dim)})")
+        conn.execute("CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (vector vector_cosine_ops)")
+        conn.execute("INSERT INTO manifest VALUES ('vector_dim', %s)", (str(dim),))
 
     # -- manifest -----------------------------------------------------------------
 
     def manifest(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._conn.execute("SELECT key, value FROM manifest").fetchall())
+        return dict(self._fetch("SELECT key, value FROM manifest", ()))
 
     def set_manifest(self, values: dict[str, object]) -> None:
-        import json
-
         with self.transaction() as conn:
             for key, value in values.items():
                 conn.execute("INSERT INTO manifest VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              (key, value if isinstance(value, str) else json.dumps(value)))
 
     def generation(self) -> int:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+        row = self._one("SELECT value FROM manifest WHERE key = 'generation'")
         return int(row[0]) if row else 0
 
     # -- writing ------------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator:
-        with self._lock, self._conn.transaction():
-            yield self._conn
+        with self._pool.transaction() as conn:
+            yield conn
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """A session advisory lock on its own connection: one syncing process at a time, across machines."""
-        conn = _connect(self.url)
+        conn = connect(self._pool.url)
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_SYNC,))
             yield
@@ -198,7 +202,7 @@ class PgStore(SentenceReads, PgFullText):
         with self.transaction() as conn:
             self._bump_generation(conn)  # first: the row lock orders concurrent writers
             if len(chunks):
-                self._ensure_dim(int(np.asarray(chunk_vectors).shape[1]))
+                self._ensure_dim(conn, int(np.asarray(chunk_vectors).shape[1]))
             conn.execute("DELETE FROM documents WHERE doc_id = %s", (doc.doc_id,))
             conn.execute("INSERT INTO documents (doc_id, sha256, title, date, lang, text) VALUES (%s, %s, %s, %s, %s, %s)",
                          (doc.doc_id, doc.sha256, doc.title, doc.date, doc.lang, doc.text))
@@ -248,8 +252,7 @@ class PgStore(SentenceReads, PgFullText):
     # -- translations cache ---------------------------------------------------------
 
     def cached_translation(self, key: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT text_en FROM translations WHERE key = %s", (key,)).fetchone()
+        row = self._one("SELECT text_en FROM translations WHERE key = %s", (key,))
         return row[0] if row else None
 
     def cache_translation(self, key: str, text_en: str) -> None:
@@ -260,39 +263,33 @@ class PgStore(SentenceReads, PgFullText):
     # -- reading ------------------------------------------------------------------
 
     def document_hashes(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._conn.execute("SELECT doc_id, sha256 FROM documents").fetchall())
+        return dict(self._fetch("SELECT doc_id, sha256 FROM documents", ()))
 
     def documents(self) -> list[dict]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT d.doc_id, d.title, d.date, d.lang, length(d.text), d.sha256, "
-                "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d ORDER BY d.doc_id COLLATE \"C\""
-            ).fetchall()
+        rows = self._fetch(
+            "SELECT d.doc_id, d.title, d.date, d.lang, length(d.text), d.sha256, "
+            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d ORDER BY d.doc_id COLLATE \"C\"",
+            ())
         keys = ("doc_id", "title", "date", "lang", "chars", "sha256", "chunks")
         return [dict(zip(keys, row)) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
-        with self._lock:
-            row = self._conn.execute("SELECT doc_id, sha256, title, date, lang, text FROM documents WHERE doc_id = %s",
-                                     (doc_id,)).fetchone()
+        row = self._one("SELECT doc_id, sha256, title, date, lang, text FROM documents WHERE doc_id = %s", (doc_id,))
         return Document(*row) if row else None
 
     def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, Chunk]:
         ids = [int(i) for i in ids]
         if not ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute("SELECT id, chunk_id, doc_id, start_at, end_at, text, text_en, section "
-                                      "FROM chunks WHERE id = ANY(%s)", (ids,)).fetchall()
+        rows = self._fetch("SELECT id, chunk_id, doc_id, start_at, end_at, text, text_en, section "
+                           "FROM chunks WHERE id = ANY(%s)", (ids,))
         return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "") for r in rows}
 
     def _vector(self, stored, dim: int) -> np.ndarray:
         return _array(stored)
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            rows = self._conn.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        rows = self._bulk("SELECT id, vector FROM chunks ORDER BY id")
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         if not rows:
             return ids, np.zeros((0, dim), dtype=np.float32)
@@ -304,68 +301,66 @@ class PgStore(SentenceReads, PgFullText):
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk id, cosine) best first: HNSW up to ``HNSW_EF_SEARCH_MAX`` candidates, an exact scan beyond."""
         query = np.asarray(vector, dtype=np.float32)
-        with self.transaction() as conn:
-            if k > HNSW_EF_SEARCH_MAX:
-                conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, int(k))}")
-            rows = conn.execute("SELECT id, 1 - (vector <=> %s) FROM chunks ORDER BY vector <=> %s LIMIT %s",
-                                (query, query, int(k))).fetchall()
+
+        def search(conn) -> list[tuple]:
+            with conn.transaction():
+                if k > HNSW_EF_SEARCH_MAX:
+                    conn.execute("SET LOCAL enable_indexscan = off")
+                else:
+                    conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, int(k))}")
+                return conn.execute("SELECT id, 1 - (vector <=> %s) FROM chunks ORDER BY vector <=> %s LIMIT %s",
+                                    (query, query, int(k))).fetchall()
+
+        rows = self._pool.run(search)
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def reconstruct(self, row: int) -> np.ndarray:
-        with self._lock:
-            found = self._conn.execute("SELECT vector FROM chunks WHERE id = %s", (int(row),)).fetchone()
+        found = self._one("SELECT vector FROM chunks WHERE id = %s", (int(row),))
         if found is None:
             raise KeyError(row)
         return _array(found[0])
 
     def multilingual_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT c.id, s.vector_ml FROM sentences s JOIN chunks c "
-                "ON c.doc_id = s.doc_id AND c.start_at <= s.start_at AND s.end_at <= c.end_at "
-                "WHERE s.vector_ml IS NOT NULL ORDER BY c.id").fetchall()
+        rows = self._bulk("SELECT c.id, s.vector_ml FROM sentences s JOIN chunks c "
+                          "ON c.doc_id = s.doc_id AND c.start_at <= s.start_at AND s.end_at <= c.end_at "
+                          "WHERE s.vector_ml IS NOT NULL ORDER BY c.id")
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         if not rows:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
 
     def text_span(self, doc_id: str, start: int, end: int) -> str:
-        with self._lock:
-            row = self._conn.execute("SELECT substr(text, %s + 1, %s - %s) FROM documents WHERE doc_id = %s",
-                                     (start, end, start, doc_id)).fetchone()
+        row = self._one("SELECT substr(text, %s + 1, %s - %s) FROM documents WHERE doc_id = %s",
+                        (start, end, start, doc_id))
         return row[0] if row else ""
 
     def mentions(self, doc_ids: list[str], terms: list[str]) -> dict[str, int]:
         if not doc_ids or not terms:
             return {d: 0 for d in doc_ids}
         found = " + ".join("(strpos(lower(text), %s) > 0)::int" for _ in terms)
-        with self._lock:
-            rows = self._conn.execute(f"SELECT doc_id, {found} FROM documents WHERE doc_id = ANY(%s)",
-                                      (*terms, list(doc_ids))).fetchall()
+        rows = self._fetch(f"SELECT doc_id, {found} FROM documents WHERE doc_id = ANY(%s)", (*terms, list(doc_ids)))
         return {doc_id: int(count) for doc_id, count in rows}
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            docs = self._conn.execute("SELECT count(*) FROM documents").fetchone()[0]
-            chunks = self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        docs, chunks = self._one("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
         return {"documents": int(docs), "chunks": int(chunks)}
 
     def size_bytes(self) -> int:
         """Bytes on disk of this project's tables and their indexes."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' AND c.relname = ANY(%s)",
-                (["manifest", "documents", "chunks", "sentences", "translations", "schema_version"],)).fetchone()
+        row = self._one(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' AND c.relname = ANY(%s)",
+            (["manifest", "documents", "chunks", "sentences", "translations", "schema_version"],))
         return int(row[0] or 0)
 
     def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL's write-ahead log is the server's business."""
 
+    def _bulk(self, sql: str) -> list[tuple]:
+        """A whole-table read (loaded once per generation), free of the question path's statement timeout."""
+        return self._pool.run(lambda conn: conn.execute(sql).fetchall(), bounded=False)
+
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._pool.close()
 
 
 class PgVectors:
@@ -406,24 +401,3 @@ def _length(found: dict[str, list[int]]) -> int:
 def _array(value) -> np.ndarray:
     """pgvector's ``Vector`` (or a plain sequence) as float32."""
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
-
-
-def _connect(url: str):
-    import psycopg
-
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-    except psycopg.OperationalError as exc:
-        raise StoreUnreachable(
-            f"cannot reach the PostgreSQL store at {redact(url)} ({_first_line(exc)}): start the server or fix "
-            "--store / RAG_STORE (postgresql://USER:PASSWORD@HOST:PORT/DATABASE), or unset it for the embedded index"
-        ) from None
-    except psycopg.ProgrammingError as exc:  # a URL psycopg cannot parse
-        raise StoreUnreachable(f"bad store URL {redact(url)} ({_first_line(exc)}): "
-                               "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = lines[-1] if lines and lines[0].startswith("connection failed") and len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
-    return text if len(text) <= 160 else text[:159] + "…"
