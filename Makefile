@@ -95,7 +95,7 @@ bench-scale: install
 	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 1000000 --no-stores
 
 soak: install
-	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 5 --sessions 20
+	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 2 --sessions 1,5,20
 
 clean:
 	rm -rf $(VENV) var runs .pytest_cache

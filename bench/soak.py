@@ -1,12 +1,15 @@
-"""Soak test: N concurrent chat sessions against a running `rag serve` for M minutes.
+"""Soak test: 1, 5, then 20 concurrent chat sessions against one running `rag serve`, M minutes each.
 
 Each session is its own ``gradio_client.Client`` asking questions through the
-program API (``/ask``) in a loop. Reports errors, latency percentiles and the
-server's memory over time (RSS via psutil), and exits non-zero on any error.
-Loopback only: the server is started on 127.0.0.1 (or ``--url`` must point
-at a loopback address).
+program API (``/ask``) back to back. Reports, per level, errors, the wait for an
+answer (p50/p95) and the server's memory (RSS via psutil), then whether memory
+stayed flat over the whole run; exits non-zero on any error. The server answers
+in its configured mode (``--answer-mode`` sets ``RAG_ANSWER_MODE`` for a server
+it starts; the default ``auto`` is extractive with the packaged base model).
+Loopback only: the server is started on 127.0.0.1 (or ``--url`` must point at a
+loopback address).
 
-    python -m bench.soak --minutes 5 --sessions 20 [--home H] [--url http://127.0.0.1:7860/]
+    python -m bench.soak --minutes 2 --sessions 1,5,20 [--home H] [--url http://127.0.0.1:7860/]
 """
 
 from __future__ import annotations
@@ -63,11 +66,13 @@ def is_loopback_url(url: str) -> bool:
     return (urlparse(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
 
 
-def start_server(home: Path | None, port: int, log: Path) -> subprocess.Popen:
+def start_server(home: Path | None, port: int, log: Path, answer_mode: str | None = None) -> subprocess.Popen:
     """`rag serve` on 127.0.0.1:port (it builds the index first if the home has none)."""
     args = [sys.executable, "-m", "rag", "serve", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--home", str(home)] if home else []
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if answer_mode:
+        env["RAG_ANSWER_MODE"] = answer_mode
     with open(log, "wb") as out:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -192,10 +197,24 @@ def soak(url: str, server_pid: int, minutes: float, sessions: int, request_timeo
     return summarise(results, time.monotonic() - started, sessions, warmup=min(60.0, minutes * 60 * 0.2))
 
 
+def soak_levels(url: str, server_pid: int, minutes: float, levels: list[int], request_timeout: float = 180) -> dict:
+    """``soak`` at each number of sessions in turn, on one server; memory is flat if the last level ends
+    within 15 % of where the first stood after its warm-up."""
+    runs = [soak(url, server_pid, minutes, sessions, request_timeout) for sessions in levels]
+    settled, end = runs[0]["rss_after_warmup_mb"], runs[-1]["rss_end_mb"]
+    return {"levels": runs, "errors": sum(run["errors"] for run in runs),
+            "requests": sum(run["requests"] for run in runs), "rss_settled_mb": settled, "rss_end_mb": end,
+            "rss_max_mb": max(run["rss_max_mb"] for run in runs),
+            "rss_flat": bool(settled) and abs(end - settled) <= 0.15 * settled}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--minutes", type=float, default=2.0, help="minutes at each number of sessions")
+    parser.add_argument("--sessions", type=_levels, default=[1, 5, 20],
+                        help="concurrent sessions, one level or several run in turn: 20, or 1,5,20 (default)")
+    parser.add_argument("--answer-mode", choices=("auto", "extractive", "generative"),
+                        help="RAG_ANSWER_MODE for the server it starts (default: the server's own setting)")
     parser.add_argument("--home", type=Path, help="home folder for the server it starts (default: ./var)")
     parser.add_argument("--url", help="use a server already running on loopback (then --pid is its process)")
     parser.add_argument("--pid", type=int, help="process id of the server given by --url, for memory")
@@ -211,12 +230,13 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
         log = Path(os.environ.get("TMPDIR", "/tmp")) / f"soak-server-{port}.log"
-        server = start_server(args.home, port, log)
+        server = start_server(args.home, port, log, args.answer_mode)
         pid = server.pid
         print(f"soak: server pid {pid} on {url} (log {log})", file=sys.stderr)
     try:
         wait_ready(url, server, args.ready_timeout)
-        summary = soak(url, pid, args.minutes, args.sessions)
+        print(f"soak: load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
+        summary = soak_levels(url, pid, args.minutes, args.sessions)
     finally:
         if server is not None:
             server.terminate()
@@ -227,14 +247,21 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
-    print(
-        f"soak: {summary['requests']} requests, {summary['errors']} errors, p50 {summary['latency_p50_s']} s, "
-        f"p95 {summary['latency_p95_s']} s; RSS {summary['rss_start_mb']} -> {summary['rss_end_mb']} MB "
-        f"(max {summary['rss_max_mb']}, after warm-up {summary['rss_after_warmup_mb']}, "
-        f"{'flat' if summary['rss_flat'] else 'NOT flat'})",
-        file=sys.stderr,
-    )
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    for run in summary["levels"]:
+        print(f"soak: {run['sessions']:>3} sessions: {run['requests']} requests, {run['errors']} errors, "
+              f"wait p50 {run['latency_p50_s']} s, p95 {run['latency_p95_s']} s; RSS {run['rss_end_mb']} MB",
+              file=sys.stderr)
+    print(f"soak: memory {summary['rss_settled_mb']} -> {summary['rss_end_mb']} MB (max {summary['rss_max_mb']}, "
+          f"{'flat' if summary['rss_flat'] else 'NOT flat'}); load average {load}", file=sys.stderr)
     return 1 if summary["errors"] or not summary["requests"] else 0
+
+
+def _levels(text: str) -> list[int]:
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("sessions are whole numbers from 1, e.g. 1,5,20")
+    return levels
 
 
 if __name__ == "__main__":
