@@ -45,6 +45,7 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 # a chat model. (The packaged Gemma 3 270M base has neither a template nor ``general.finetune``.)
 BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
 MAX_ERROR_BYTES = 4096  # read of a model server's error reply, for its message
+LLAMA_SLOTS = 2  # llama.cpp contexts per local model: answers generated at once (see LlamaCppGenerator)
 
 
 def has_chat(generator: Generator | None) -> bool:
@@ -113,39 +114,75 @@ def default_gguf_path() -> Path:
 
 
 class LlamaCppGenerator:
-    """A local GGUF model through llama-cpp-python."""
+    """A local GGUF model through llama-cpp-python, answering up to ``slots`` requests at once.
+
+    One llama.cpp context serves one request at a time, and with one context every
+    answer waited for the one before it. Each slot is a context of its own over the
+    same memory-mapped weights (the extra memory is its KV cache). A request takes a
+    free slot and runs on ``threads / busy slots`` threads: alone it keeps every
+    core, and two requests no longer queue one behind the other's thread barriers.
+    """
 
     backend = "llama"
 
-    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int = 0):
+    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int = 0, slots: int = LLAMA_SLOTS):
         from llama_cpp import Llama
 
         path = Path(model_path)
         if not path.is_file():
             raise GeneratorError(f"GGUF model not found: {model_path}")
+        self._threads = threads or os.cpu_count() or 1
         try:
-            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 1,
-                              verbose=False, seed=0)
+            self._slots = [Llama(model_path=str(path), n_ctx=n_ctx, n_threads=self._threads, verbose=False, seed=0)
+                           for _ in range(max(1, slots))]
         except (ValueError, RuntimeError) as exc:
             raise GeneratorError(f"cannot load GGUF model {path.name}: {exc}") from None
+        self._llm = self._slots[0]  # tokenizer and metadata: the same in every slot
         self.name = path.name
         self.context_window = int(self._llm.n_ctx())
         self.metadata: dict[str, str] = dict(getattr(self._llm, "metadata", None) or {})
         self.has_chat = gguf_is_chat_model(self.metadata)
-        self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
+        self._idle = list(reversed(self._slots))  # taken from the end: a lone user keeps slot 0 and its prompt cache
+        self._free = threading.Condition()
+        self._closed = False
         # Free the model before the interpreter tears down the modules llama.cpp's finaliser needs.
         atexit.register(self.close)
 
     def close(self) -> None:
-        with self._lock:
-            self._llm.close()
+        """Free every context once no request is using it; a later request gets a GeneratorError."""
+        with self._free:
+            self._free.wait_for(lambda: len(self._idle) == len(self._slots))
+            self._idle.clear()
+            self._closed = True
+            self._free.notify_all()
+            for llm in self._slots:
+                llm.close()
+
+    @contextmanager
+    def _slot(self) -> Iterator:
+        """A free context, its threads shared fairly with the requests already running."""
+        from llama_cpp import llama_set_n_threads
+
+        with self._free:
+            self._free.wait_for(lambda: self._idle or self._closed)
+            if self._closed:
+                raise GeneratorError(f"the model {self.name} was closed")
+            llm = self._idle.pop()
+            threads = max(1, self._threads // (len(self._slots) - len(self._idle)))
+        llama_set_n_threads(llm.ctx, threads, threads)
+        try:
+            yield llm
+        finally:
+            with self._free:
+                self._idle.append(llm)
+                self._free.notify()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
     def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
-        with self._lock:
-            for part in self._llm.create_completion(
+        with self._slot() as llm:
+            for part in llm.create_completion(
                 prompt, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
                 repeat_penalty=1.1,
             ):
@@ -156,8 +193,8 @@ class LlamaCppGenerator:
     def chat_stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0,
                     stop: list[str] | None = None) -> Iterator[str]:
         """The reply to ``messages``, rendered with the GGUF's own chat template."""
-        with self._lock:
-            for part in self._llm.create_chat_completion(
+        with self._slot() as llm:
+            for part in llm.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
                 repeat_penalty=1.1,
             ):
