@@ -28,6 +28,7 @@ import json
 import os
 import pickle
 import random
+import re
 import subprocess
 import tempfile
 import time
@@ -100,6 +101,7 @@ def chunk_package(package: str) -> list:
     root = unpack(package)
     settings = Settings(generator="none")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and not p.is_symlink())
+    files = [p for p in files if not _translation(p.relative_to(root))]
     html = {p.with_suffix("") for p in files if p.suffix.lower() in (".html", ".htm")}
     files = [p for p in files if p.suffix.lower() != ".txt" or p.with_suffix("") not in html]  # one format per page
     docs, started = [], time.perf_counter()
@@ -122,6 +124,12 @@ def chunk_package(package: str) -> list:
     log(f"{package}: {passages} passages from {len(docs)} English documents of {len(files)} files in {seconds:.0f} s")
     _atomic(cache, lambda tmp: tmp.write_bytes(pickle.dumps(docs)))
     return docs
+
+
+def _translation(path: Path) -> bool:
+    """A file in a non-English locale folder (debian-handbook's "de-DE/", ...): skipped before it is read,
+    where the language check after extraction would reject it anyway at the cost of extracting it."""
+    return any(re.fullmatch(r"[a-z]{2}[-_][A-Z]{2}", part) and not part.startswith("en") for part in path.parts[:-1])
 
 
 def heldout(doc_id: str) -> bool:

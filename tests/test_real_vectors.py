@@ -7,6 +7,7 @@ packages and MiniLM, so this runs in well under a second.
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,9 @@ def test_smallest_setting_meeting_the_recall_goal():
     sweep = [{"nprobe": 32, "recall_at_10": 0.97}, {"nprobe": 8, "recall_at_10": 0.9}, {"nprobe": 16, "recall_at_10": 0.95}]
     assert smallest_meeting(sweep, "nprobe")["nprobe"] == 16
     assert smallest_meeting(sweep, "nprobe", goal=0.99) is None
+
+
+def test_translations_are_skipped_by_their_locale_folder():
+    assert real_vectors._translation(Path("html/de-DE/sect.apt.html"))
+    assert not real_vectors._translation(Path("html/en-US/sect.apt.html"))
+    assert not real_vectors._translation(Path("html/topics/db/models.html"))  # a two-letter topic, not a locale
