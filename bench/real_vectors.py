@@ -93,8 +93,12 @@ def unpack(package: str) -> Path:
     return root
 
 
-def chunk_package(package: str) -> list:
-    """[(doc, chunks, units)] of the package's English documents, chunked once and pickled."""
+def chunk_package(package: str, limit: int | None = None) -> list:
+    """[(doc, chunks, units)] of the package's English documents, chunked once and pickled.
+
+    With ``limit``, files are taken in a seeded random order until that many passages: a sample
+    of the whole package, for the last one needed to reach the target (its pickle keeps the sample).
+    """
     cache = ROOT / "chunks" / f"{package}.pkl"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
@@ -104,8 +108,12 @@ def chunk_package(package: str) -> list:
     files = [p for p in files if not _translation(p.relative_to(root))]
     html = {p.with_suffix("") for p in files if p.suffix.lower() in (".html", ".htm")}
     files = [p for p in files if p.suffix.lower() != ".txt" or p.with_suffix("") not in html]  # one format per page
+    if limit is not None:
+        random.Random(SEED).shuffle(files)
     docs, started = [], time.perf_counter()
     for path in files:
+        if limit is not None and sum(len(c) for _, c, _ in docs) >= limit:
+            break
         doc_id = f"{package}/{path.relative_to(root).as_posix()}"
         try:
             doc = read_document(path, doc_id)
@@ -159,7 +167,7 @@ def plan(target: int = TARGET) -> Plan:
             break
         p = len(used)
         used.append(package)
-        for d, (doc, chunks, _) in enumerate(chunk_package(package)):
+        for d, (doc, chunks, _) in enumerate(chunk_package(package, int(target * 1.05) - len(indexed))):
             out = held if heldout(doc.doc_id) else indexed
             for c, chunk in enumerate(chunks):
                 key = hashlib.blake2b(search_text(doc, chunk).encode(), digest_size=16).digest()
