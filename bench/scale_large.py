@@ -29,6 +29,7 @@ import numpy as np
 
 from bench import real_vectors
 from bench.scale import WORK, chunk_files, corpus_files, log
+from bench.vectors import scratch_postgres
 
 CACHE = WORK / "real-10000.pkl"  # bench.scale's 10k chunked passages (text only), for bench.scale_lexical
 NOISE = 0.02  # per dimension, before renormalising: a replica keeps cosine ~0.93 with its original
@@ -305,7 +306,6 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
 
 def main() -> None:
     import json
-    import tempfile
 
     from bench.scale import OUT
 
@@ -321,8 +321,8 @@ def main() -> None:
         return
     log(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as pgdata:
-        result = measure(args.passages, not args.no_stores, Path(pgdata), not args.no_rss)
+    with scratch_postgres() as pgdata:
+        result = measure(args.passages, not args.no_stores, pgdata, not args.no_rss)
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     key = str(args.passages) if args.passages != 10_000 else "10000-shared-bm25"

