@@ -29,6 +29,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from bench import real_vectors
 from bench.common import REPO, Timer, machine, summary_ms
 from bench.scale import empty_database, log
 from rag.store.postgres import HNSW_EF_SEARCH
@@ -38,6 +39,7 @@ DIM = 384
 REAL_OUT = REPO / "bench" / "scale" / "real_recall.json"
 RECALL_GOAL = 0.95
 NPROBES = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
+PREFIXES = (6_000, 12_000, 25_000, 50_000)  # smaller real sets for the IVF curve by size
 EF_SEARCHES = (10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400)
 
 
@@ -157,6 +159,13 @@ def run(n: int = 1_000_000, queries: int = 200, latency_queries: int = 50, nprob
     return result
 
 
+def exact_search(data: np.ndarray, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and row numbers of the exact top ``k`` (a flat inner-product scan)."""
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(data)
+    return flat.search(queries, k)
+
+
 def smallest_meeting(sweep: list[dict], knob: str, goal: float = RECALL_GOAL) -> dict | None:
     """The sweep row with the smallest ``knob`` whose recall@10 reaches ``goal`` (None if none does)."""
     return next((row for row in sorted(sweep, key=lambda r: r[knob]) if row["recall_at_10"] >= goal), None)
@@ -256,19 +265,22 @@ def scratch_postgres() -> Iterator[Path]:
 
 
 def run_real(limit: int | None, latency_queries: int = 100, postgres: bool = True) -> dict:
-    """Recall curves on the cached real vectors (the first ``limit`` encoded, all by default)."""
-    from bench.real_vectors import load
-
-    data, queries, info = load(limit)
+    """Recall curves on the cached real vectors (the first ``limit`` encoded, all by default); the IVF
+    curve also on smaller prefixes, to see how the nprobe that reaches the goal moves with the size."""
+    data, queries, info = real_vectors.load(limit)
     result: dict = {"machine": machine(), **info, "n": len(data), "k": 10, "recall_goal": RECALL_GOAL,
                     "approximate_from": APPROXIMATE_FROM}
-    flat = faiss.IndexFlatIP(DIM)
-    flat.add(data)
-    truth_scores, truth = flat.search(queries, 10)
-    del flat
+    truth_scores, truth = exact_search(data, queries)
     result["cosine_nearest_neighbour_mean"] = round(float(truth_scores[:, 0].mean()), 3)
     result["cosine_tenth_neighbour_mean"] = round(float(truth_scores[:, 9].mean()), 3)
     result["faiss_ivf"] = ivf_sweep(data, queries, truth, latency_queries)
+    by_size = []
+    for size in PREFIXES:
+        if size < len(data):
+            sweep = ivf_sweep(data[:size], queries, exact_search(data[:size], queries)[1], latency_queries // 2)
+            by_size.append({"n": size, "nlist": sweep["nlist"], "chosen_for_recall_0_95": sweep["chosen_for_recall_0_95"],
+                            "sweep": [{k: row[k] for k in ("nprobe", "recall_at_10", "p50_ms")} for row in sweep["sweep"]]})
+    result["faiss_ivf_smaller_prefixes"] = by_size
     if postgres:
         with scratch_postgres() as pgdata:
             result["pgvector_hnsw"] = pgvector_sweep(data, queries, truth, pgdata, latency_queries)
