@@ -3,7 +3,7 @@
 Two sets. ``--real``: the real MiniLM vectors of Debian documentation passages cached by
 ``bench.real_vectors`` (up to 100k), queried with held-out passages' opening words; this
 measures FAISS IVF (nprobe sweep) and pgvector HNSW (ef_search sweep, build time) and is
-what the defaults ``rag.store.vectors.IVF_NPROBE`` and ``rag.store.postgres.HNSW_EF_SEARCH`` are chosen from. Without it:
+what the defaults ``rag.store.vectors.ivf_nprobe`` and ``rag.store.postgres.HNSW_EF_SEARCH`` are chosen from. Without it:
 a synthetic clustered set of unit vectors at 1M (below), for build time and flat latency.
 
 Real sentence embeddings are not uniform on the sphere: they bunch into topics and
@@ -33,7 +33,7 @@ from bench import real_vectors
 from bench.common import REPO, Timer, machine, summary_ms
 from bench.scale import empty_database, log
 from rag.store.postgres import HNSW_EF_SEARCH
-from rag.store.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
+from rag.store.vectors import APPROXIMATE_FROM, VectorIndex, ivf_lists, ivf_nprobe
 
 DIM = 384
 REAL_OUT = REPO / "bench" / "scale" / "real_recall.json"
@@ -115,17 +115,18 @@ def run(n: int = 1_000_000, queries: int = 200, latency_queries: int = 50, nprob
         approx = VectorIndex.build(ids, data, DIM, approximate_from=1)
     result["ivf_build_s"] = round(t.seconds, 1)
     result["ivf_lists"] = ivf_lists(n)
+    configured = approx.nprobe
     sweep = []
-    for nprobe in nprobes:
+    for nprobe in sorted(set(nprobes) | {configured}):
         approx.nprobe = nprobe
         _scores, found = approx.search_many(query_vectors, 10)
         latency = single_query_latency(approx._index, query_vectors[:latency_queries])
         sweep.append({"nprobe": nprobe, "recall_at_10": round(recall_at(truth, found, 10), 4), **latency,
                       "p50_speedup_vs_flat": round(result["flat"]["p50_ms"] / latency["p50_ms"], 1)})
     result["ivf_sweep"] = sweep
-    result["ivf_nprobe"] = IVF_NPROBE
-    result["ivf"] = next(row for row in sweep if row["nprobe"] == IVF_NPROBE)
-    approx.nprobe = IVF_NPROBE
+    result["ivf_nprobe"] = configured
+    result["ivf"] = next(row for row in sweep if row["nprobe"] == configured)
+    approx.nprobe = configured
     # remove in place: the point of IVF over HNSW for an index that changes
     with Timer() as t:
         removed = approx.remove(list(range(0, 1000)))
@@ -189,7 +190,7 @@ def ivf_sweep(data: np.ndarray, queries: np.ndarray, truth: np.ndarray, latency_
         log(f"ivf nprobe {nprobe}: {sweep[-1]}")
     chosen = smallest_meeting(sweep, "nprobe")
     return {"nlist": int(index._inner.nlist), "build_s": round(t.seconds, 1), "flat": flat_latency,
-            "sweep": sweep, "chosen_for_recall_0_95": chosen, "configured_nprobe": IVF_NPROBE}
+            "sweep": sweep, "chosen_for_recall_0_95": chosen, "configured_nprobe": ivf_nprobe(int(index._inner.nlist))}
 
 
 def _copy_vectors(conn, data: np.ndarray) -> None:

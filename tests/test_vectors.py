@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.store.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
+from rag.store.vectors import APPROXIMATE_FROM, VectorIndex, ivf_lists, ivf_nprobe
 
 DIM = 32
 
@@ -44,7 +44,7 @@ def approximate(data):
 def test_kind_follows_size(exact, approximate):
     assert exact.kind == "flat" and exact.exact
     assert approximate.kind == "ivf" and not approximate.exact
-    assert approximate.nprobe == IVF_NPROBE
+    assert approximate.nprobe == ivf_nprobe(approximate._inner.nlist)
     assert exact.size == approximate.size == 6000
 
 
