@@ -263,13 +263,13 @@ def load(limit: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     if not blocks:
         raise SystemExit(f"no cached vectors in {ROOT}: run `make bench-vectors` first")
     vectors = np.ascontiguousarray(np.concatenate(blocks)[:limit], dtype=np.float32)
-    queries = np.load(ROOT / "queries.npz", allow_pickle=False)["vectors"]
+    _, queries = load_queries()
     the_plan = plan()
     progress = json.loads((ROOT / "progress.json").read_text())
     info = {"source": "bench.real_vectors", "encoded_passages": len(vectors), "planned_passages": len(the_plan.rows),
             "queries": len(queries), "encoder": progress.get("encoder"), "backend": progress.get("backend"),
             "encode_rate": encoded_rate(progress), "corpus": the_plan.stats}
-    return vectors, np.ascontiguousarray(queries, dtype=np.float32), info
+    return vectors, queries, info
 
 
 def load_queries() -> tuple[list[str], np.ndarray]:
