@@ -35,9 +35,9 @@ def ivf_nprobe(nlist: int) -> int:
 
     Measured on real MiniLM vectors of Debian documentation, queried with held-out passages'
     opening words (``python -m bench.vectors --real``, docs/scaling.md): the smallest nprobe with
-    recall@10 >= 0.95 was 32 of 150 cells at 6k vectors, 48 of 300 at 12k, 64 of 500 at 20k, about
-    3 x sqrt(cells) each time, a falling share. Beyond 500 cells (the 200k+ sizes that use IVF) this
-    is an extrapolation of that curve. The earlier fixed 64 was chosen on synthetic vectors.
+    recall@10 >= 0.95 was 32 of 150 cells at 6k vectors, 48 of 300 at 12k, 64 of 500 at 20k and 64 of
+    512 at 30k, within 3 x sqrt(cells) each time, a falling share. Beyond 512 cells (the 200k+ sizes
+    that use IVF) this is an extrapolation of that curve. The earlier fixed 64 was chosen on synthetic vectors.
     """
     return max(1, min(nlist, math.ceil(IVF_PROBE_FACTOR * math.sqrt(nlist))))
 
