@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale soak eval check-claims-dev2 calibrate train-reader reader-probe \
+.PHONY: install run test test-fast browser bench bench-scale bench-vectors soak eval check-claims-dev2 calibrate train-reader reader-probe \
 	train-verifier verifier-probe clean
 
 install: $(VENV)/.installed
@@ -85,11 +85,18 @@ verifier-probe: install
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench
 
+# 100k real passages (Debian documentation packages, chunked by rag.ingest) encoded once with MiniLM on
+# one thread, cached in var/bench/real100k/ shard by shard: a killed run continues. Hours on a busy machine.
+bench-vectors: install
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false nice -n 19 $(PY) -m bench.real_vectors
+
 # Ingest throughput (plain vs Ray), index size, query latency and recall for SQLite+FAISS and
-# PostgreSQL+pgvector at 10k passages: bench/scale/results.json, table in docs/scaling.md.
+# PostgreSQL+pgvector at 10k passages; recall curves of IVF and pgvector HNSW on the cached real
+# vectors (after `make bench-vectors`); 100k real and 1M (the real 100k, replicated) passages:
+# bench/scale/results.json and real_recall.json, tables in docs/scaling.md.
 bench-scale: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.scale --passages 10000
-	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --embed 600
+	HF_HUB_OFFLINE=1 nice $(PY) -m bench.vectors --real
 	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 10000
 	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 100000
 	HF_HUB_OFFLINE=1 nice $(PY) -m bench.scale_large --passages 1000000 --no-stores

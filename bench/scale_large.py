@@ -1,85 +1,53 @@
-"""Search and store costs at 100k and 1M passages, built from the 10k real passages of ``bench.scale``.
+"""Search and store costs at 100k and 1M passages, built from the real passages of ``bench.real_vectors``.
 
-Embedding a million passages on a shared 2-core CPU takes days (8.9 passages/s measured), so
-the larger sizes reuse the real passages: their text, chunked by the project's pipeline, and
-their vectors, encoded once with the default encoder (cached in var/bench-scale/). Replica
-``r`` of a document keeps its text (its ids get an "r<r>/" prefix) and each passage's vector
-gets a small deterministic Gaussian perturbation (``NOISE`` per dimension, from a generator
-seeded with r), renormalised, so that no two vectors are equal and an ANN index faces
-near-duplicates rather than exact ties. Every passage's text is real; when the encoder could
-not be given the time to encode all 10k real passages (a shared machine), the ones not yet
-encoded get a perturbed copy of an encoded one's vector (``base_vectors``; the result records
-how many were encoded). What this measures: index build, size on disk, dense latency and recall@10
-against an exact scan, hybrid lexical latency and serving memory at that many rows. What it
-does not: ingest throughput, which is extrapolated from the measured per-stage rates at 10k.
+The passages are Debian documentation chunked by the project's pipeline and encoded once with the
+default encoder (``make bench-vectors``, cached in var/bench/real100k/). A size up to the number
+encoded takes that many of them: the cache's order is a seeded shuffle, so any prefix is a uniform
+sample of the corpus. Larger sizes (1M) reuse them: replica ``r`` of a document keeps its text
+(its ids get an "r<r>/" prefix) and each passage's vector gets a small deterministic Gaussian
+perturbation (``NOISE`` per dimension, from a generator seeded with r), renormalised, so that no two
+vectors are equal and an ANN index faces near-duplicates rather than exact ties; the result records
+how many passages were real. Questions: the opening words of held-out passages (documents not in
+the set), encoded with the same encoder. What this measures: index build, size on disk, dense
+latency and recall@10 against an exact scan, hybrid lexical latency and serving memory at that many
+rows. What it does not: ingest throughput, which is extrapolated from the measured per-stage rates at 10k.
 
-``python -m bench.scale_large --embed MINUTES``    encode (more of) the 10k real passages, cached
 ``python -m bench.scale_large --passages 100000``  measure one size, merge into results.json
+``python -m bench.scale_large --chunk-10k``        chunk bench.scale's 10k postgresql-doc passages
+                                                   (``CACHE``, read by bench.scale_lexical)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench import real_vectors
 from bench.scale import WORK, chunk_files, corpus_files, log
+from bench.vectors import scratch_postgres
 
-CACHE = WORK / "real-10000.pkl"  # the chunked passages (text), as bench.scale makes them
-VECTORS = WORK / "real-10000-vectors.npy"  # their vectors, in order, as far as encoded
-BATCH = 256
+CACHE = WORK / "real-10000.pkl"  # bench.scale's 10k chunked passages (text only), for bench.scale_lexical
 NOISE = 0.02  # per dimension, before renormalising: a replica keeps cosine ~0.93 with its original
 
 
-def real_passages(target: int = 10_000, minutes: float | None = None) -> tuple[list, np.ndarray]:
-    """[(doc, chunks, units)] of all real passages and the float32 vectors of those encoded so far (in order).
-
-    Encoding resumes where it stopped (batches of ``BATCH`` are appended to ``VECTORS``); with
-    ``minutes`` it stops after that long, so a shared machine can spread it over several runs.
-    """
+def chunk_10k(target: int = 10_000) -> list:
+    """[(doc, chunks, units)] of bench.scale's postgresql-doc passages, chunked once into ``CACHE``."""
     if CACHE.exists():
         with CACHE.open("rb") as handle:
-            docs = pickle.load(handle)["docs"]
-    else:
-        from rag import Settings
+            return pickle.load(handle)["docs"]
+    from rag import Settings
 
-        docs, chunk_s, used = chunk_files(corpus_files(), Settings(generator="none"), target)
-        docs = [(doc, chunks, units) for doc, chunks, units in docs]
-        log(f"chunked {sum(len(c) for _, c, _ in docs)} passages from {used} files in {chunk_s:.1f} s")
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        with CACHE.open("wb") as handle:
-            pickle.dump({"docs": docs, "chunk_s": chunk_s}, handle)
-    from rag.ingest.prepare import search_text
-
-    texts = [search_text(doc, c) for doc, chunks, _ in docs for c in chunks]
-    vectors = np.load(VECTORS) if VECTORS.exists() else np.zeros((0, 384), dtype=np.float32)
-    if minutes is not None and len(vectors) < len(texts):
-        from embeddings import load_encoder
-        from rag import Settings
-
-        encoder = load_encoder(Settings().embedding_model)
-        started = time.perf_counter()
-        while len(vectors) < len(texts) and time.perf_counter() - started < minutes * 60:
-            batch = texts[len(vectors):len(vectors) + BATCH]
-            t0 = time.perf_counter()
-            vectors = np.concatenate([vectors, np.asarray(encoder.encode(batch), dtype=np.float32)])
-            np.save(VECTORS, vectors)
-            log(f"encoded {len(vectors)}/{len(texts)} ({len(batch) / (time.perf_counter() - t0):.1f}/s)")
-    return docs, np.ascontiguousarray(vectors[:len(texts)], dtype=np.float32)
-
-
-def base_vectors(count: int, encoded: np.ndarray, noise: float = NOISE) -> np.ndarray:
-    """One vector per real passage: its own where encoded, else a perturbed copy of encoded vector ``i mod m``."""
-    m = len(encoded)
-    if m >= count:
-        return encoded[:count]
-    rng = np.random.default_rng(10_000)
-    rest = encoded[np.arange(m, count) % m] + noise * rng.standard_normal((count - m, encoded.shape[1]), dtype=np.float32)
-    rest /= np.linalg.norm(rest, axis=1, keepdims=True)
-    return np.concatenate([encoded, rest])
+    docs, chunk_s, used = chunk_files(corpus_files(), Settings(generator="none"), target)
+    log(f"chunked {sum(len(c) for _, c, _ in docs)} passages from {used} files in {chunk_s:.1f} s")
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with CACHE.open("wb") as handle:
+        pickle.dump({"docs": docs, "chunk_s": chunk_s}, handle)
+    return docs
 
 
 QUERY_CACHE = WORK / "queries-200.npz"
@@ -87,7 +55,8 @@ PROBES = 50  # hybrid retrieve questions per store
 
 
 def queries(docs: list) -> tuple[list[str], np.ndarray]:
-    """The 200 questions of ``bench.scale`` (opening words of sampled passages, seed 7) and their vectors."""
+    """The 200 questions of ``bench.scale`` (opening words of sampled passages, seed 7) and their vectors;
+    bench.scale_lexical asks them of ``CACHE``'s passages."""
     import random
 
     from bench.scale import QUERIES
@@ -111,11 +80,10 @@ def replicate(docs: list, vectors: np.ndarray, n: int, noise: float = NOISE, tex
     """``n`` passages: the real ones, then replicas of whole documents (replica r: ids prefixed "r<r>/",
     the same text, each vector plus ``noise`` x N(0, 1) per dimension from a generator seeded with r, renormalised).
 
-    ``vectors`` are the encoded real passages (maybe fewer than the texts: see ``base_vectors``).
+    ``vectors`` are the real passages' vectors, in the order of ``docs``' chunks.
     """
     from dataclasses import replace
 
-    vectors = base_vectors(sum(len(c) for _, c, _ in docs), vectors, noise)
     out_docs, blocks, total, r = [], [], 0, 0
     while total < n:
         rng = np.random.default_rng(r)
@@ -182,18 +150,19 @@ def measure(n: int, stores: bool, pgdata: Path, rss: bool = True) -> dict:
     import tempfile
 
     from bench.common import machine
-    from bench.scale import K, dense_bench
+    from bench.scale import K, QUERIES, dense_bench
     from rag.store.vectors import VectorIndex, ivf_lists
 
-    real_docs, real_vectors = real_passages()
-    questions, query_vectors = queries(real_docs)
+    real_docs, real_matrix = real_vectors.load_documents(n)
+    questions, query_vectors = real_vectors.load_queries()
+    questions, query_vectors = questions[:QUERIES], query_vectors[:QUERIES]
     started = time.perf_counter()
-    docs, matrix = replicate(real_docs, real_vectors, n, texts=stores)
+    docs, matrix = replicate(real_docs, real_matrix, n, texts=stores)
     n = len(matrix)
-    real_n = sum(len(c) for _, c, _ in real_docs)
+    real_n = len(real_matrix)
     result: dict = {"machine": machine(), "source": "bench.scale_large", "passages": n,
-                    "built_from": {"real_passages": real_n, "encoded_real_passages": len(real_vectors),
-                                   "replicas": -(-n // real_n),
+                    "built_from": {"real_passages": real_n, "corpus": "bench.real_vectors (Debian documentation)",
+                                   "replicas": -(-n // real_n), "questions": "held-out passages' opening words",
                                    "noise_per_dimension": NOISE, "build_s": round(time.perf_counter() - started, 1)},
                     "raw_vectors_bytes": int(matrix.nbytes)}
     log(f"{n} passages ({result['built_from']})")
@@ -270,7 +239,7 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     from bench.scale import K, dense_bench, dir_bytes, empty_database, hybrid_bench, serving_memory, write_store
     from rag import Settings
     from rag.retrieval.index import Index
-    from rag.store.postgres import PgStore
+    from rag.store.postgres import HNSW_EF_SEARCH, PgStore
     from rag.store.sqlite import ChunkStore
     from rag.store.vectors import VectorIndex
 
@@ -314,7 +283,7 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     log(f"postgres: {out['write']}, {out['store_size_bytes']}")
     pg_truth = [{int(pg_ids[i]) for i in t} for t in truth]  # one writer: ids follow the load order
     out["dense_pgvector_hnsw"] = {**dense_bench("pgvector hnsw", pg.dense_search, query_vectors, pg_truth),
-                                  "ef_search": 40, "m": 16, "ef_construction": 64}
+                                  "ef_search": HNSW_EF_SEARCH, "m": 16, "ef_construction": 64}
     probe = questions[:PROBES]
     sqlite_index = Index(settings.replace(index_dir=sqlite_dir))
     pg_index = Index(settings.replace(index_dir=tmp / "pgindex", store=url))
@@ -337,23 +306,23 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
 
 def main() -> None:
     import json
-    import tempfile
 
     from bench.scale import OUT
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--embed", type=float, metavar="MINUTES", help="encode more real passages for this long, then stop")
+    parser.add_argument("--chunk-10k", action="store_true", help="only chunk bench.scale's 10k passages (CACHE)")
     parser.add_argument("--passages", type=int, help="measure this many passages")
     parser.add_argument("--no-stores", action="store_true", help="FAISS only (no SQLite / PostgreSQL)")
     parser.add_argument("--no-rss", action="store_true", help="skip the serving-memory probes (each loads the encoder)")
     args = parser.parse_args()
-    if args.embed or not args.passages:
-        docs, vectors = real_passages(minutes=args.embed or 0)
-        log(f"{len(vectors)} real passages with vectors ({len(docs)} documents)")
+    if args.chunk_10k or not args.passages:
+        docs = chunk_10k()
+        log(f"{sum(len(c) for _, c, _ in docs)} chunked passages in {CACHE}")
         return
+    log(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as pgdata:
-        result = measure(args.passages, not args.no_stores, Path(pgdata), not args.no_rss)
+    with scratch_postgres() as pgdata:
+        result = measure(args.passages, not args.no_stores, pgdata, not args.no_rss)
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     key = str(args.passages) if args.passages != 10_000 else "10000-shared-bm25"

@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.store.vectors import APPROXIMATE_FROM, IVF_NPROBE, VectorIndex, ivf_lists
+from rag.store.vectors import APPROXIMATE_FROM, VectorIndex, ivf_lists, ivf_nprobe
 
 DIM = 32
 
@@ -44,7 +44,7 @@ def approximate(data):
 def test_kind_follows_size(exact, approximate):
     assert exact.kind == "flat" and exact.exact
     assert approximate.kind == "ivf" and not approximate.exact
-    assert approximate.nprobe == IVF_NPROBE
+    assert approximate.nprobe == ivf_nprobe(approximate._inner.nlist)
     assert exact.size == approximate.size == 6000
 
 
@@ -85,6 +85,21 @@ def test_save_load_roundtrip(which, data, request, tmp_path):
         assert loaded.search(q, 10) == index.search(q, 10)
     with pytest.raises(ValueError):
         VectorIndex.load(path, DIM + 1)
+
+
+def test_ivf_files_built_with_fewer_probes_scan_the_measured_number_when_loaded(data, tmp_path):
+    ids, vectors, _ = data
+    old = VectorIndex.build(ids, vectors, DIM, approximate_from=1000, nprobe=2)  # as an older version might have
+    assert old.nprobe == 2
+    old.save(tmp_path / "vectors.faiss")
+    loaded = VectorIndex.load(tmp_path / "vectors.faiss", DIM)
+    assert loaded.nprobe == ivf_nprobe(loaded._inner.nlist) > 2
+
+
+def test_ivf_probes_grow_with_the_cells_but_their_share_falls():
+    assert ivf_nprobe(500) == 68 and ivf_nprobe(4096) == 192  # 3·sqrt(cells): docs/scaling.md
+    assert ivf_nprobe(4096) / 4096 < ivf_nprobe(500) / 500
+    assert ivf_nprobe(4) <= 4
 
 
 @pytest.mark.parametrize("approximate_from", [10**9, 1000])

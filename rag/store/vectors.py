@@ -3,7 +3,7 @@
 Vectors are unit length, so inner product is cosine similarity. Below
 ``APPROXIMATE_FROM`` vectors the index is exact (a flat scan). From there on
 it is an inverted file (IVF): k-means cells over the vectors, and a query
-scans only the ``IVF_NPROBE`` cells nearest to it.
+scans only the cells nearest to it (``ivf_nprobe`` of them, measured on real vectors).
 
 Why IVF and not HNSW: measured on this project's 2-core machine with a
 clustered synthetic set of 1,000,000 384-dim vectors (``python -m bench.vectors``,
@@ -24,10 +24,22 @@ import numpy as np
 
 VECTORS_FILE = "vectors.faiss"  # in the index folder, beside chunks.sqlite
 APPROXIMATE_FROM = 200_000  # vectors; below this a flat scan answers in < 20 ms on 2 cores
-IVF_NPROBE = 64  # cells scanned per query: recall@10 0.995 at 1M (4096 cells), 0.95 at 100k (1024); docs/benchmarks.md
+IVF_PROBE_FACTOR = 3.0  # nprobe = this x sqrt(cells): fits the real-vector curve, see ivf_nprobe
 IVF_TRAIN_PER_LIST = 40  # k-means training points per cell (FAISS warns below 39)
 IVF_TRAIN_ITERATIONS = 10
 HNSW_EF_SEARCH = 128  # for HNSW files written by earlier versions
+
+
+def ivf_nprobe(nlist: int) -> int:
+    """Cells scanned per query in an index of ``nlist`` cells: ``IVF_PROBE_FACTOR`` x sqrt(nlist).
+
+    Measured on real MiniLM vectors of Debian documentation, queried with held-out passages'
+    opening words (``python -m bench.vectors --real``, docs/scaling.md): the smallest nprobe with
+    recall@10 >= 0.95 was 32 of 150 cells at 6k vectors, 48 of 300 at 12k, 64 of 500 at 20k and 64 of
+    512 at 30k, within 3 x sqrt(cells) each time, a falling share. Beyond 512 cells (the 200k+ sizes
+    that use IVF) this is an extrapolation of that curve. The earlier fixed 64 was chosen on synthetic vectors.
+    """
+    return max(1, min(nlist, math.ceil(IVF_PROBE_FACTOR * math.sqrt(nlist))))
 
 
 def ivf_lists(n: int) -> int:
@@ -45,12 +57,13 @@ class VectorIndex:
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int, approximate_from: int = APPROXIMATE_FROM,
-              nprobe: int = IVF_NPROBE) -> "VectorIndex":
-        """An exact index for small sets, IVF for large ones."""
+              nprobe: int | None = None) -> "VectorIndex":
+        """An exact index for small sets, IVF for large ones (``nprobe`` default: ``ivf_nprobe``)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(ids) >= approximate_from:
             index = cls(dim, _train_ivf(vectors, dim, ivf_lists(len(ids))))
-            index.nprobe = nprobe
+            if nprobe is not None:
+                index.nprobe = nprobe
         else:
             index = cls(dim)
         index.add(ids, vectors)
@@ -61,8 +74,7 @@ class VectorIndex:
         inner = self._inner
         if isinstance(inner, faiss.IndexIVF):
             inner.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
-            if inner.nprobe <= 1:
-                inner.nprobe = IVF_NPROBE
+            inner.nprobe = max(inner.nprobe, ivf_nprobe(inner.nlist))  # older files (nprobe 64) get no less
         elif isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efSearch = max(inner.hnsw.efSearch, HNSW_EF_SEARCH)
 
