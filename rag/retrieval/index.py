@@ -33,7 +33,7 @@ from rag.core.records import Document
 from rag.ingest.chunk import TEXT_RULES_VERSION
 from rag.ingest.extract import EXTRACTORS
 from rag.models.translate import translation_key
-from rag.retrieval.lexicon import Lexicon
+from rag.retrieval.lexicon import Lexicon, encode_multilingual
 from rag.retrieval.library import LibraryFiles
 from rag.retrieval.sync import Syncing
 from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
@@ -238,7 +238,8 @@ class Index(LibraryFiles, Syncing):
         if (question, threshold) not in kept:
             if len(kept) >= TRANSLATIONS_KEPT:
                 kept.clear()
-            kept[question, threshold] = self.lexicon().translations(question, self._encode_uncached, threshold)
+            asked = encode_multilingual(self.multilingual_encoder.encoder, question)  # the question's one encoding
+            kept[question, threshold] = self.lexicon().translations(asked, threshold)
         return kept[question, threshold]
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
