@@ -218,9 +218,9 @@ class Index(LibraryFiles, Syncing):
         return self._lexicon[1]
 
     def _encode_uncached(self, words: list[str]) -> np.ndarray:
-        """Multilingual vectors of single words, at the precision the embedding cache keeps (float16), but not
-        written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word), and a
-        question's words would cost a write on every question."""
+        """Multilingual vectors of the lexicon's words, at the precision the embedding cache keeps (float16), but not
+        written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word). A question's
+        words are encoded with the question (``rag.retrieval.lexicon.encode_multilingual``)."""
         return self.multilingual_encoder.encoder.encode(words).astype(np.float16).astype(np.float32)
 
     def word_translations(self, question: str, threshold: float | None = None) -> dict[str, frozenset[str]]:
