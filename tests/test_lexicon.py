@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embeddings.multilingual import load_multilingual
-from rag.retrieval.lexicon import Lexicon, question_words, words_of
+from rag.retrieval.lexicon import Lexicon, encode_multilingual, question_words, words_of
 
 GERMAN = [
     "Bei der Erstellung eines Kontos sollten Sie ein gutes Passwort auswählen, das aus mindestens sechs bis acht "
@@ -14,6 +14,29 @@ GERMAN = [
     "Der typische Bootstrap-Prozess ist wie eine 4-stufige Rakete. Jede Stufe übergibt die Kontrolle an die nächste.",
     "Das Dateisystem wird beim Systemstart eingebunden.",
 ]
+
+
+def asked(question: str):
+    return encode_multilingual(load_multilingual(), question)
+
+
+def test_a_question_and_its_words_are_one_encoder_call():
+    calls = []
+    encoder = load_multilingual()
+
+    class Counting:
+        def encode(self, texts):
+            calls.append(list(texts))
+            return encoder.encode(texts)
+
+    counting = Counting()
+    question = "How many characters should a good password have?"
+    first = encode_multilingual(counting, question)
+    again = encode_multilingual(counting, question)
+    assert calls == [[question, "characters", "good", "password"]]
+    assert again is first and first.words == ("characters", "good", "password")
+    assert first.word_vectors.shape == (3, first.vector.shape[0])
+    assert np.allclose(first.vector, encoder.encode([question])[0], atol=1e-3)  # batching does not change it
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +55,7 @@ def test_question_words_leave_out_the_question_languages_stopwords():
 
 
 def test_english_words_find_their_german_translations(lexicon):
-    encode = load_multilingual().encode
-    found = lexicon.translations("Is a good password typical of the filesystem?", encode, 0.85)
+    found = lexicon.translations(asked("Is a good password typical of the filesystem?"), 0.85)
     assert "passwort" in found["password"]
     assert "gutes" in found["good"]
     assert "typische" in found["typical"]
@@ -41,15 +63,15 @@ def test_english_words_find_their_german_translations(lexicon):
 
 
 def test_a_threshold_above_every_cosine_translates_nothing(lexicon):
-    assert lexicon.translations("a good password", load_multilingual().encode, 2.0) == {}
+    assert lexicon.translations(asked("a good password"), 2.0) == {}
 
 
 def test_translations_are_words_of_the_library_only(lexicon):
-    found = lexicon.translations("good password rocket", load_multilingual().encode, 0.6)
+    found = lexicon.translations(asked("good password rocket"), 0.6)
     library = set().union(*(words_of(t) for t in GERMAN))
     assert set().union(*found.values()) <= library
 
 
 def test_an_empty_library_translates_nothing():
     empty = Lexicon.of([], lambda words: np.zeros((len(words), 512), dtype=np.float32))
-    assert empty.translations("a good password", load_multilingual().encode, 0.5) == {}
+    assert empty.translations(asked("a good password"), 0.5) == {}

@@ -13,6 +13,7 @@ import pytest
 from rag.core.config import BUNDLED_CORPUS
 from rag.core.records import Chunk, Document
 from scale_support import ROOT, free_port, rag_env, start_pg
+from tests.test_lexical import HOSTILE
 
 NEWS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 
@@ -63,8 +64,9 @@ def test_schema_is_created_once_and_writes_are_transactional(pg):
     again.close()
 
 
-def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
-    """Both stores hold FTS5's tokens and rank with rag.store.lexical: same rows, same BM25 scores, any language."""
+def test_both_stores_rank_the_lexical_side_with_their_own_engine(pg, tmp_path):
+    """Both stores hold FTS5's tokens, so a question matches the same passages in either; each engine ranks them
+    (FTS5 bm25(), PostgreSQL idf-weighted ts_rank), best first, at most ``limit``, and no text is a syntax error."""
     from rag.store.postgres import PgStore
     from rag.store.sqlite import ChunkStore
 
@@ -76,20 +78,32 @@ def test_lexical_side_ranks_as_the_sqlite_store(pg, tmp_path):
                          "was held in Bordeaux."),
         "de.txt": ("de", "Die Käufer der Maschinen zahlen wenig für Strom in Kasachstan."),
         "long.txt": ("en", "Mining " * 300 + "is what miners in Kazakhstan do."),
+        "power.txt": ("en", "Power is cheap where rivers run; power lines carry the power of dams to the cities."),
+        "blob.txt": ("en", "The image checksum is " + "f00d" * 600 + " (too long a word for PostgreSQL to index)."),
     }
+    ids: dict[tuple[str, str], int] = {}
     for doc_id, (lang, text) in texts.items():
         doc = Document(doc_id, "sha-" + doc_id, "Title " + doc_id, None, lang, text)
-        for store in (pgs, lite):
-            _put(store, doc)
+        for name, store in (("pg", pgs), ("lite", lite)):
+            ids[name, doc_id] = _put(store, doc)[0]
     with pgs.transaction() as conn:
         lex = conn.execute("SELECT lex::text FROM chunks WHERE doc_id = 'nl.txt'").fetchone()[0]
     assert "'mijnwerk'" in lex, lex  # Porter's stem, as FTS5 indexes it
-    assert pgs.lexical_totals() == lite.lexical_totals()
     assert np.allclose(pgs.sample_vectors(4, 3), lite.sample_vectors(4, 3))  # one sample, whichever store
-    for question in ("mijnwerkers", "Where do miners take their mining machines?", "kaufer strom",
-                     "How do I run pg_dump in parallel?", "Kazakhstan mining miners", "Where was the first DebConf?",
-                     "nothing matches zzzq"):
-        assert pgs.lexical_search(question, 10) == lite.lexical_search(question, 10), question
+    firsts = {"mijnwerkers": "nl.txt", "kaufer strom": "de.txt", "How do I run pg_dump in parallel?": "en.txt",
+              "Where was the first DebConf?": "en.txt", "Where is power cheap? Bordeaux?": "en.txt",
+              "How much power do dams carry?": "power.txt"}
+    for name, store in (("pg", pgs), ("lite", lite)):
+        by_row = {row: doc for (n, doc), row in ids.items() if n == name}
+        for question, first in firsts.items():
+            found = store.lexical_search(question, 10)
+            assert by_row[found[0][0]] == first, (name, question, found)
+            assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+        assert {by_row[r] for r, _ in store.lexical_search("Kazakhstan mining miners", 10)} == {"en.txt", "long.txt"}
+        assert len(store.lexical_search("Kazakhstan mining miners power", 2)) == 2
+        assert store.lexical_search("nothing matches zzzq", 10) == []
+        for question in HOSTILE:
+            assert isinstance(store.lexical_search(question, 10), list), question
     assert pgs.term_document_frequency(["miners", "pg_dump", "käufer", "absent"]) == \
         lite.term_document_frequency(["miners", "pg_dump", "käufer", "absent"]) == \
         {"miners": 2, "pg_dump": 1, "käufer": 1, "absent": 0}
@@ -157,5 +171,6 @@ def test_postgres_retrieves_and_answers_like_the_embedded_store(pg):
     questions = [json.loads(line) for line in NEWS.read_text().splitlines() if line.strip()]
     result = parity(pg.database("parity"), questions)
     assert abs(result["hit@5_difference_points"]) <= 2.0, result
-    # Both stores rank the lexical side with rag.store.lexical (same tokens, same BM25): every answer is the same.
+    # Each store ranks its lexical side with its own engine (same tokens, different scores); on the news set every
+    # quotes-only answer is still the same.
     assert result["same_answers"] == len(questions), json.dumps(result["different_answers"])

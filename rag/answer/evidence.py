@@ -30,8 +30,7 @@ from rag.core.tuning import (
 )
 from rag.ingest.sentences import leans_on_previous
 from rag.retrieval.index import Index
-from rag.retrieval.lexicon import words_of
-from rag.retrieval.retrieve import encode_question
+from rag.retrieval.lexicon import encode_multilingual, words_of
 from rag.verify.overlap import content_words, leading_name, names, numbers
 
 
@@ -157,7 +156,7 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
             other = sentence.vector_ml is not None
             if other:
                 if question_ml is None:
-                    question_ml = encode_question(index.multilingual_encoder.encoder, plan.question)
+                    question_ml = encode_multilingual(index.multilingual_encoder.encoder, plan.question).vector
                     to_english = index.crosslingual_scale(question_vector, question_ml, hub_weight=hub_weight)
                     translated = _translated_question_words(index, plan)
                 similarity = (float(to_english(sentence.vector_ml)[0]) if to_english is not None

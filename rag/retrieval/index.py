@@ -33,7 +33,7 @@ from rag.core.records import Document
 from rag.ingest.chunk import TEXT_RULES_VERSION
 from rag.ingest.extract import EXTRACTORS
 from rag.models.translate import translation_key
-from rag.retrieval.lexicon import Lexicon
+from rag.retrieval.lexicon import Lexicon, encode_multilingual
 from rag.retrieval.library import LibraryFiles
 from rag.retrieval.sync import Syncing
 from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEED, CrossLingualScale, Moments
@@ -218,9 +218,9 @@ class Index(LibraryFiles, Syncing):
         return self._lexicon[1]
 
     def _encode_uncached(self, words: list[str]) -> np.ndarray:
-        """Multilingual vectors of single words, at the precision the embedding cache keeps (float16), but not
-        written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word), and a
-        question's words would cost a write on every question."""
+        """Multilingual vectors of the lexicon's words, at the precision the embedding cache keeps (float16), but not
+        written to it: a library's vocabulary would double the index on disk (about 1.5 KB a word). A question's
+        words are encoded with the question (``rag.retrieval.lexicon.encode_multilingual``)."""
         return self.multilingual_encoder.encoder.encode(words).astype(np.float16).astype(np.float32)
 
     def word_translations(self, question: str, threshold: float | None = None) -> dict[str, frozenset[str]]:
@@ -238,7 +238,8 @@ class Index(LibraryFiles, Syncing):
         if (question, threshold) not in kept:
             if len(kept) >= TRANSLATIONS_KEPT:
                 kept.clear()
-            kept[question, threshold] = self.lexicon().translations(question, self._encode_uncached, threshold)
+            asked = encode_multilingual(self.multilingual_encoder.encoder, question)  # the question's one encoding
+            kept[question, threshold] = self.lexicon().translations(asked, threshold)
         return kept[question, threshold]
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:

@@ -1,11 +1,18 @@
-"""Hybrid retrieval: dense vectors and BM25, merged by reciprocal rank fusion.
+"""Hybrid retrieval: dense vectors and full-text ranking, merged by reciprocal rank fusion.
 
-Dense search finds paraphrases; BM25 finds rare names and numbers that a
+Dense search finds paraphrases; the store's full-text engine (FTS5's BM25,
+PostgreSQL's idf-weighted ``ts_rank``) finds rare names and numbers that a
 small encoder blurs. Fusing ranks (not raw scores) needs no calibration
-between the two. Non-English chunks are matched by the multilingual
-encoder (its cosines put on the English scale, ``rag.store.crosslingual``) and by
-BM25 over the question's words translated into the library's words
+between the two, nor between the two stores' lexical scores. Non-English
+chunks are matched by the multilingual encoder (its cosines put on the
+English scale, ``rag.store.crosslingual``) and by the full-text query
+extended with the question's words translated into the library's words
 (``rag.retrieval.lexicon``).
+
+A question is encoded once per encoder: the English encoder's vector here,
+the multilingual encoder's vector together with the question's words in one
+batch (``rag.retrieval.lexicon.encode_multilingual``); both are kept per
+question, so the evidence step and a retry reuse them.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from rag.core.calibration import calibrated
 from rag.core.errors import BadQuestion
 from rag.core.records import Hit
 from rag.retrieval.index import Index
+from rag.retrieval.lexicon import encode_multilingual
 from rag.store.crosslingual import CrossLingualScale
 
 SCOPED_POOL = 10_000  # candidates read per retriever when a scope filters them afterwards
@@ -119,7 +127,7 @@ def _crosslingual(index: Index, question: str, question_vector: np.ndarray, z_sc
     ids, _matrix = index.multilingual_vectors()
     if not len(ids):
         return None
-    question_ml = encode_question(index.multilingual_encoder.encoder, question)
+    question_ml = encode_multilingual(index.multilingual_encoder.encoder, question).vector
     return index.crosslingual_scale(question_vector, question_ml, z_scale, hub_weight)
 
 
@@ -136,7 +144,7 @@ def _multilingual_search(index: Index, to_english: CrossLingualScale | None, can
         return []
     ids, matrix = index.multilingual_vectors()
     raw = matrix @ to_english.question_ml
-    pool = np.argsort(-raw)[: candidates * HUB_POOL]
+    pool = _top(raw, candidates * HUB_POOL)
     scores = to_english(matrix[pool], raw[pool])
     best: dict[int, float] = {}
     for i in np.argsort(-scores)[: candidates * 8]:  # a chunk scores as its best sentence
@@ -145,7 +153,7 @@ def _multilingual_search(index: Index, to_english: CrossLingualScale | None, can
 
 
 def _with_translations(index: Index, question: str, threshold: float | None) -> str:
-    """The question's BM25 query with its words' translations into the library's other languages (``rag.retrieval.lexicon``).
+    """The question's full-text query with its words' translations into the library's other languages (``rag.retrieval.lexicon``).
 
     One query rather than a ranking of its own: a passage is scored on the
     words it holds, English ones or their translations, so an English question
@@ -166,8 +174,16 @@ def encode_question(encoder, question: str) -> np.ndarray:
     return vector
 
 
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` highest ``scores``, best first, without sorting all of them."""
+    if count < len(scores):
+        scores_at = np.argpartition(-scores, count - 1)[:count]
+        return scores_at[np.argsort(-scores[scores_at], kind="stable")]
+    return np.argsort(-scores, kind="stable")
+
+
 def _cosine(index: Index, vector: np.ndarray, row: int) -> float | None:
-    """Dense similarity of a chunk that only BM25 found (for display and thresholds)."""
+    """Dense similarity of a chunk that only the full-text search found (for display and thresholds)."""
     try:
         stored = index.vectors().reconstruct(row)
     except (RuntimeError, KeyError):

@@ -1,62 +1,31 @@
-"""The lexical side of retrieval: one BM25 ranking, whichever store holds the index.
+"""The lexical side of retrieval: what the full-text index holds, and how a question becomes a query.
 
-A store only *finds* passages: which rows contain a term, how many rows hold
-each term, how many rows and tokens there are in all, and the text that was
-indexed. The ranking is computed here, the same way for SQLite and for
-PostgreSQL, so both stores return the same passages in the same order and a
-question gets the same answer from either.
+Each store ranks with its own engine (SQLite: FTS5's ``bm25()``; PostgreSQL:
+``ts_rank`` over a GIN-indexed ``tsvector``), top ``k`` first, so the cost of
+a question is the engine's index lookup and nothing that walks the library in
+Python. The two stores do not score alike; retrieval fuses ranks, not scores
+(``rag.retrieval.retrieve``), and parity is judged on answers and hit@5.
 
 Words are analysed by SQLite's FTS5 tokenizer (``porter unicode61
 remove_diacritics 2``: case folded, diacritics dropped, Porter-stemmed), which
 is what the embedded store's full-text index uses; an in-memory FTS5 table
-does the analysing, so the tokens are exactly the ones the SQLite index holds.
-PostgreSQL stores the same tokens per chunk (``lex`` column, GIN index).
-
-The score is FTS5's ``bm25()`` (k1 1.2, b 0.75, idf ``ln((N - n + .5) / (n + .5))``,
-at least 1e-6), summed over the query's terms, with corpus-wide N, document
-frequencies and mean length. Only a capped candidate set is scored
-(``CANDIDATES`` rows): the rows of the rarest terms first, in row order, so a
-question made of common words does not rank half the corpus. Below the cap the
-ranking is exact BM25 over every matching row.
+does the analysing through the documented ``fts5vocab`` view, so PostgreSQL's
+``lex`` column holds exactly the tokens the SQLite index holds, and a question
+matches the same passages in either store.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
 
 from rag import lang
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-K1 = 1.2
-B = 0.75
-CANDIDATES = 1000  # rows scored per question
-
-
-class LexicalIndex(Protocol):
-    """What a store provides for lexical search (``rag.store.sqlite.ChunkStore``, ``rag.store.postgres.PgStore``)."""
-
-    def lexical_totals(self) -> tuple[int, int]:
-        """(rows, tokens) of the whole full-text index."""
-        ...
-
-    def lexical_frequency(self, terms: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-        """How many rows hold each term (analysed tokens; several tokens are a phrase)."""
-        ...
-
-    def lexical_rows(self, terms: Sequence[tuple[str, ...]], limit: int) -> list[int]:
-        """Ids of rows holding any of ``terms``, lowest ids first, at most ``limit``."""
-        ...
-
-    def lexical_positions(self, ids: Sequence[int], tokens: Sequence[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict[int, dict[str, int]]]:
-        """Where each token occurs in each row (token offsets), each row's length in tokens, and the counts of
-        tokens that occur more often than their positions show (PostgreSQL keeps at most 256 per token)."""
-        ...
+MAX_TERMS = 64  # query words kept per question (a pasted page must not become a 10,000-term query)
+LEXEME_BYTES = 2046  # the longest token PostgreSQL's tsvector and tsquery hold (longer ones are an error there)
 
 
 def body(title: str | None, section: str, text: str, text_en: str | None) -> str:
@@ -117,18 +86,28 @@ Term = tuple[str, ...]  # the tokens of one query word; several tokens ("pg_dump
 
 
 def fts_terms(text: str) -> list[str]:
-    """Distinct content words of ``text`` in a form safe for an FTS5 query."""
+    """Distinct content words of ``text`` (lower case, word characters only, not stopwords of its language)."""
     words = re.findall(r"\w+", text.lower())
     stopwords = lang.for_text(text).stopwords
     seen: dict[str, None] = {}
     for word in words:
         if word not in stopwords and (len(word) > 1 or word.isdigit()):
             seen.setdefault(word, None)
-    return list(seen)[:64]
+    return list(seen)[:MAX_TERMS]
+
+
+def match_expression(question: str) -> str:
+    """An FTS5 query matching any content word of ``question``; "" when it has none.
+
+    Every word is a quoted string (quotes doubled), so nothing a user types is
+    read as FTS5 syntax (``AND``, ``NEAR``, ``*``, ``:``, parentheses); a word
+    FTS5 splits ("pg_dump") is matched as the phrase of its parts.
+    """
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in fts_terms(question))
 
 
 def query_terms(question: str) -> list[Term]:
-    """The analysed terms of the question's content words, in order, repeats kept (each counts, as in FTS5)."""
+    """The analysed terms of the question's content words, in order (for stores that hold the analysed tokens)."""
     words = fts_terms(question)
     if not words:
         return []
@@ -142,7 +121,12 @@ def tsvector(found: dict[str, list[int]]) -> str:
     """A PostgreSQL ``tsvector`` literal of analysed tokens and their offsets (positions are 1-based, at most 16383)."""
     return " ".join("'" + token.replace("\\", "\\\\").replace("'", "''") + "':"
                     + ",".join(str(min(at + 1, 16383)) for at in sorted(offsets)[:256])
-                    for token, offsets in sorted(found.items()))
+                    for token, offsets in sorted(found.items()) if fits_postgres(token))
+
+
+def fits_postgres(token: str) -> bool:
+    """Whether PostgreSQL can hold ``token`` as a lexeme (a 2 KB run of letters cannot, nor be searched for there)."""
+    return len(token.encode("utf-8")) <= LEXEME_BYTES
 
 
 def overflow(found: dict[str, list[int]]) -> dict[str, int] | None:
@@ -159,82 +143,3 @@ def tsquery(terms: Sequence[Term]) -> str:
     return " | ".join("(" + " <-> ".join(lexeme(t) for t in term) + ")" for term in terms)
 
 
-def idf(rows: int, frequency: int) -> float:
-    value = math.log((rows - frequency + 0.5) / (frequency + 0.5))
-    return value if value > 0 else 1e-6
-
-
-def candidates(store: LexicalIndex, frequency: dict[Term, int], cap: int = CANDIDATES) -> list[int]:
-    """Rows to score: every matching row when there are at most ``cap``, else the rarest terms' rows first."""
-    present = sorted((t for t, n in frequency.items() if n), key=lambda t: (frequency[t], t))
-    if not present:
-        return []
-    if sum(frequency[t] for t in present) <= cap:
-        return store.lexical_rows(present, cap)
-    chosen: dict[int, None] = {}
-    for term in present:
-        for row in store.lexical_rows([term], cap):
-            chosen.setdefault(row, None)
-            if len(chosen) >= cap:
-                return list(chosen)
-    return list(chosen)
-
-
-def occurrences(found: dict[str, set[int]], term: Term) -> int:
-    """How often ``term`` occurs in a row, given where its tokens are; a phrase counts where its tokens follow each other."""
-    first = found.get(term[0])
-    if not first:
-        return 0
-    if len(term) == 1:
-        return len(first)
-    rest = [found.get(t, ()) for t in term[1:]]
-    return sum(all(at + i + 1 in offsets for i, offsets in enumerate(rest)) for at in first)
-
-
-def search(store: LexicalIndex, question: str, limit: int, cap: int = CANDIDATES) -> list[tuple[int, float]]:
-    """(row id, BM25 score) best first, at most ``limit``; only rows holding a query term."""
-    asked = query_terms(question)
-    if not asked:
-        return []
-    weights = Counter(asked)  # a term asked twice counts twice, as FTS5 sums its phrases
-    terms = sorted(weights)
-    frequency = store.lexical_frequency(terms)
-    rows = candidates(store, frequency, cap)
-    if not rows:
-        return []
-    total_rows, total_tokens = store.lexical_totals()
-    total_rows = max(total_rows, 1)
-    mean_length = total_tokens / total_rows if total_tokens else 1.0
-    term_idf = {t: idf(total_rows, frequency.get(t, 0)) for t in terms}
-    positions, lengths, many = store.lexical_positions(rows, sorted({t for term in terms for t in term}))
-    scored: list[tuple[int, float]] = []
-    for row, found in positions.items():
-        norm = K1 * (1 - B + B * lengths.get(row, 0) / mean_length)
-        counted = many.get(row, {})
-        score = 0.0
-        for term in terms:
-            tf = counted[term[0]] if len(term) == 1 and term[0] in counted else occurrences(found, term)
-            if tf:
-                score += weights[term] * term_idf[term] * (tf * (K1 + 1)) / (tf + norm)
-        if score > 0:
-            scored.append((row, score))
-    scored.sort(key=lambda item: (-item[1], item[0]))
-    return scored[:limit]
-
-
-def sqlite_varints(blob: bytes) -> list[int]:
-    """Decode SQLite's big-endian varints (FTS5's record format)."""
-    values, i = [], 0
-    while i < len(blob):
-        value = 0
-        for n in range(9):
-            byte = blob[i]
-            i += 1
-            if n == 8:
-                value = (value << 8) | byte
-                break
-            value = (value << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        values.append(value)
-    return values

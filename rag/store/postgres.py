@@ -11,9 +11,8 @@ document.
 The schema is created on first use (``MIGRATIONS``; the applied version is
 kept in ``schema_version``). The lexical side stores, per chunk, the tokens
 SQLite's FTS5 index would hold (``lex``: Porter-stemmed, case and diacritics
-folded, with positions; GIN-indexed) and its length in tokens; ``rag.store.lexical``
-ranks candidates with the same BM25 for both stores, so a question gets the
-same passages, in the same order, from either.
+folded, with positions; GIN-indexed), so a question matches the same passages
+in either store; PostgreSQL ranks them itself (``rag.store.postgres_fulltext``).
 
 Connections come from a pool (``rag.store.postgres_pool``): serving threads read
 side by side, a database restart costs the requests it meets one line each

@@ -1,7 +1,12 @@
-"""The PostgreSQL store's full-text side: FTS5's tokens kept in ``lex`` (GIN), read for ``rag.store.lexical``.
+"""The PostgreSQL store's full-text side: the database ranks, over the GIN-indexed ``lex`` tsvector, ``LIMIT k``.
 
-The tokens come from the same analyzer as the SQLite store's, so both stores
-rank a question's passages alike. A part of ``PgStore``.
+``lex`` holds the tokens SQLite's FTS5 index holds (``rag.store.lexical``), so
+a question matches the same passages in either store. PostgreSQL's own
+``ts_rank`` has no inverse document frequency, so each query term's rank is
+weighted by BM25's idf, ``ln((N - n + .5) / (n + .5))`` (at least 1e-6), with
+``n`` counted through the GIN index in the same statement: a question naming a
+rare word ("Kazakhstan") is not outvoted by one naming a common one ("take").
+A part of ``PgStore``.
 """
 
 from __future__ import annotations
@@ -10,62 +15,45 @@ import re
 from collections.abc import Iterable
 
 from rag.store import lexical
-from rag.store.lexical import analyzer
+from rag.store.lexical import analyzer, fits_postgres, query_terms
+
+# Per term: its idf; per matching chunk: the idf-weighted sum of ts_rank (normalization 1: divided by
+# 1 + log(length)), computed only for rows the GIN index returns for some term, best first.
+SEARCH = """
+WITH terms AS (
+    SELECT t::tsquery AS query, greatest(ln((%(rows)s - df + 0.5) / (df + 0.5)), 1e-6) AS idf
+    FROM unnest(%(terms)s::text[]) AS t,
+         LATERAL (SELECT count(*) AS df FROM chunks WHERE lex @@ t::tsquery) AS counted
+)
+SELECT c.id, sum(terms.idf * ts_rank(c.lex, terms.query, 1)) AS score
+FROM terms JOIN chunks c ON c.lex @@ terms.query
+GROUP BY c.id ORDER BY score DESC, c.id LIMIT %(limit)s
+"""
 
 
 class PgFullText:
-    """BM25 search, term statistics and phrase counts over the ``lex`` column (mixed into ``PgStore``)."""
+    """Ranked search and term counts over the ``lex`` column (mixed into ``PgStore``)."""
 
     def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) best first: the same ranking as the SQLite store (``rag.store.lexical``)."""
-        return lexical.search(self, query, limit)
+        """(chunk id, score) best first, at most ``limit``; higher is better (not on the SQLite store's scale)."""
+        terms = [term for term in query_terms(query) if all(map(fits_postgres, term))]
+        if not terms or limit <= 0:
+            return []
+        rows = self._passages()
+        with self._lock:
+            found = self._conn.execute(SEARCH, {"rows": rows, "terms": [lexical.tsquery([t]) for t in terms],
+                                                "limit": int(limit)}).fetchall()
+        return [(int(row), float(score)) for row, score in found]
 
-    def lexical_totals(self) -> tuple[int, int]:
+    def _passages(self) -> int:
+        """How many chunks there are (the N of idf), counted once per generation."""
         generation = self.generation()
-        cached = getattr(self, "_totals", None)
+        cached = getattr(self, "_passage_count", None)
         if cached is None or cached[0] != generation:
             with self._lock:
-                rows, tokens = self._conn.execute("SELECT count(*), coalesce(sum(lex_len), 0) FROM chunks").fetchone()
-            cached = self._totals = (generation, (int(rows), int(tokens)))
+                count = int(self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            cached = self._passage_count = (generation, count)
         return cached[1]
-
-    def lexical_frequency(self, terms: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-        terms = list(terms)
-        counts: dict[tuple[str, ...], int] = {}
-        with self._lock:
-            for term in terms:
-                row = self._conn.execute("SELECT count(*) FROM chunks WHERE lex @@ %s::tsquery",
-                                         (lexical.tsquery([term]),)).fetchone()
-                counts[term] = int(row[0])
-        return counts
-
-    def lexical_rows(self, terms: Iterable[tuple[str, ...]], limit: int) -> list[int]:
-        terms = list(terms)
-        if not terms:
-            return []
-        with self._lock:  # "id + 0": order after the GIN lookup, never by walking the primary key
-            rows = self._conn.execute("SELECT id FROM chunks WHERE lex @@ %s::tsquery ORDER BY id + 0 LIMIT %s",
-                                      (lexical.tsquery(terms), int(limit))).fetchall()
-        return [int(r[0]) for r in rows]
-
-    def lexical_positions(self, ids: Iterable[int], tokens: Iterable[str]) -> tuple[dict[int, dict[str, set[int]]], dict[int, int], dict[int, dict[str, int]]]:
-        ids, tokens = [int(i) for i in ids], list(tokens)
-        if not ids:
-            return {}, {}, {}
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT c.id, c.lex_len, c.lex_many, u.lexeme, u.positions FROM chunks c "
-                "LEFT JOIN LATERAL unnest(c.lex) u ON u.lexeme = ANY(%s) WHERE c.id = ANY(%s)", (tokens, ids)).fetchall()
-        found: dict[int, dict[str, set[int]]] = {}
-        lengths: dict[int, int] = {}
-        many: dict[int, dict[str, int]] = {}
-        for row, length, counts, lexeme, positions in rows:
-            lengths[row] = int(length or 0)
-            if counts:
-                many[row] = counts
-            if lexeme is not None:
-                found.setdefault(row, {})[lexeme] = {p - 1 for p in positions}
-        return found, lengths, many
 
     def term_document_frequency(self, terms: Iterable[str], chunk_ids: Iterable[str] | None = None) -> dict[str, int]:
         """In how many passages each term (a phrase if it has several words) occurs, analysed as SQLite's FTS5 does."""
