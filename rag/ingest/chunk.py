@@ -17,7 +17,7 @@ from rag.ingest.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, leans_o
 
 # Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one
 # built with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "7"
+TEXT_RULES_VERSION = "8"
 SECTION_SEPARATOR = " › "
 
 

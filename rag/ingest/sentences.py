@@ -95,6 +95,9 @@ def _split_piece(text: str, start: int, end: int, lang: str) -> list[Sentence]:
         return []
     out: list[Sentence] = []
     cursor = 0
+    # Within one paragraph a line break is a space: pysbd would end a sentence at each hard wrap
+    # ("… and was based" / "on the …"). Same length, so offsets found in it hold for ``line``.
+    line = line.replace("\n", " ")
     for piece in _segmenter(lang).segment(line):
         stripped = piece.strip()
         if not stripped:

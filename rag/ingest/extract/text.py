@@ -17,11 +17,19 @@ from rag.ingest.extract.blocks import Block, BlockKind, Extracted, TextBuilder
 
 TEXT_EXTRACTOR = "text/1"
 MARKDOWN_EXTRACTOR = "markdown/1"
-SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]\s*$")
+SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*\s*$")  # a closing quote or bracket ends nothing by itself
+OVERSTRIKE = re.compile(r"[^\n]\x08")  # nroff's bold ("B\bB") and underline ("_\bB"): keep the last character
+LIST_START = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
+WRAPPED_LINE_CHARS = 50  # a line this long that stops mid-sentence was wrapped, whatever starts the next
 
 
 def extract_text(text: str) -> Extracted:
-    """Blocks over the original text: one per paragraph, boilerplate left out."""
+    """Blocks over the original text: one per paragraph, boilerplate left out.
+
+    Manual pages saved as text (Postfix's READMEs) set headings in nroff overstrike; those
+    are read as the characters they print, so the text differs from the file only there.
+    """
+    text = OVERSTRIKE.sub("", text)
     blocks: list[Block] = []
     for seg_start, seg_end in clean_segments(text, find_noise(text)):
         start = None
@@ -46,8 +54,11 @@ def extract_text(text: str) -> Extracted:
 
 
 def _continues(previous: str, line: str, gap: str) -> bool:
-    """A hard-wrapped line: no blank line before it, the previous line unfinished, this one in lower case."""
-    return gap.count("\n") == 1 and not SENTENCE_END.search(previous) and line[:1].islower()
+    """A hard-wrapped line: no blank line before it, the previous line unfinished, and this one in
+    lower case or the previous one long (a wrapped line, not a title), and not a list item."""
+    if gap.count("\n") != 1 or SENTENCE_END.search(previous) or LIST_START.match(line):
+        return False
+    return line[:1].islower() or len(previous) >= WRAPPED_LINE_CHARS
 
 
 def _first_line_title(text: str, blocks: list[Block]) -> str:
