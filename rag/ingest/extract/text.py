@@ -41,16 +41,21 @@ def extract_text(text: str) -> Extracted:
             if not body:
                 continue
             if start is not None and not _continues(previous, body, text[end:line_start]):
-                blocks.append(Block(start, end, BlockKind.PARAGRAPH))
+                blocks.append(Block(start, end, _kind_of(text[start:end])))
                 start = None
             if start is None:
                 start = line_start + (len(line.group()) - len(line.group().lstrip()))
             end = line_start + len(line.group().rstrip())
             previous = body
         if start is not None:
-            blocks.append(Block(start, end, BlockKind.PARAGRAPH))
+            blocks.append(Block(start, end, _kind_of(text[start:end])))
     title = _first_line_title(text, blocks)
     return Extracted(text, tuple(blocks), title, date_header(text), TEXT_EXTRACTOR)
+
+
+def _kind_of(paragraph: str) -> BlockKind:
+    """A paragraph that starts with a bullet or a number ("* ", "2) ") is a list item."""
+    return BlockKind.ITEM if LIST_START.match(paragraph) else BlockKind.PARAGRAPH
 
 
 def _continues(previous: str, line: str, gap: str) -> bool:
@@ -99,11 +104,13 @@ def extract_markdown(source: str) -> Extracted:
     lines = source.split("\n")
     paragraph: list[str] = []
     table_header: list[str] = []
+    item = [False]  # whether the paragraph being gathered is a list item
 
     def flush() -> None:
         if paragraph:
-            out.add(_inline(" ".join(p.strip() for p in paragraph)))
+            out.add(_inline(" ".join(p.strip() for p in paragraph)), BlockKind.ITEM if item[0] else BlockKind.PARAGRAPH)
             paragraph.clear()
+        item[0] = False
 
     i = 0
     while i < len(lines):
@@ -140,6 +147,7 @@ def extract_markdown(source: str) -> Extracted:
             table_header = []
         elif LIST_ITEM.match(line):
             flush()
+            item[0] = True
             paragraph.append(LIST_ITEM.sub("", line, count=1))
         else:
             paragraph.append(line)
