@@ -300,6 +300,12 @@ def test_control_characters_make_an_untyped_file_binary_but_not_a_named_one():
     assert "plain words" in extract(data, ".txt").text  # the name says text: taken at its word
 
 
+def test_an_untyped_manual_page_in_nroff_overstrike_is_text():
+    heading = "".join(f"{ch}\b{ch}" for ch in "Building Postfix")
+    doc = extract(f"{heading}\n\nRun make in the top-level directory.\n".encode(), "")
+    assert doc.text.startswith("Building Postfix\n")
+
+
 # -- end to end ----------------------------------------------------------------------------------
 
 QUESTIONS = [
