@@ -93,8 +93,9 @@ def feature_names() -> list[str]:
     return [f.name for f in fields(Features)]
 
 
-def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
-    """The candidates of every answerable dev question, scored under the current weights (``focus`` uncapped)."""
+def collect(home: Path, hub_weight: float | None = None, read: bool = True) -> list[Question]:
+    """The candidates of every answerable dev question, scored under the current weights (``focus`` uncapped),
+    the best few with the reader's probability (``read``; its weight is fitted by ``bench.calibrate_reader``)."""
     from rag.answer.evidence import score_candidates
     from rag.answer.plan import make_plan
     from rag.answer.translation import translator
@@ -120,7 +121,8 @@ def collect(home: Path, hub_weight: float | None = None) -> list[Question]:
             plan = make_plan(q["question"], index)
             k = max(settings.top_k, EVIDENCE_CHUNKS)
             found = retrieve(index, q["question"], k=k, candidates=max(settings.candidates, k), rrf_k=settings.rrf_k)
-            candidates = score_candidates(index, found.hits, found.vector, plan, translate, hub_weight, math.inf)
+            candidates = score_candidates(index, found.hits, found.vector, plan, translate, hub_weight, math.inf,
+                                          read=read)
             if not candidates:
                 continue
             texts = [f"{c.evidence.text}\n{c.evidence.text_en or ''}" for c in candidates]

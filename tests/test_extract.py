@@ -252,3 +252,22 @@ def test_binary_and_unknown_input_is_refused():
         extract(b"\x00\x01\x02 text", ".txt")
     with pytest.raises(ExtractError, match="PDF"):
         extract(b"not a pdf", ".pdf")
+
+
+def test_a_hard_wrapped_sentence_is_one_unit_whatever_starts_its_lines():
+    text = ("The first memcache client for Postfix was written by Omar Kilani, and was based\n"
+            "on the Postfix 2.3 code. Process limits above 1000 require Postfix version\n"
+            "2.4 or later.\n\nLimitations\n* The client cannot be used for alias_maps (these may contain \"/file\"\n"
+            "  destinations).\n")
+    extracted = extract(text.encode(), ".txt")
+    units = [extracted.text[u.start:u.end] for u in split_units(extracted.text, extracted.blocks)]
+    assert units[0].endswith("based\non the Postfix 2.3 code.")
+    assert units[1] == "Process limits above 1000 require Postfix version\n2.4 or later."
+    assert units[2] == "Limitations"  # a short title line is not glued to the list under it
+    assert units[3].endswith("destinations).")
+
+
+def test_nroff_overstrike_is_read_as_the_characters_it_prints():
+    text = "B\bBu\bui\bil\bld\bdi\bin\bng\bg _\bP_\bo_\bs_\bt_\bf_\bi_\bx\n\nRun make.\n"
+    extracted = extract(text.encode(), ".txt")
+    assert extracted.text.startswith("Building Postfix\n")

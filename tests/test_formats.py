@@ -78,7 +78,7 @@ def test_headings_lists_and_tables_are_blocks_at_exact_offsets(name, extractor, 
     assert (doc.extractor, doc.title) == (extractor, title)
     assert [(b.level, doc.text[b.start:b.end]) for b in doc.blocks if b.kind is BlockKind.HEADING] == headings
     assert _slices(doc, BlockKind.ROW) == rows
-    assert run in _slices(doc, BlockKind.PARAGRAPH)  # short list items read as one "a; b; c" line
+    assert run in _slices(doc, BlockKind.ITEM)  # short list items read as one "a; b; c" line
     for block in doc.blocks:  # each block sits under the nearest heading before it, with that heading's parents
         above = [b for b in doc.blocks if b.kind is BlockKind.HEADING and b.start <= block.start]
         assert block.section[-1:] == ((doc.text[above[-1].start:above[-1].end],) if above else ())
@@ -86,7 +86,7 @@ def test_headings_lists_and_tables_are_blocks_at_exact_offsets(name, extractor, 
 
 def test_docx_long_list_items_stay_whole_and_sections_nest():
     doc = _read("hydro.docx")
-    assert any(p.startswith("Large operators who move thousands") for p in _slices(doc, BlockKind.PARAGRAPH))
+    assert any(p.startswith("Large operators who move thousands") for p in _slices(doc, BlockKind.ITEM))
     row = next(b for b in doc.blocks if b.kind is BlockKind.ROW)
     assert row.section == ("The rainy season", "Who buys the power")
 
@@ -138,7 +138,7 @@ def test_a_docx_written_by_python_docx(tmp_path):
     assert doc.title == "Tidal power at Sihwa"
     assert [(b.level, doc.text[b.start:b.end]) for b in doc.blocks if b.kind is BlockKind.HEADING] == [
         (1, "Turbines"), (2, "Output")]
-    assert "Ten turbines; Eight sluice gates" in _slices(doc, BlockKind.PARAGRAPH)
+    assert "Ten turbines; Eight sluice gates" in _slices(doc, BlockKind.ITEM)
     assert _slices(doc, BlockKind.ROW) == ["Year: 2012; Output: 552 GWh; Note: first full year",
                                            "2013; unknown"]  # the merged cell once; the row no longer fits the header
 
@@ -298,6 +298,12 @@ def test_control_characters_make_an_untyped_file_binary_but_not_a_named_one():
     with pytest.raises(ExtractError, match="control characters"):
         extract(data, "")
     assert "plain words" in extract(data, ".txt").text  # the name says text: taken at its word
+
+
+def test_an_untyped_manual_page_in_nroff_overstrike_is_text():
+    heading = "".join(f"{ch}\b{ch}" for ch in "Building Postfix")
+    doc = extract(f"{heading}\n\nRun make in the top-level directory.\n".encode(), "")
+    assert doc.text.startswith("Building Postfix\n")
 
 
 # -- end to end ----------------------------------------------------------------------------------

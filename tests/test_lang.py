@@ -103,3 +103,12 @@ def test_adding_a_language_is_adding_one_module():
             lang.pattern(code, attribute)
         for _, source in lang.get(code).answer_types:
             re.compile(source)
+
+
+def test_a_language_without_a_module_comes_from_the_libraries():
+    portuguese = lang.get("pt")
+    assert portuguese.code == "pt" and {"de", "que", "não"} <= portuguese.stopwords
+    assert lang.stem("configurações", "pt") == lang.stem("configuração", "pt")
+    assert lang.stem("servidores", "es") == lang.stem("servidor", "es")  # a module without inflections stems with Snowball
+    assert lang.stem("mijnwerkers", "nl") == "mijnwerker"  # a module's own inflections still win
+    assert lang.get("zz").code == lang.DEFAULT

@@ -23,15 +23,20 @@ import numpy as np
 
 from rag import lang
 from rag.answer.plan import Plan
+from rag.answer.read import answer_probabilities, reader_weight
 from rag.core.calibration import calibrated_evidence
 from rag.core.records import Hit
 from rag.core.tuning import (
-    EVIDENCE_LIMIT, LIST_EVIDENCE, NEXT_SENTENCE_GAP, TRANSLATE_CANDIDATES, WINDOW_CHARS, WINDOW_HITS,
+    EVIDENCE_LIMIT, LIST_EVIDENCE, LIST_UNIT_CHARS, LIST_UNIT_ITEMS, NEXT_SENTENCE_GAP, READ_CANDIDATES,
+    SHORT_UNIT_WORDS, TRANSLATE_CANDIDATES, WINDOW_CHARS, WINDOW_HITS,
 )
-from rag.ingest.sentences import leans_on_previous
+from rag.ingest.sentences import PROSE, leans_on_previous
 from rag.retrieval.index import Index
 from rag.retrieval.lexicon import encode_multilingual, words_of
 from rag.verify.overlap import content_words, leading_name, names, numbers
+
+
+LISTED = ("item", "row")  # the unit kinds a lead-in introduces
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Features:
     rank: float  # places its chunk was ranked below the first
     outside: float  # 1 if it lies beside the retrieved chunk rather than in it
     pair: float = 0.0  # 1 for two adjacent sentences read as one (the topic, then the fact that answers)
+    reader: float = 0.0  # the reader's probability that it answers (rag.answer.read; the best few candidates only)
 
     def score(self, weights: dict[str, float] | None = None) -> float:
         weights = weights or evidence_weights()
@@ -90,8 +96,8 @@ def select_evidence(index: Index, hits: list[Hit], question_vector: np.ndarray, 
     if not ranked:
         return []
     picked = shown(ranked, plan.is_list)
-    widened = [_with_answer_after(index, _with_context(index, picked[0]), plan)]
-    widened += [_with_context(index, e) for e in picked[1:]]
+    widened = [_with_list_after(index, _with_answer_after(index, _with_context(index, picked[0]), plan))]
+    widened += [_with_list_after(index, _with_context(index, e)) for e in picked[1:]]
     return _without_overlaps(list(zip(widened, picked)))
 
 
@@ -128,14 +134,16 @@ def _overlap(a: Evidence, b: Evidence) -> bool:
 
 def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray, plan: Plan,
                      translate: Callable[[str, str], str] | None = None,
-                     hub_weight: float | None = None, focus_max: float | None = None) -> list[Candidate]:
+                     hub_weight: float | None = None, focus_max: float | None = None,
+                     read: bool | None = None) -> list[Candidate]:
     """Every candidate sentence of ``hits`` with its features and score, best first.
 
     With ``translate``, the best few non-English candidates are rendered in
     English (once; the index caches it) and their word overlap with the
     question is counted on the rendering too, as it is for English sentences.
     ``hub_weight`` overrides the calibrated hubness correction of non-English
-    sentences and ``focus_max`` the cap of the ``focus`` feature (for calibrating them).
+    sentences and ``focus_max`` the cap of the ``focus`` feature (for calibrating them). ``read``: whether the
+    reader scores the best few (default: when its fitted weight is not 0; the calibration reads always).
     """
     if hub_weight is None:
         hub_weight = calibrated_evidence().hub_weight
@@ -189,8 +197,21 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
         scored[key] = replace(evidence, score=features.score())
     if translate is not None:
         _rescore_translated(index, scored, features_of, plan, translate, rarity)
+    if read is None:
+        read = reader_weight() != 0.0
+    if read:
+        _read(scored, features_of, plan)
     order = sorted(scored, key=lambda key: -scored[key].score)
     return [Candidate(scored[key], features_of[key]) for key in order]
+
+
+def _read(scored: dict[tuple, Evidence], features_of: dict[tuple, Features], plan: Plan) -> None:
+    """Give the ``READ_CANDIDATES`` best candidates the reader's probability that they answer, and rescore them."""
+    best = sorted(scored, key=lambda key: -scored[key].score)[:READ_CANDIDATES]
+    probabilities = answer_probabilities(plan.question, [scored[key].english for key in best])
+    for key, p in zip(best, probabilities):
+        features_of[key] = replace(features_of[key], reader=float(p))
+        scored[key] = replace(scored[key], score=features_of[key].score())
 
 
 def _translated_question_words(index: Index, plan: Plan) -> dict[str, frozenset[str]]:
@@ -327,11 +348,37 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
     return _widened(index, evidence, evidence.start, after.end, english)
 
 
+def _with_list_after(index: Index, evidence: Evidence) -> Evidence:
+    """A lead-in ("The server accepts the following modes:") with the list items or table rows it introduces.
+
+    The items follow directly (no text between them but white space), up to the first unit of another
+    kind, ``LIST_UNIT_CHARS`` characters or ``LIST_UNIT_ITEMS`` items: a quote of the lead-in alone
+    names the kind of thing asked for but none of the things.
+    """
+    if not evidence.text.rstrip().endswith(":"):
+        return evidence
+    doc_id, end = evidence.hit.chunk.doc_id, evidence.end
+    items = []
+    for unit in index.store.sentences_in(doc_id, end, evidence.start + LIST_UNIT_CHARS):
+        if (unit.kind not in LISTED or (items and unit.kind != items[0].kind) or len(items) == LIST_UNIT_ITEMS
+                or index.text_span(doc_id, end, unit.start).strip()):
+            break
+        items.append(unit)
+        end = unit.end
+    if not items:
+        return evidence
+    english = None
+    if evidence.text_en:
+        english = " ".join([evidence.text_en] + [index.cached_translation(u.text, evidence.hit.lang) or u.text
+                                                 for u in items])
+    return _widened(index, evidence, evidence.start, end, english)
+
+
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
     """Prepend what a piece cannot be read without: the previous sentence when the piece leans on it
     (``rag.ingest.sentences.leans_on_previous``: it starts mid-sentence, "for mining machines.", points back,
     "It is ...", or the sentence introduces it, "... have the following meanings:"), the term when it
-    is a definition's body.
+    is a definition's body, the sentence before a line too short to name its subject ("The default is 50.").
 
     A definition list's body ("If set to a number greater than zero, the value is used as ...") names
     its subject only in the term above it (``PROMPT_DIRTRIM``), which extraction keeps as a one-word
@@ -341,10 +388,17 @@ def _with_context(index: Index, evidence: Evidence) -> Evidence:
     if before is None:
         return evidence
     leans = leans_on_previous(before.text, before.kind, evidence.text, evidence.hit.lang)
-    if not (leans or _is_term_of(index, before, evidence)):
+    if not (leans or _is_term_of(index, before, evidence) or _too_short_alone(before, evidence)):
         return evidence
     english = f"{before.text_en or before.text} {evidence.text_en}" if evidence.text_en else None
     return _widened(index, evidence, before.start, evidence.end, english)
+
+
+def _too_short_alone(before, evidence: Evidence) -> bool:
+    """A sentence of a few words right after another one of its paragraph ("Default: 5.") says
+    nothing without it: its subject is there."""
+    return (before.kind in PROSE and len(evidence.text.split()) <= SHORT_UNIT_WORDS
+            and 0 <= evidence.start - before.end <= NEXT_SENTENCE_GAP and "\n\n" not in evidence.text)
 
 
 def _is_term_of(index: Index, before, evidence: Evidence) -> bool:

@@ -13,7 +13,10 @@ Three reasons, checked in order:
 4. the terms are all there, but no one passage holds them together: "Debian 12"
    and "Bookworm" in two unrelated passages do not say that Debian 12 is
    Bookworm, and a question that joins them rests on a premise the documents
-   do not state.
+   do not state;
+5. the near miss: the question asks for a quantity ("how many", "how long") and
+   no evidence piece states one (a number or a number word the question does not
+   already hold): the passages discuss the topic, not the asked detail.
 """
 
 from __future__ import annotations
@@ -54,7 +57,21 @@ def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settin
         together = sorted((set(plan.about.values()) | set(plan.decades.values())) - set(apart))
         return (f"no passage in the documents mentions {', '.join(apart)} together with {', '.join(together)}"
                 if together else "no passage in the documents mentions " + ", ".join(apart))
+    if plan.answer_type == "quantity" and not any(states_quantity(plan, e) for e in evidence):
+        return "the passages on this give no number for what is asked"
     return ""
+
+
+def states_quantity(plan: Plan, evidence: Evidence) -> bool:
+    """Whether ``evidence`` (or its English rendering) holds a number the question does not: digits, or a number
+    word of its language or the question's ("five", "zwölf")."""
+    asked = numbers(plan.question)
+    for text, code in ((evidence.text, evidence.hit.lang), (evidence.text_en or "", "en"), (evidence.text, plan.language)):
+        words = lang.get(code).number_words
+        found = numbers(text) | {words[w] for w in re.findall(r"\w+", normalise(text)) if w in words}
+        if found - asked:
+            return True
+    return False
 
 
 def terms_apart(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:

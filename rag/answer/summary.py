@@ -37,6 +37,7 @@ from rag.core import statements as rendering
 from rag.core.config import Settings
 from rag.core.progress import Quotes
 from rag.core.records import Answer, Hit
+from rag.ingest.sentences import PROSE
 from rag.models.generate import Generator
 from rag.retrieval.index import Index
 from rag.retrieval.retrieve import retrieve
@@ -182,7 +183,7 @@ def central_ranking(index: Index, doc_id: str, most: int | None = None) -> tuple
     hits = retrieve(index, meta.get("title") or doc_id, k=SUMMARY_CHUNKS, candidates=SUMMARY_CHUNKS,
                     doc_ids=[doc_id]).hits
     units = [u for u in index.sentences_in(doc_id, 0, len(document.text))
-             if u.kind == "sentence" and len(content_words(u.text, document.lang)) >= SUMMARY_MIN_WORDS]
+             if u.kind in PROSE and len(content_words(u.text, document.lang)) >= SUMMARY_MIN_WORDS]
     length = summary_length(len(units))
     located = [(u, _containing(hits, u.start, u.end)) for u in units]
     located = [(u, hit) for u, hit in located if hit is not None]

@@ -21,10 +21,14 @@ WINDOW_CHARS = 600  # how far around those hits (one chunk's length, Settings.ch
 EVIDENCE_LIMIT = 3  # evidence sentences shown for an ordinary question
 LIST_EVIDENCE = 5  # ... for a question whose answer is a list of names
 NEXT_SENTENCE_GAP = 3  # characters between a sentence and the next for them to be read as one
+LIST_UNIT_CHARS = 500  # a lead-in quoted with its list items: at most this long (about one chunk's worth)...
+LIST_UNIT_ITEMS = 8  # ... and at most this many items
+SHORT_UNIT_WORDS = 5  # a sentence this short ("The default is 50.") is quoted with the one before it
 
 # -- evidence: score = sum of feature x weight -----------------------------------------
 # The weights are fitted by bench/calibrate_evidence.py (rag/data/calibration.json, "evidence");
 # rag.core.calibration.UNFITTED_EVIDENCE_WEIGHTS holds the hand-set ones used without that file.
+READ_CANDIDATES = 12  # the best candidates the reader scores (rag.answer.read): about 0.3 s of one core
 TRANSLATE_CANDIDATES = 3  # the best non-English candidates rendered in English before the final ranking
 
 # -- lead ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rag.ingest.sentences import MAX_SENTENCE_CHARS, Sentence, cut_long, leans_o
 
 # Bump when extraction, cleaning or sentence/chunk rules change: indexes record it, so one
 # built with other rules asks for `rag ingest --rebuild` instead of serving stale offsets.
-TEXT_RULES_VERSION = "7"
+TEXT_RULES_VERSION = "8"
 SECTION_SEPARATOR = " › "
 
 
@@ -27,7 +27,7 @@ class Unit:
 
     start: int
     end: int
-    kind: str = "sentence"  # "sentence" | "heading" | "code" | "row"
+    kind: str = "sentence"  # "sentence" | "item" (of a list) | "heading" | "code" | "row"
     section: tuple[str, ...] = ()
 
 
@@ -35,9 +35,9 @@ def split_units(text: str, blocks: Sequence[Block], lang: str = "en") -> list[Un
     """The units of every block, in document order."""
     units: list[Unit] = []
     for block in blocks:
-        if block.kind is BlockKind.PARAGRAPH:
-            units += [Unit(s.start, s.end, "sentence", block.section)
-                      for s in split_span(text, block.start, block.end, lang)]
+        if block.kind in (BlockKind.PARAGRAPH, BlockKind.ITEM):
+            kind = "item" if block.kind is BlockKind.ITEM else "sentence"
+            units += [Unit(s.start, s.end, kind, block.section) for s in split_span(text, block.start, block.end, lang)]
         else:
             at = "\n" if block.kind is BlockKind.CODE else " "
             units += [Unit(s.start, s.end, block.kind.value, block.section)

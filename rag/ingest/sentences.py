@@ -22,6 +22,7 @@ PYSBD_LANGUAGES = {
 }
 MAX_SENTENCE_CHARS = 1000  # longer "sentences" (run-on text) are cut at word boundaries
 MAX_SEGMENTER_CHARS = 4000  # pysbd takes time quadratic in its input, so long paragraphs go in pieces
+PROSE = ("sentence", "item")  # the unit kinds that are running text (a heading, code or table row is not)
 PIECE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s+")
 
 
@@ -66,7 +67,7 @@ def leans_on_previous(previous: str, previous_kind: str, text: str, lang: str = 
     (the language's ``refers_back``: "It is quite possibly the most badly maintained …"), or that
     sentence introduces it ("… have the following meanings:" above a list, a table or code).
     """
-    if previous_kind != "sentence":
+    if previous_kind not in PROSE:
         return False
     if previous.rstrip().endswith(":"):
         return True
@@ -95,6 +96,9 @@ def _split_piece(text: str, start: int, end: int, lang: str) -> list[Sentence]:
         return []
     out: list[Sentence] = []
     cursor = 0
+    # Within one paragraph a line break is a space: pysbd would end a sentence at each hard wrap
+    # ("… and was based" / "on the …"). Same length, so offsets found in it hold for ``line``.
+    line = line.replace("\n", " ")
     for piece in _segmenter(lang).segment(line):
         stripped = piece.strip()
         if not stripped:

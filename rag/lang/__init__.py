@@ -5,8 +5,11 @@ verifier, follow-up detection, full-text search and translation all read them
 from here. Adding a language is adding one module to this package that
 defines ``LANGUAGE = Language(...)``; the registry finds it by itself.
 
-``get(code)`` gives a language's data (English for codes without a module),
-``for_text(text)`` guesses the language of a text from its stopwords.
+``get(code)`` gives a language's data: a module's, else what libraries that cover
+many languages give (stopwords from ``stopwordsiso``, stems from the Snowball stemmers of
+``PyStemmer``), else English's. A module only adds what a library cannot give (question
+patterns, number words, claim words); a module without its own ``inflections`` stems with
+Snowball. ``for_text(text)`` guesses the language of a text from its modules' stopwords.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+import Stemmer
+import stopwordsiso
 
 DEFAULT = "en"
 
@@ -35,6 +41,18 @@ NAMES = {
     "en": "English", "nl": "Dutch", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
     "pt": "Portuguese", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "sv": "Swedish",
     "da": "Danish", "tr": "Turkish", "ar": "Arabic",
+}
+
+
+# ISO 639-1 code -> PyStemmer's name of its Snowball stemmer (English keeps its light stemmer, which
+# `rag check` is calibrated with).
+SNOWBALL = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish", "nl": "dutch",
+    "eo": "esperanto", "et": "estonian", "fi": "finnish", "fr": "french", "de": "german", "el": "greek",
+    "hi": "hindi", "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian",
+    "ne": "nepali", "no": "norwegian", "nb": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "st": "sesotho", "es": "spanish", "sv": "swedish",
+    "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }
 
 
@@ -128,9 +146,24 @@ def codes() -> list[str]:
 
 
 def get(code: str | None) -> Language:
-    """The data of language ``code``; English when there is no module for it."""
+    """The data of language ``code``: its module's, else the libraries' (``from_libraries``), else English's."""
     registry = _registry()
-    return registry.get((code or DEFAULT).lower(), registry[DEFAULT])
+    code = (code or DEFAULT).lower()
+    return registry.get(code) or from_libraries(code) or registry[DEFAULT]
+
+
+@lru_cache(maxsize=None)
+def from_libraries(code: str) -> Language | None:
+    """A language without a module, from what the libraries know of it (None when they know nothing)."""
+    if not stopwordsiso.has_lang(code) and code not in SNOWBALL:
+        return None
+    words = stopwordsiso.stopwords(code) if stopwordsiso.has_lang(code) else set()
+    return Language(code=code, name=NAMES.get(code, code), stopwords=frozenset(w.lower() for w in words))
+
+
+@lru_cache(maxsize=None)
+def _snowball(code: str) -> Stemmer.Stemmer | None:
+    return Stemmer.Stemmer(SNOWBALL[code]) if code in SNOWBALL else None
 
 
 def name(code: str) -> str:
@@ -185,7 +218,10 @@ def stem(word: str, code: str = DEFAULT) -> str:
         if word.endswith(mark) and len(word) - len(mark) >= STEM_MIN:
             word = word[: -len(mark)]
             break
-    for ending, replacement in get(code).inflections:
+    language = get(code)
+    if not language.inflections and language.code != DEFAULT and _snowball(language.code) is not None:
+        return _snowball(language.code).stemWord(word)
+    for ending, replacement in language.inflections:
         if word.endswith(ending) and len(word) - len(ending) >= STEM_MIN:
             return word[: -len(ending)] + replacement
     return word

@@ -24,6 +24,7 @@ class BlockKind(str, Enum):
     PARAGRAPH = "paragraph"
     CODE = "code"
     ROW = "row"  # one table row, read as "column: value; column: value"
+    ITEM = "item"  # a list item: split into sentences like a paragraph, quoted with the lead-in above its list
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,7 @@ class _Walker:
         self.out = TextBuilder()
         self.buffer: list[str] = []
         self.term = ""  # a definition term waiting for its definition
+        self.prose = BlockKind.PARAGRAPH  # the kind of the running text's blocks: ITEM inside a list item
 
     def flush(self) -> None:
         text = _norm("".join(self.buffer))
@@ -177,7 +178,7 @@ class _Walker:
         if self.term:
             joiner = " " if self.term[-1] in ":.?!" else ": "
             text, self.term = self.term + joiner + text, ""
-        self.out.add(text)
+        self.out.add(text, self.prose)
 
     def end(self) -> None:
         """A label or term with nothing after it stands alone."""
@@ -231,9 +232,9 @@ class _Walker:
 
         def end_run() -> None:
             if len(run) == 1:
-                self.out.add(run[0])
+                self.out.add(run[0], BlockKind.ITEM)
             elif run:
-                self.out.add("; ".join(run))
+                self.out.add("; ".join(run), BlockKind.ITEM)
             run.clear()
 
         if element.text and element.text.strip():
@@ -248,8 +249,10 @@ class _Walker:
                     self.buffer.append(child.tail)
                 continue
             end_run()
+            outer, self.prose = self.prose, BlockKind.ITEM if child.tag == "li" else self.prose
             self.visit(child)
             self.flush()
+            self.prose = outer
         end_run()
 
     def _table(self, table) -> None:

@@ -18,6 +18,7 @@ import zipfile
 from charset_normalizer import from_bytes
 
 from rag.ingest.extract.blocks import ExtractError
+from rag.ingest.extract.text import OVERSTRIKE
 
 # Leading bytes of common binary formats, to say what a skipped file is.
 MAGIC = (
@@ -90,7 +91,7 @@ def sniff_text(data: bytes) -> str:
     if any(byte < 0x20 or byte > 0x7E for byte in magic):  # "MZ" or "ID3" may well start a line of text
         raise ExtractError(f"binary file ({kind}), not text")
     text = decode_text(data)
-    sample = text[:CONTROL_SAMPLE]
+    sample = OVERSTRIKE.sub("", text[:CONTROL_SAMPLE])  # nroff's bold and underline are text ("B\bB")
     controls = sum(1 for ch in sample if ch < " " and ch not in TEXT_CONTROLS or "\x7f" <= ch < "\xa0")
     if controls > MAX_CONTROL_SHARE * len(sample):
         raise _binary(data, f"{controls} control characters in its first {len(sample)}")

@@ -17,11 +17,19 @@ from rag.ingest.extract.blocks import Block, BlockKind, Extracted, TextBuilder
 
 TEXT_EXTRACTOR = "text/1"
 MARKDOWN_EXTRACTOR = "markdown/1"
-SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]\s*$")
+SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*\s*$")  # a closing quote or bracket ends nothing by itself
+OVERSTRIKE = re.compile(r"[^\n]\x08")  # nroff's bold ("B\bB") and underline ("_\bB"): keep the last character
+LIST_START = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
+WRAPPED_LINE_CHARS = 50  # a line this long that stops mid-sentence was wrapped, whatever starts the next
 
 
 def extract_text(text: str) -> Extracted:
-    """Blocks over the original text: one per paragraph, boilerplate left out."""
+    """Blocks over the original text: one per paragraph, boilerplate left out.
+
+    Manual pages saved as text (Postfix's READMEs) set headings in nroff overstrike; those
+    are read as the characters they print, so the text differs from the file only there.
+    """
+    text = OVERSTRIKE.sub("", text)
     blocks: list[Block] = []
     for seg_start, seg_end in clean_segments(text, find_noise(text)):
         start = None
@@ -33,21 +41,29 @@ def extract_text(text: str) -> Extracted:
             if not body:
                 continue
             if start is not None and not _continues(previous, body, text[end:line_start]):
-                blocks.append(Block(start, end, BlockKind.PARAGRAPH))
+                blocks.append(Block(start, end, _kind_of(text[start:end])))
                 start = None
             if start is None:
                 start = line_start + (len(line.group()) - len(line.group().lstrip()))
             end = line_start + len(line.group().rstrip())
             previous = body
         if start is not None:
-            blocks.append(Block(start, end, BlockKind.PARAGRAPH))
+            blocks.append(Block(start, end, _kind_of(text[start:end])))
     title = _first_line_title(text, blocks)
     return Extracted(text, tuple(blocks), title, date_header(text), TEXT_EXTRACTOR)
 
 
+def _kind_of(paragraph: str) -> BlockKind:
+    """A paragraph that starts with a bullet or a number ("* ", "2) ") is a list item."""
+    return BlockKind.ITEM if LIST_START.match(paragraph) else BlockKind.PARAGRAPH
+
+
 def _continues(previous: str, line: str, gap: str) -> bool:
-    """A hard-wrapped line: no blank line before it, the previous line unfinished, this one in lower case."""
-    return gap.count("\n") == 1 and not SENTENCE_END.search(previous) and line[:1].islower()
+    """A hard-wrapped line: no blank line before it, the previous line unfinished, and this one in
+    lower case or the previous one long (a wrapped line, not a title), and not a list item."""
+    if gap.count("\n") != 1 or SENTENCE_END.search(previous) or LIST_START.match(line):
+        return False
+    return line[:1].islower() or len(previous) >= WRAPPED_LINE_CHARS
 
 
 def _first_line_title(text: str, blocks: list[Block]) -> str:
@@ -88,11 +104,13 @@ def extract_markdown(source: str) -> Extracted:
     lines = source.split("\n")
     paragraph: list[str] = []
     table_header: list[str] = []
+    item = [False]  # whether the paragraph being gathered is a list item
 
     def flush() -> None:
         if paragraph:
-            out.add(_inline(" ".join(p.strip() for p in paragraph)))
+            out.add(_inline(" ".join(p.strip() for p in paragraph)), BlockKind.ITEM if item[0] else BlockKind.PARAGRAPH)
             paragraph.clear()
+        item[0] = False
 
     i = 0
     while i < len(lines):
@@ -129,6 +147,7 @@ def extract_markdown(source: str) -> Extracted:
             table_header = []
         elif LIST_ITEM.match(line):
             flush()
+            item[0] = True
             paragraph.append(LIST_ITEM.sub("", line, count=1))
         else:
             paragraph.append(line)

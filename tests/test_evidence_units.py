@@ -1,0 +1,88 @@
+"""Evidence units follow the document's structure: a lead-in comes with its list, a short line with the
+sentence that names its subject; a question for a number the passages never give is refused; the reader
+scores the best candidates. Made-up documents, no dev or training text."""
+
+from __future__ import annotations
+
+from rag.answer.evidence import score_candidates, select_evidence
+from rag.answer.plan import make_plan
+from rag.answer.refuse import refusal_reason
+from rag.core.config import Settings
+from rag.core.tuning import READ_CANDIDATES
+from rag.retrieval.retrieve import retrieve
+from tests.test_evidence_context import indexed
+
+MANUAL = """# The relay
+
+## Modes
+
+The relay accepts the following modes:
+
+- direct, which sends each message at once
+- batched, which waits for a full queue
+- paranoid, which checks every recipient twice
+
+Logging is configured in a separate file that the operator edits by hand.
+
+## Journal
+
+The journal_rotate setting decides when the relay starts a new journal file.
+The default is 50 MiB.
+
+## Retries
+
+The relay retries a failed delivery after a pause that grows with every attempt, until the message expires.
+"""
+
+
+def evidence_for(index, question: str):
+    found = retrieve(index, question, k=4)
+    plan = make_plan(question, index)
+    return plan, found, select_evidence(index, found.hits, found.vector, plan)
+
+
+def test_a_lead_in_is_quoted_with_the_items_it_introduces(tmp_path):
+    index = indexed(tmp_path, "relay.md", MANUAL)
+    try:
+        _plan, _found, evidence = evidence_for(index, "Which modes does the relay accept?")
+        piece = next(e for e in evidence if "following modes:" in e.text)
+        assert "paranoid" in piece.text and "Logging" not in piece.text
+        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
+    finally:
+        index.close()
+
+
+def test_a_short_line_comes_with_the_sentence_that_names_its_subject(tmp_path):
+    index = indexed(tmp_path, "relay.md", MANUAL)
+    try:
+        _plan, _found, evidence = evidence_for(index, "How big may the journal get before journal_rotate starts a new file?")
+        piece = next(e for e in evidence if "50 MiB" in e.text)
+        assert "The journal_rotate setting decides" in piece.text
+    finally:
+        index.close()
+
+
+def test_a_number_the_passages_never_give_is_refused_as_a_near_miss(tmp_path):
+    index = indexed(tmp_path, "relay.md", MANUAL)
+    try:
+        settings = Settings(home=tmp_path, corpus_dir=tmp_path / "library")
+        plan, found, evidence = evidence_for(index, "How many times does the relay retry a failed delivery?")
+        assert "no number" in refusal_reason(plan, evidence, found.hits, settings, index)
+        plan, found, evidence = evidence_for(index, "How big may the journal get before journal_rotate starts a new file?")
+        assert refusal_reason(plan, evidence, found.hits, settings, index) == ""
+    finally:
+        index.close()
+
+
+def test_the_reader_scores_the_best_candidates_only(tmp_path):
+    index = indexed(tmp_path, "relay.md", MANUAL)
+    try:
+        question = "What is the default size at which the journal is rotated?"
+        found = retrieve(index, question, k=4)
+        candidates = score_candidates(index, found.hits, found.vector, make_plan(question, index), read=True)
+        read = [c for c in candidates if c.features.reader > 0]
+        assert 0 < len(read) <= READ_CANDIDATES
+        best = max(candidates, key=lambda c: c.features.reader)
+        assert "50 MiB" in best.evidence.text
+    finally:
+        index.close()
