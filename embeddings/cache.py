@@ -70,9 +70,10 @@ class EmbeddingCache:
         if self._db.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-        if not self._warned:
+        if not self._warned:  # damage is worth a line; a full disk or a busy file is said by the index's own write
             self._warned = True
-            LOG.warning("the embedding cache at %s failed (%s); encoding without it", self.path, exc)
+            LOG.log(logging.WARNING if _is_damage(exc) else logging.INFO,
+                    "the embedding cache at %s failed (%s); encoding without it", self.path, exc)
 
     def get_many(self, model: str, keys: list[str], dim: int | None = None) -> dict[str, np.ndarray]:
         """Cached vectors by key; with ``dim`` a float16 blob (2 bytes a value) is told from a float32 one."""

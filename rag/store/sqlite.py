@@ -66,6 +66,13 @@ def _damaged(path: Path, exc: Exception) -> IndexDamaged:
     return IndexDamaged(f"the index at {path.parent} is damaged ({_detail(exc)})")
 
 
+def _refusal(exc: Exception) -> str:
+    """What SQLite's "disk I/O error" for a refused write means here."""
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+        return "no space left on the device"
+    return "the file system refused a write: no space left, or a file size limit reached"
+
+
 def _is_full(exc: Exception) -> bool:
     """A write refused for space (SQLITE_FULL) or by the file system (a write or file-size error)."""
     name = getattr(exc, "sqlite_errorname", "")
@@ -109,7 +116,7 @@ class ChunkStore(SentenceReads, SqliteFullText):
                 yield
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 if _is_full(exc):
-                    raise DiskFull.writing(self.path.parent, exc) from None
+                    raise DiskFull.writing(self.path.parent, _refusal(exc)) from None
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None
@@ -168,7 +175,8 @@ class ChunkStore(SentenceReads, SqliteFullText):
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself after a full disk
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
