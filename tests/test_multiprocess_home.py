@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import random
-import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,8 +30,9 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import pytest
 
-from rag import Assistant, Settings
+from rag import Assistant, IndexUnusable, Settings
 from rag.ingest.read import sha256_bytes
 from rag.retrieval.index import Index
 from rag.store.sqlite import ChunkStore, lock_path
@@ -266,3 +267,20 @@ def test_a_second_writer_waits_its_turn_and_says_so(tmp_path: Path, caplog) -> N
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"the index at {database.parent} is busy (another process is writing it); waiting for it to "
                     "finish"], said
+
+
+def test_a_write_that_stays_busy_fails_with_one_line(tmp_path: Path) -> None:
+    """A write kept waiting past the busy timeout says so in one line, not as a raw "database is locked"."""
+    store = ChunkStore(tmp_path / "chunks.sqlite")
+    store._db.execute("PRAGMA busy_timeout = 100")  # the real wait is a minute
+    other = sqlite3.connect(tmp_path / "chunks.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(IndexUnusable) as found:
+            store.set_manifest({"note": "x"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "stayed busy" in str(found.value) and "\n" not in str(found.value)
+    store.set_manifest({"note": "x"})  # and works once the other write is done
+    store.close()

@@ -117,6 +117,9 @@ class ChunkStore(SentenceReads, SqliteFullText):
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 if _is_full(exc):
                     raise DiskFull.writing(self.path.parent, _refusal(exc)) from None
+                if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                    raise IndexUnusable(f"the index at {self.path.parent} stayed busy for {BUSY_SECONDS:.0f} s "
+                                        "(another process is writing it); try again when it has finished") from None
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None
