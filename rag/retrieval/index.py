@@ -67,7 +67,7 @@ class Index(LibraryFiles, Syncing):
         self.dir.mkdir(parents=True, exist_ok=True)
         self.shared = is_url(settings.store)
         self._store_file = (-1, -1)  # (device, inode) of the SQLite file opened, to notice a replaced one
-        self.store: Store = self._open_store()
+        self._store: Store = self._open_store()
         self._writing = 0  # > 0 while this process changes the index (under the writer lock)
         self._encoder: CachedEncoder | None = None
         self._vectors: VectorIndex | None = None
@@ -83,6 +83,16 @@ class Index(LibraryFiles, Syncing):
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
     # -- the store file ---------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store; reopened first if another process's rebuild put a new database file in place (one stat)."""
+        self._reopen_if_replaced()
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
 
     def _open_store(self) -> Store:
         """The store; a damaged SQLite file still opens as ``_DamagedStore``, so that `rag ingest` can replace it."""
@@ -107,16 +117,16 @@ class Index(LibraryFiles, Syncing):
         if (found.st_dev, found.st_ino) != self._store_file:
             with self._lock:
                 # The old store is left to the garbage collector, not closed: another thread may be reading it.
-                self.store = self._open_store()
+                self._store = self._open_store()
                 self._vectors, self._vectors_generation = None, -1
 
     def replace_damaged_store(self, error: IndexUnusable) -> None:
         """Set the damaged database aside (renamed, never deleted) and start an empty one; the caller holds the lock."""
         LOG.warning("%s; rebuilding it from the library", getattr(error, "found", error))
         with contextlib.suppress(Exception):
-            self.store.close()
+            self._store.close()
         set_aside(self.dir / DATABASE_FILE)
-        self.store = self._open_store()
+        self._store = self._open_store()
 
     # -- components ---------------------------------------------------------------
 
@@ -164,7 +174,6 @@ class Index(LibraryFiles, Syncing):
     @property
     def generation(self) -> int:
         """The store's generation, read on every request: how a server sees another process's ingest."""
-        self._reopen_if_replaced()
         return self.store.generation()
 
     @property
