@@ -59,6 +59,7 @@ def _big_article(n: int) -> str:
         for i in range(2000)) + "\n"
 
 
+@pytest.mark.slow
 def test_full_disk_during_ingest_gives_one_line_and_keeps_the_index(home: Path) -> None:
     index_files = [p for p in (home / "index").iterdir() if p.is_file()]
     limit = max(p.stat().st_size for p in index_files) + 64 * 1024

@@ -192,6 +192,7 @@ def _vector_file_ids(index: Index) -> list[int]:
     return sorted(faiss.vector_to_array(faiss.downcast_index(vectors._index).id_map).tolist())
 
 
+@pytest.mark.slow
 def test_processes_on_one_home_survive_kill_9(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("HOME_SOAK_SEED", "29")))
     home = tmp_path / "home"
