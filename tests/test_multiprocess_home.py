@@ -196,12 +196,8 @@ def _vector_file_ids(index: Index) -> list[int]:
 def test_processes_on_one_home_survive_kill_9(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("HOME_SOAK_SEED", "29")))
     home = tmp_path / "home"
-    library = Library(home / "library", seed=rng.randrange(10**6))
-    library.add(8)
     settings = Settings(home=home, translate=False, generator="none")
-    first = Assistant(settings)
-    first.ingest()
-    first.close()
+    library = _built(settings, rng)
     server, tally, stop = Server(home, tmp_path), Tally(), threading.Event()
     server.start()
     server.wait_ready()
@@ -232,6 +228,16 @@ def test_processes_on_one_home_survive_kill_9(tmp_path: Path) -> None:
     assert tally.bad == [], tally.bad
     assert tally.answered > 0
     assert after_ingest == after_rebuild == [], "the running server does not list the library's documents"
+
+
+def _built(settings: Settings, rng: random.Random) -> Library:
+    """Eight generated articles, indexed in this process before any other process starts."""
+    library = Library(settings.home / "library", seed=rng.randrange(10**6))
+    library.add(8)
+    first = Assistant(settings)
+    first.ingest()
+    first.close()
+    return library
 
 
 def _finish(home: Path, *flags: str) -> None:
