@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale bench-vectors soak eval check-claims-dev2 calibrate train-reader reader-probe \
+.PHONY: install run test test-fast browser bench bench-scale bench-vectors soak soak-home eval check-claims-dev2 calibrate train-reader reader-probe \
 	train-verifier verifier-probe clean
 
 install: $(VENV)/.installed
@@ -103,6 +103,11 @@ bench-scale: install
 
 soak: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.soak --minutes 2 --sessions 1,5,20
+
+# The server, ingests, searches and removals on one home, killed with -9 at random for four minutes
+# (the test in `make test` does the same for 40 seconds); prints what every request ended with.
+soak-home: install
+	HOME_SOAK_SECONDS=240 HF_HUB_OFFLINE=1 $(PY) -m pytest -q -s tests/test_multiprocess_home.py
 
 clean:
 	rm -rf $(VENV) var runs .pytest_cache

@@ -29,3 +29,21 @@ def one_line(text: object, limit: int = 300) -> str:
     """
     flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class IndexDamaged(IndexUnusable):
+    """An index file cannot be read as written; `rag ingest` rebuilds it from the library."""
+
+    def __init__(self, found: str):
+        super().__init__(f"{found}; rebuild it with `rag ingest --rebuild`")
+        self.found = found  # what is wrong, without the advice (for the line a rebuild prints)
+
+
+class DiskFull(IndexUnusable):
+    """A write to the index failed for want of space; what was committed before is still there."""
+
+    @classmethod
+    def writing(cls, where: object, cause: object) -> "DiskFull":
+        """The one line a failed write gives: what happened and what to do."""
+        return cls(f"disk full while writing the index at {where} ({one_line(cause, 100)}); free space and run "
+                   "`rag ingest` again (the documents indexed before are still answered from)")

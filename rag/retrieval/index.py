@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import sqlite3
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,7 +28,7 @@ from embeddings import CachedEncoder, EmbeddingCache, load_encoder
 from embeddings.multilingual import load_multilingual
 from rag.core.calibration import calibrated
 from rag.core.config import Settings
-from rag.core.errors import IndexUnusable
+from rag.core.errors import DiskFull, IndexDamaged, IndexUnusable
 from rag.core.profile import Profile
 from rag.core.records import Document
 from rag.ingest.chunk import TEXT_RULES_VERSION
@@ -40,9 +41,12 @@ from rag.store.crosslingual import SAMPLE as MOMENTS_SAMPLE, SEED as MOMENTS_SEE
 from rag.store.open import open_store
 from rag.store.protocol import Store, VectorSearch, is_url
 from rag.store.reads import StoredSentence
-from rag.store.sqlite import SCHEMA_VERSION
+from rag.store.locking import writer_lock
+from rag.store.sqlite import SCHEMA_VERSION, lock_path, set_aside
 from rag.store.vectors import VECTORS_FILE, VectorIndex
 
+LOG = logging.getLogger("rag.retrieval")
+DATABASE_FILE = "chunks.sqlite"
 TRANSLATIONS_KEPT = 512  # questions whose word translations are kept per generation (as encode_question keeps 512)
 
 
@@ -62,10 +66,9 @@ class Index(LibraryFiles, Syncing):
         self.dir = settings.index
         self.dir.mkdir(parents=True, exist_ok=True)
         self.shared = is_url(settings.store)
-        try:
-            self.store: Store = open_store(settings.store or self.dir)  # a URL not understood raises here
-        except IndexUnusable as exc:  # still open, so that `rag ingest --rebuild` can replace it
-            self.store = _DamagedStore(exc)  # type: ignore[assignment]
+        self._store_file = (-1, -1)  # (device, inode) of the SQLite file opened, to notice a replaced one
+        self._store: Store = self._open_store()
+        self._writing = 0  # > 0 while this process changes the index (under the writer lock)
         self._encoder: CachedEncoder | None = None
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
@@ -79,12 +82,58 @@ class Index(LibraryFiles, Syncing):
         self.read_ahead: dict[str, Document] = {}  # extractions made by ``add_files`` for the next sync
         self.profile = Profile()  # seconds per ingestion stage, for `rag ingest --profile`
 
+    # -- the store file ---------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store; reopened first if another process's rebuild put a new database file in place (one stat)."""
+        self._reopen_if_replaced()
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
+
+    def _open_store(self) -> Store:
+        """The store; a damaged SQLite file still opens as ``_DamagedStore``, so that `rag ingest` can replace it."""
+        try:
+            store: Store = open_store(self.settings.store or self.dir)  # a URL not understood raises here
+        except IndexDamaged as exc:
+            store = _DamagedStore(exc, self.dir / DATABASE_FILE)  # type: ignore[assignment]
+        if not self.shared:
+            with contextlib.suppress(OSError):
+                found = (self.dir / DATABASE_FILE).stat()
+                self._store_file = (found.st_dev, found.st_ino)
+        return store
+
+    def _reopen_if_replaced(self) -> None:
+        """After another process set a damaged database aside and built a new one, use the new one (one stat)."""
+        if self.shared:
+            return
+        try:
+            found = (self.dir / DATABASE_FILE).stat()
+        except OSError:
+            return
+        if (found.st_dev, found.st_ino) != self._store_file:
+            with self._lock:
+                # The old store is left to the garbage collector, not closed: another thread may be reading it.
+                self._store = self._open_store()
+                self._vectors, self._vectors_generation = None, -1
+
+    def replace_damaged_store(self, error: IndexUnusable) -> None:
+        """Set the damaged database aside (renamed, never deleted) and start an empty one; the caller holds the lock."""
+        LOG.warning("%s; rebuilding it from the library", getattr(error, "found", error))
+        with contextlib.suppress(Exception):
+            self._store.close()
+        set_aside(self.dir / DATABASE_FILE)
+        self._store = self._open_store()
+
     # -- components ---------------------------------------------------------------
 
     @property
     def encoder(self) -> CachedEncoder:
         if self._encoder is None:
-            cache = _open_cache(self.dir / "embeddings.sqlite")
+            cache = EmbeddingCache.open(self.dir / "embeddings.sqlite")  # a damaged one is set aside
             self._encoder = CachedEncoder(load_encoder(self.settings.embedding_model), cache)
         return self._encoder
 
@@ -124,6 +173,7 @@ class Index(LibraryFiles, Syncing):
 
     @property
     def generation(self) -> int:
+        """The store's generation, read on every request: how a server sees another process's ingest."""
         return self.store.generation()
 
     @property
@@ -140,28 +190,55 @@ class Index(LibraryFiles, Syncing):
             generation = self.generation
             if self._vectors is not None and self._vectors_generation == generation:
                 return self._vectors
-            path = self.dir / VECTORS_FILE
-            dim = self.encoder.dim
-            vectors = None
-            manifest = self.store.manifest()
-            if path.exists() and manifest.get("vectors_generation") == str(generation):
-                try:
-                    if _file_sha256(path) != manifest.get("vectors_sha256"):
-                        raise ValueError("vector file does not match its checksum")
-                    vectors = VectorIndex.load(path, dim)
-                except (RuntimeError, ValueError, OSError):
-                    vectors = None  # damaged or foreign file: rebuilt from the store below
+            vectors = self._saved_vectors(generation)
             if vectors is None:
-                ids, matrix = self.store.all_vectors(dim)
-                vectors = VectorIndex.build(ids, matrix, dim)
+                generation, ids, matrix = self.store.vectors_at(self.encoder.dim)  # type: ignore[attr-defined]
+                vectors = VectorIndex.build(ids, matrix, self.encoder.dim)
                 self._save_vectors(vectors, generation)
             self._vectors, self._vectors_generation = vectors, generation
             return vectors
 
-    def _save_vectors(self, vectors: VectorIndex, generation: int) -> None:
+    def _saved_vectors(self, generation: int) -> VectorIndex | None:
+        """vectors.faiss if the store records it as this generation's and its checksum matches, else None.
+
+        A writer may replace the file between the manifest and the file being read;
+        then the checksum or the file's inode differs and both are read again.
+        """
         path = self.dir / VECTORS_FILE
-        vectors.save(path)
-        self.store.set_manifest({"vectors_generation": str(generation), "vectors_sha256": _file_sha256(path)})
+        for _attempt in range(3):
+            manifest = self.store.manifest()
+            if manifest.get("vectors_generation") != str(generation):
+                return None
+            try:
+                with open(path, "rb") as handle:
+                    inode = os.fstat(handle.fileno()).st_ino
+                    digest = _sha256(handle)
+                if digest != manifest.get("vectors_sha256"):
+                    continue
+                vectors = VectorIndex.load(path, self.encoder.dim)
+                if os.stat(path).st_ino == inode:
+                    return vectors
+            except (RuntimeError, ValueError, OSError):
+                return None  # missing, damaged or foreign file: rebuilt from the store
+        return None
+
+    def _save_vectors(self, vectors: VectorIndex, generation: int) -> None:
+        """Save the file for ``generation`` if this process may write now (a writer saves its own at its end).
+
+        Only the holder of the writer lock writes, so the file and the manifest entry
+        naming it change together; a reader that cannot save keeps the vectors in memory.
+        """
+        path = self.dir / VECTORS_FILE
+        with self.store.try_exclusive() as mine:  # type: ignore[attr-defined]
+            if not mine or self.store.generation() != generation:
+                return
+            try:
+                vectors.save(path)
+                self.store.set_manifest({"vectors_generation": str(generation), "vectors_sha256": _file_sha256(path)})
+            except DiskFull as exc:
+                if self._writing:
+                    raise
+                LOG.warning("%s", exc)  # a reader answers from memory all the same
 
     def doc_meta(self) -> dict[str, dict]:
         """doc_id -> {title, date, lang}, cached per index generation."""
@@ -278,7 +355,10 @@ class Index(LibraryFiles, Syncing):
         return self.store.mentions(doc_ids, terms)
 
     def close(self) -> None:
+        """Close the store and the embedding cache (no file of this index stays open)."""
         self.store.close()
+        if self._encoder is not None:
+            self._encoder.cache.close()
 
     # -- full-text statistics, for the answer layer ------------------------------------
 
@@ -295,33 +375,28 @@ class Index(LibraryFiles, Syncing):
 class _DamagedStore:
     """Stands in for a chunk store that cannot be opened: any use raises why, closing is a no-op."""
 
-    def __init__(self, error: IndexUnusable):
-        self._message = str(error)
+    def __init__(self, error: IndexDamaged, path: Path):
+        self._error = error
+        self._path = path
 
     def close(self) -> None:
         pass
 
-    def exclusive(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()  # `rag ingest --rebuild` replaces the damaged file under no lock
+    def exclusive(self) -> contextlib.AbstractContextManager[bool]:
+        return writer_lock(lock_path(self._path))  # the rebuild that replaces the file takes turns like any writer
 
     def __getattr__(self, name: str):
-        raise IndexUnusable(self._message)
+        raise IndexDamaged(self._error.found)
 
 
-def _open_cache(path: Path) -> EmbeddingCache:
-    """The embedding cache; a damaged one is only a cache, so it is started afresh instead of failing."""
-    try:
-        return EmbeddingCache(path)
-    except (sqlite3.DatabaseError, UnicodeDecodeError):
-        for name in (path.name + "-wal", path.name + "-shm", path.name):
-            (path.parent / name).unlink(missing_ok=True)
-        return EmbeddingCache(path)
+def _sha256(handle) -> str:
+    """A flipped byte in the vector file still loads in FAISS; only a checksum notices it."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def _file_sha256(path: Path) -> str:
-    """A flipped byte in the vector file still loads in FAISS; only a checksum notices it."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return _sha256(handle)

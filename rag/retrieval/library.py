@@ -35,8 +35,13 @@ class LibraryFiles:
         Only file names are kept, so no name can point outside the library.
         Returns the new doc ids and the files skipped, with reasons. The check is
         the whole extraction, so its ``Document`` is kept for the sync that follows
-        (``read_ahead``): each added file is read and extracted once.
+        (``read_ahead``): each added file is read and extracted once. The writer lock is
+        held, so two processes adding the same content keep one copy.
         """
+        with self.writing():
+            return self._add_files(paths)
+
+    def _add_files(self, paths: Iterable[Path]) -> tuple[list[str], list[Skipped]]:
         library = self.library()
         added, skipped = [], []
         owner = {sha: doc_id for doc_id, sha in self.store.document_hashes().items()}  # content -> its document
@@ -68,7 +73,12 @@ class LibraryFiles:
 
         A copy (placed by hand beside the original, and skipped as its duplicate) would
         otherwise be indexed by the next sync: the removed content would come back.
+        The writer lock is held throughout, so an ingest running meanwhile waits its turn.
         """
+        with self.writing():
+            return self._remove(doc_id)
+
+    def _remove(self, doc_id: str) -> bool:
         library = self.library().resolve()
         path = (library / doc_id).resolve()
         if library not in path.parents:
@@ -87,8 +97,9 @@ class LibraryFiles:
 
     def restore(self, doc_id: str) -> IngestReport:
         """Move a removed document back from the trash and index it again."""
-        Trash(self.settings.home / "trash").restore(self.library().resolve(), doc_id)
-        return self.sync()
+        with self.writing():
+            Trash(self.settings.home / "trash").restore(self.library().resolve(), doc_id)
+            return self.sync()
 
 
 def _expand(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:

@@ -13,11 +13,10 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from rag.core.errors import IndexDamaged
 from rag.core.records import Document, IngestReport, Skipped
 from rag.ingest.prepare import Prepared, prepare_document
 from rag.ingest.read import IngestError, read_bytes, read_document, sha256_bytes
-from rag.store.sqlite import ChunkStore
-from rag.store.vectors import VECTORS_FILE
 
 Progress = Callable[[int, int, str], None]  # (done, total, current doc_id)
 
@@ -72,13 +71,14 @@ class Syncing:
     def syncing(self, rebuild: bool = False) -> Iterator[SyncPlan]:
         """What every sync (plain or ``rag.retrieval.distributed``) does around writing the files in ``plan.todo``.
 
-        Before: take the store's ``exclusive`` lock, forget everything if ``rebuild``, plan, and
-        remove the documents whose files are gone. After the body (only if it did not raise):
-        record the corpus state, write the vector index, and count the chunks into the report.
+        Before: take the store's ``exclusive`` lock, forget everything if ``rebuild`` (or if the
+        database is found damaged), plan, and remove the documents whose files are gone. After the
+        body (only if it did not raise): record the corpus state, write the vector index, and count
+        the chunks into the report.
         """
         try:
-            with self.store.exclusive():
-                if rebuild:
+            with self.writing():
+                if rebuild or self._found_damaged():
                     self.reset()
                 plan = self.plan()
                 self._apply_removals(plan)
@@ -87,6 +87,28 @@ class Syncing:
                 plan.report.chunks = self.store.counts()["chunks"]
         finally:
             self.read_ahead.clear()  # for one sync only: a later one reads the files as they are then
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writer lock (other processes wait their turn) and mark this process as the writer."""
+        with self.store.exclusive():
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
+
+    def _found_damaged(self) -> bool:
+        """Whether the database cannot be read (then the sync rebuilds it from the library, saying so)."""
+        if self.shared:
+            return False
+        try:
+            self.store.manifest()
+            self.store.document_hashes()
+        except IndexDamaged as exc:
+            self.replace_damaged_store(exc)
+            return True
+        return False
 
     def plan(self) -> SyncPlan:
         """Which library files are new or changed, which are unchanged, duplicates or unreadable, and which are gone.
@@ -141,17 +163,16 @@ class Syncing:
                                     prepared.multilingual)
 
     def reset(self) -> None:
-        """Forget everything indexed (the embedding cache is kept: it is keyed by content)."""
+        """Forget everything indexed, in place (the embedding cache is kept: it is keyed by content).
+
+        No file is deleted: the server may have the database open. A database too
+        damaged to clear is renamed aside and a new one started.
+        """
         with self._lock:
-            if self.shared:
+            try:
                 self.store.clear()  # type: ignore[attr-defined]
-                self.store.set_manifest(self.expected_manifest())
-                return
-            self.store.close()
-            # The write-ahead log goes first: a new chunks.sqlite beside an old log is a corrupt index.
-            for name in ("chunks.sqlite-wal", "chunks.sqlite-shm", "chunks.sqlite", VECTORS_FILE):
-                (self.dir / name).unlink(missing_ok=True)
-            self.store = ChunkStore(self.dir / "chunks.sqlite")
+            except IndexDamaged as exc:
+                self.replace_damaged_store(exc)
             self._vectors, self._vectors_generation = None, -1
             self.store.set_manifest(self.expected_manifest())
 

@@ -9,23 +9,27 @@ rendering.
 
 from __future__ import annotations
 
-import fcntl
 import json
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from rag.core.errors import IndexUnusable
+from rag.core.errors import DiskFull, IndexDamaged, IndexUnusable
 from rag.core.records import Chunk, Document
 from rag.store.lexical import body as lexical_body
+from rag.store.locking import writer_lock
 from rag.store.reads import SentenceReads
 from rag.store.sqlite_fulltext import SqliteFullText
 
 SCHEMA_VERSION = "3"
+BUSY_SECONDS = 60.0  # how long a statement waits for another process's write before failing
+INDEXED_TABLES = ("chunks_fts", "sentences", "chunks", "documents")  # what a rebuild forgets (children first)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,10 +57,27 @@ CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, text_en TEXT NOT 
 """
 
 
-def _damaged(path: Path, exc: Exception) -> IndexUnusable:
+def _detail(exc: Exception) -> str:
     detail = " ".join(str(exc).split())  # one line, even when SQLite quotes a damaged text
-    detail = detail if len(detail) <= 100 else detail[:99] + "…"
-    return IndexUnusable(f"the index at {path.parent} is damaged ({detail}); rebuild it with `rag ingest --rebuild`")
+    return detail if len(detail) <= 100 else detail[:99] + "…"
+
+
+def _damaged(path: Path, exc: Exception) -> IndexDamaged:
+    return IndexDamaged(f"the index at {path.parent} is damaged ({_detail(exc)})")
+
+
+def _refusal(exc: Exception) -> str:
+    """What SQLite's "disk I/O error" for a refused write means here."""
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+        return "no space left on the device"
+    return "the file system refused a write: no space left, or a file size limit reached"
+
+
+def _is_full(exc: Exception) -> bool:
+    """A write refused for space (SQLITE_FULL) or by the file system (a write or file-size error)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE") or (
+        isinstance(exc, sqlite3.OperationalError) and "database or disk is full" in str(exc))
 
 
 def _is_corruption(exc: Exception) -> bool:
@@ -78,7 +99,7 @@ class ChunkStore(SentenceReads, SqliteFullText):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
@@ -94,6 +115,11 @@ class ChunkStore(SentenceReads, SqliteFullText):
             try:
                 yield
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                if _is_full(exc):
+                    raise DiskFull.writing(self.path.parent, _refusal(exc)) from None
+                if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                    raise IndexUnusable(f"the index at {self.path.parent} stayed busy for {BUSY_SECONDS:.0f} s "
+                                        "(another process is writing it); try again when it has finished") from None
                 if not _is_corruption(exc):
                     raise
                 raise _damaged(self.path, exc) from None
@@ -122,13 +148,28 @@ class ChunkStore(SentenceReads, SqliteFullText):
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """A file lock beside the database: two processes syncing one library take turns."""
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """The writer lock (``rag.store.locking``): processes changing one index take turns."""
+        with writer_lock(lock_path(self.path)):
+            yield
+
+    def try_exclusive(self) -> AbstractContextManager[bool]:
+        """The writer lock if no one else holds it (True), else nothing (False): for optional writes."""
+        return writer_lock(lock_path(self.path), wait=False)
+
+    def clear(self) -> None:
+        """Forget every document in place, in one transaction (``rag ingest --rebuild``).
+
+        The file is never deleted: another process may hold it open, and a new file
+        beside its old write-ahead log would be a damaged index. The generation only
+        grows, so every reader notices; the translations (keyed by content) stay.
+        """
+        with self.transaction() as db:
+            for table in INDEXED_TABLES:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _statements(SCHEMA):
+                db.execute(statement)
+            db.execute("DELETE FROM manifest WHERE key != 'generation'")
+            self._bump_generation(db)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -137,7 +178,8 @@ class ChunkStore(SentenceReads, SqliteFullText):
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself after a full disk
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -254,12 +296,22 @@ class ChunkStore(SentenceReads, SqliteFullText):
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every chunk, for rebuilding the vector index."""
+        return self.vectors_at(dim)[1:]
+
+    def vectors_at(self, dim: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, ids, vectors) read in one transaction, so the vectors are exactly that generation's."""
         with self._use():
-            rows = self._db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+            self._db.execute("BEGIN")
+            try:
+                row = self._db.execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+                rows = self._db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        generation = int(row[0]) if row else 0
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         if not rows:
-            return ids, np.zeros((0, dim), dtype=np.float32)
-        return ids, np.stack([vector_from_blob(r[1], dim) for r in rows])
+            return generation, ids, np.zeros((0, dim), dtype=np.float32)
+        return generation, ids, np.stack([vector_from_blob(r[1], dim) for r in rows])
 
     def multilingual_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(chunk id, multilingual vector) of every sentence that has one, once per chunk it is in."""
@@ -308,6 +360,34 @@ class ChunkStore(SentenceReads, SqliteFullText):
     def close(self) -> None:
         with self._use():
             self._db.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script`` one by one (``executescript`` would commit the transaction first)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+def set_aside(database: Path) -> Path:
+    """Rename a damaged database (its log and shared memory first) to ``NAME.damaged-TIME``; returns the new name.
+
+    Renamed, not deleted: a process that still has it open keeps a valid handle,
+    and no later file of the same name can meet the damaged one's log.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    for suffix in ("-wal", "-shm", ""):
+        source = database.with_name(database.name + suffix)
+        if source.exists():
+            os.replace(source, database.with_name(f"{database.name}.damaged-{stamp}{suffix}"))
+    return database.with_name(f"{database.name}.damaged-{stamp}")
 
 
 def _blob(vector: np.ndarray) -> bytes:

@@ -15,6 +15,7 @@ remove vectors in place (HNSW cannot).
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from pathlib import Path
@@ -22,12 +23,16 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.core.errors import DiskFull
+
 VECTORS_FILE = "vectors.faiss"  # in the index folder, beside chunks.sqlite
 APPROXIMATE_FROM = 200_000  # vectors; below this a flat scan answers in < 20 ms on 2 cores
 IVF_PROBE_FACTOR = 3.0  # nprobe = this x sqrt(cells): fits the real-vector curve, see ivf_nprobe
 IVF_TRAIN_PER_LIST = 40  # k-means training points per cell (FAISS warns below 39)
 IVF_TRAIN_ITERATIONS = 10
 HNSW_EF_SEARCH = 128  # for HNSW files written by earlier versions
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NO_ROOM_WORDS = ("No space left", "quota exceeded", "File too large")  # as FAISS quotes strerror
 
 
 def ivf_nprobe(nlist: int) -> int:
@@ -146,12 +151,29 @@ class VectorIndex:
         return self._index.reconstruct(int(row))
 
     def save(self, path: Path) -> None:
-        """Write to a temporary file and rename it over ``path``: readers never see half a file."""
+        """Write a temporary file, fsync it and rename it over ``path``: readers never see half a file.
+
+        The caller holds the index's writer lock, so the one temporary name is never
+        written by two processes; a failed write leaves the previous file in place
+        and raises ``DiskFull`` when the file system ran out of room.
+        """
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self._index, str(tmp))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            tmp.unlink(missing_ok=True)  # left by a process killed while writing
+            faiss.write_index(self._index, str(tmp))
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the rename itself survives a power cut
+            finally:
+                os.close(directory)
+        except (OSError, RuntimeError) as exc:
+            tmp.unlink(missing_ok=True)
+            if getattr(exc, "errno", None) in NO_ROOM or any(word in str(exc) for word in NO_ROOM_WORDS):
+                raise DiskFull.writing(path.parent, exc) from None
+            raise
 
     @classmethod
     def load(cls, path: Path, dim: int) -> "VectorIndex":
