@@ -6,7 +6,7 @@ not veto; ``demote``, the P(contradicted) + P(not found) at which a claim the ru
 For every claim of ``../shared/eval/claims_dev.jsonl`` and ``tests/data/claims_extra.jsonl`` the
 rules measure once and the model reads once (``ModelCheck.read`` with a low floor); then every pair
 of thresholds is tried. A pair is scored by claims labelled right, then true claims cited into a
-gold document, then edited claims caught; ties go to the higher thresholds (the model changes less).
+gold document, then edited claims caught; a tie goes to the middle of the tied run.
 Each set is scored with the pair chosen on the other one (its cross-validated figure); the pair
 written is the one chosen on both. "Never" (above any probability) is always a candidate, so the
 model is only let in where it wins. claims_dev2 is never read here.
@@ -20,6 +20,7 @@ import argparse
 import itertools
 import json
 import os
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.check_claims import CLAIMS_DEV, CLAIMS_EXTRA, _merge, load_claims, score  # noqa: E402
+from bench.common import REPO  # noqa: E402
 from embeddings.verifier import MODEL_DIR, Verifier  # noqa: E402
 from rag import Assistant, Settings  # noqa: E402
 from rag.assistant.check import analyse_sentence, background_of, default_verifier, split_text  # noqa: E402
 from rag.core.calibration import CALIBRATION_FILE, NEVER, VerifierCalibration  # noqa: E402
-from rag.verify.claims import Support  # noqa: E402
+from rag.verify.claims import Passage, Support  # noqa: E402
 from rag.verify.model import ModelCheck, Reading, revise  # noqa: E402
+from rag.verify.support import StructuredVerifier  # noqa: E402
 
 GRID = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, NEVER]
 FLOOR = min(GRID)
@@ -47,16 +50,55 @@ class Piece:
     doc_ids: list[str]  # per candidate passage
 
 
-def measure(assistant, judge: ModelCheck, claim: str) -> list[Piece]:
-    """The rules' verdict and the model's reading for each sentence of ``claim``."""
-    pieces = []
+@dataclass(frozen=True)
+class Measured:
+    """What the rules measured on one sentence of a claim: all the model's reading needs, kept between runs."""
+
+    analysis: dict
+    passages: list[Passage]
+    background: str
+    doc_ids: list[str]  # per candidate passage
+
+
+def rules_measure(assistant, rules: StructuredVerifier, claim: str) -> list[Measured]:
+    """The rules' measurements for each sentence of ``claim`` (retrieval and rules: the slow part)."""
+    out = []
     for start, end in split_text(claim):
         sentence = " ".join(claim[start:end].split())
-        analysis, candidates, documents = analyse_sentence(assistant, judge.rules, sentence)
-        passages = [c[1] for c in candidates]
-        reading = judge.read(analysis, passages, background_of(documents), floor=FLOOR)
-        pieces.append(Piece(judge.rules.decide(analysis), reading, [c[0].chunk.doc_id for c in candidates]))
-    return pieces
+        analysis, candidates, documents = analyse_sentence(assistant, rules, sentence)
+        out.append(Measured(analysis, [c[1] for c in candidates], background_of(documents),
+                            [c[0].chunk.doc_id for c in candidates]))
+    return out
+
+
+def all_measured(path: Path, home: Path | None, sets: dict[str, list[dict]]) -> dict[str, list[list[Measured]]]:
+    """The rules' measurements of every claim, made once and kept in ``path`` (a pickle under var/)."""
+    key = {name: [c["id"] for c in claims] for name, claims in sets.items()}
+    if path.is_file():
+        saved = pickle.loads(path.read_bytes())
+        if saved.get("key") == key:
+            return {name: [[Measured(*m) for m in claim] for claim in claims]
+                    for name, claims in saved["measured"].items()}
+    settings = Settings.from_env().replace(home=home) if home else Settings.from_env()
+    assistant = Assistant(settings)
+    assistant.ensure_index()
+    rules = default_verifier(assistant)
+    measured = {}
+    for name, claims in sets.items():
+        measured[name] = []
+        for claim in claims:
+            measured[name].append(rules_measure(assistant, rules, claim["claim"]))
+            print(f"{name} {claim['id']} measured", file=sys.stderr, flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = {name: [[(m.analysis, m.passages, m.background, m.doc_ids) for m in claim] for claim in claims] for name, claims in measured.items()}
+    path.write_bytes(pickle.dumps({"key": key, "measured": plain}))  # no class of this module: run as __main__
+    return measured
+
+
+def read(judge: ModelCheck, sentences: list[Measured]) -> list[Piece]:
+    """The rules' verdict and the model's reading (every candidate down to ``FLOOR`` vetted) per sentence."""
+    return [Piece(judge.rules.decide(m.analysis), judge.read(m.analysis, m.passages, m.background, floor=FLOOR),
+                  m.doc_ids) for m in sentences]
 
 
 def verdict(pieces: list[Piece], calibration: VerifierCalibration) -> dict:
@@ -78,12 +120,20 @@ def quality(f: dict) -> tuple[int, int, int]:
 
 
 def choose(sets: list[tuple[list[dict], list[list[Piece]]]]) -> VerifierCalibration:
-    """The pair with the best summed quality on ``sets``; ties to the higher thresholds."""
-    def key(pair: tuple[float, float]) -> tuple:
+    """The pair with the best summed quality on ``sets``; a tie goes to the middle of the tied run, demote first.
+
+    The same rule as the other fits (``bench.calibrate_lead``): where the claims cannot tell thresholds
+    apart, neither end of the run is favoured.
+    """
+    def total(pair: tuple[float, float]) -> tuple[int, ...]:
         cal = VerifierCalibration("fitted", *pair)
-        totals = [sum(q) for q in zip(*(quality(figures(c, m, cal)) for c, m in sets))]
-        return (*totals, pair[0] + pair[1], pair[1])
-    return VerifierCalibration("fitted", *max(itertools.product(GRID, GRID), key=key))
+        return tuple(sum(q) for q in zip(*(quality(figures(c, m, cal)) for c, m in sets)))
+    scored = {pair: total(pair) for pair in itertools.product(GRID, GRID)}
+    best = [pair for pair, q in scored.items() if q == max(scored.values())]
+    demotes = sorted({d for _, d in best})
+    demote = demotes[len(demotes) // 2]
+    promotes = sorted(p for p, d in best if d == demote)
+    return VerifierCalibration("fitted", promotes[len(promotes) // 2], demote)
 
 
 def line(name: str, f: dict) -> str:
@@ -96,14 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate_verifier", description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="index home of the news articles (default: RAG_HOME or ./var)")
     parser.add_argument("--model", type=Path, default=MODEL_DIR, help="the verifier folder (default: the shipped one)")
+    parser.add_argument("--cache", type=Path, default=REPO / "var" / "calibrate-verifier-rules.pkl",
+                        help="where the rules' measurements are kept between runs (delete it after changing the rules)")
     parser.add_argument("--write", action="store_true", help=f"write the chosen pair to {CALIBRATION_FILE}")
     args = parser.parse_args(argv)
-    settings = Settings.from_env().replace(home=args.home) if args.home else Settings.from_env()
-    assistant = Assistant(settings)
-    assistant.ensure_index()
-    judge = ModelCheck(default_verifier(assistant), model=Verifier.load(args.model))
     sets = {p.name: load_claims(p) for p in (CLAIMS_DEV, CLAIMS_EXTRA)}
-    measured = {name: [measure(assistant, judge, c["claim"]) for c in claims] for name, claims in sets.items()}
+    rules_measured = all_measured(args.cache, args.home, sets)
+    # the rules' decisions and vetoes need no encoder: the measurements hold what they compare
+    judge = ModelCheck(StructuredVerifier(encode=None), model=Verifier.load(args.model))  # type: ignore[arg-type]
+    measured = {name: [read(judge, m) for m in rules_measured[name]] for name in sets}
     rules_only = VerifierCalibration()
     report: dict = {"folds": {}}
     for name, claims in sets.items():

@@ -150,6 +150,7 @@ class ModelCheck:
     def verdict(self, analysis: dict[str, Any], passages: Sequence[Passage], background: str = "") -> Support:
         """The rules' verdict on ``analysis`` (``StructuredVerifier.analyse``), revised by the model."""
         rules = self.rules.decide(analysis)
-        if not self.active:
-            return rules
-        return revise(rules, self.read(analysis, passages, background), self.calibration)
+        cal = self.calibration
+        if (cal.demote if rules.verdict == SUPPORTED else cal.promote) >= NEVER:
+            return rules  # the model could change nothing here: not run
+        return revise(rules, self.read(analysis, passages, background), cal)
