@@ -90,8 +90,10 @@ def all_measured(path: Path, home: Path | None, sets: dict[str, list[dict]]) -> 
             measured[name].append(rules_measure(assistant, rules, claim["claim"]))
             print(f"{name} {claim['id']} measured", file=sys.stderr, flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    plain = {name: [[(m.analysis, m.passages, m.background, m.doc_ids) for m in claim] for claim in claims] for name, claims in measured.items()}
-    path.write_bytes(pickle.dumps({"key": key, "measured": plain}))  # no class of this module: run as __main__
+    # plain tuples: a class of this module pickled when it runs as __main__ could not be read back
+    plain = {name: [[(m.analysis, m.passages, m.background, m.doc_ids) for m in claim] for claim in claims]
+             for name, claims in measured.items()}
+    path.write_bytes(pickle.dumps({"key": key, "measured": plain}))
     return measured
 
 

@@ -91,7 +91,8 @@ def revise(rules: Support, reading: Reading | None, calibration: VerifierCalibra
 def demotion_reason(against: float, contradicted: bool) -> str:
     """What the reader is told when the model overrules the rules' "supported"."""
     if contradicted:
-        return f"the cited sentence seems to say otherwise (the trained verifier is {against:.0%} sure it does not say this)"
+        return (f"the cited sentence seems to say otherwise (the trained verifier is {against:.0%} sure it "
+                "does not say this)")
     return f"the cited sentence does not seem to say this (the trained verifier is {against:.0%} sure)"
 
 
