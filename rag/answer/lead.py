@@ -17,7 +17,7 @@ from rag import lang
 from rag.answer.evidence import Evidence
 from rag.answer.plan import Plan
 from rag.answer.refuse import folded_words, origin
-from rag.answer.verifier import Verifier, with_model
+from rag.answer.verifier import Verifier
 from rag.core.config import Settings
 from rag.core.records import Passage
 from rag.core.tuning import LEAD_MAX_CHARS, PROMPT_RESERVE
@@ -106,7 +106,7 @@ def draft_lead(generator: Generator, settings: Settings, plan: Plan, best: Evide
         return Draft("", f"generator unavailable ({exc}); showing the passages")
     if not text:
         return Draft("", "the model gave no answer; showing the passages")
-    score = with_model(verifier).support(text, [Passage(best.text, best.text_en)]).score  # + trained verifier
+    score = verifier.support(text, [Passage(best.text, best.text_en)]).score
     checks = (adds_only_supported(text, best, plan.question) and not ambiguous_number(text, best, plan.question)
               and not half_of_a_pair(text, best, plan.question))
     return Draft(text, score=score, checks=checks)
