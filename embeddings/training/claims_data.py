@@ -34,6 +34,7 @@ ARTICLES = Path(__file__).resolve().parents[2] / "data" / "articles"
 NEWS = "news-articles"
 MIN_WORDS, MAX_WORDS = 7, 45
 CONTEXT_RATE = 0.4  # how often the evidence carries the sentence before it
+STACK_CHANCES = (0.6, 0.35)  # the chance of a second, then a third rewrite on a supported claim
 WORD = re.compile(r"[A-Za-z]{4,}")
 
 
@@ -149,10 +150,20 @@ class Maker:
         if i + 1 < len(doc.sentences) and (joined := edits.join_sentences(sentence, doc.sentences[i + 1], rng)):
             options["joined"] = joined
         picked = self._pick(options)
-        if picked and rng.random() < 0.3 and picked[0] != "joined":  # a second rewrite on top of the first
-            more = edits.synonym_swap(picked[1], rng) or edits.delete_phrase(picked[1], rng)
-            picked = (picked[0], more or picked[1])
+        if picked and picked[0] != "joined":
+            picked = (picked[0], self.stacked(picked[1]))
         return picked
+
+    def stacked(self, claim: str) -> str:
+        """Up to two more rewrites on top of the first: real paraphrases share fewer words than one rewrite
+        leaves, and the rules already accept the high-overlap ones, so the model's value is on the others."""
+        for chance in STACK_CHANCES:
+            if self.rng.random() >= chance:
+                break
+            rewrites = list(edits.SUPPORTING.values())
+            self.rng.shuffle(rewrites)
+            claim = next((out for f in rewrites if (out := f(claim, self.rng)) and out != claim), claim)
+        return claim
 
     def contradicted(self, doc: Document, i: int) -> tuple[str, str] | None:
         sentence, rng = doc.sentences[i], self.rng

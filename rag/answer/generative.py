@@ -30,7 +30,7 @@ from rag.answer.answerer import CitedAnswerer, Grounds, ground
 from rag.answer.evidence import Evidence
 from rag.answer.lead import PROMPT_LANGUAGE, ambiguous_number
 from rag.answer.translation import translator
-from rag.answer.verifier import Verifier, WordOverlapVerifier
+from rag.answer.verifier import Verifier, WordOverlapVerifier, with_model
 from rag.core import statements as rendering
 from rag.core.config import Settings
 from rag.core.records import Answer, Citation, Hit, Passage, Statement
@@ -310,7 +310,7 @@ class GenerativeAnswerer:
     """A capable model's cited answer, sentence by sentence as each is verified; quotes if none verifies."""
 
     def __init__(self, verifier: Verifier | None = None, fallback: CitedAnswerer | None = None):
-        self.verifier: Verifier = verifier or WordOverlapVerifier()
+        self.verifier: Verifier = with_model(verifier or WordOverlapVerifier())  # the trained verifier too
         self.fallback = fallback or CitedAnswerer(self.verifier)
 
     def warm_up(self, generator: Generator) -> None:

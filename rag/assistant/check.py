@@ -4,7 +4,8 @@ Each sentence of the text is looked up through ``Assistant.search`` like a
 question; the sentences of the passages found are handed to the
 ``StructuredVerifier`` (rag/verify/support.py), which says ``supported``,
 ``contradicted`` or ``not_found`` with the reason and the sentence it rests
-on. The result is a list of ``CheckResult`` records: the CLI prints them, the
+on, and the trained verifier may revise that under the rules' vetoes
+(``rag.verify.model.ModelCheck``). The result is a list of ``CheckResult`` records: the CLI prints them, the
 chat can show them, and ``write_check`` exports them as .json or .md. Every
 citation obeys the project rule ``quote == document.text[start:end]``.
 """
@@ -27,6 +28,7 @@ from rag.core.progress import CancelToken
 from rag.core.statements import quote_lines
 from rag.ingest.chunk import split_sentences
 from rag.verify.claims import NOT_FOUND, Passage
+from rag.verify.model import ModelCheck
 from rag.verify.support import StructuredVerifier
 from rag.verify.words import normalise
 
@@ -98,6 +100,7 @@ def iter_check(assistant, text: str, k: int | None = None, verifier: StructuredV
 def _check_sentences(assistant, text: str, k: int | None, verifier: StructuredVerifier | None,
                      cancel: CancelToken | None) -> Iterator[CheckResult]:
     verifier = verifier or default_verifier(assistant)
+    judge = ModelCheck(verifier)
     for start, end in split_text(text):
         if cancel is not None:
             cancel.check()
@@ -105,7 +108,7 @@ def _check_sentences(assistant, text: str, k: int | None, verifier: StructuredVe
         if len(sentence) > 2000 or sum(ch.isalnum() for ch in sentence) < 3:
             yield CheckResult(sentence, start, end, NOT_FOUND, 0.0, "not a sentence that can be checked")
             continue
-        yield check_sentence(assistant, verifier, sentence, start, end, k)
+        yield check_sentence(assistant, verifier, sentence, start, end, k, judge)
 
 
 def default_verifier(assistant) -> StructuredVerifier:
@@ -118,11 +121,12 @@ def default_verifier(assistant) -> StructuredVerifier:
 
 
 def check_sentence(assistant, verifier: StructuredVerifier, sentence: str, start: int = 0, end: int | None = None,
-                   k: int | None = None) -> CheckResult:
-    """Retrieve passages for one sentence and verify it against their sentences."""
+                   k: int | None = None, judge: ModelCheck | None = None) -> CheckResult:
+    """Retrieve passages for one sentence and verify it against their sentences (rules, then the model)."""
     end = len(sentence) if end is None else end
     analysis, candidates, documents = analyse_sentence(assistant, verifier, sentence, k)
-    verdict = verifier.decide(analysis)
+    judge = judge or ModelCheck(verifier)
+    verdict = judge.verdict(analysis, [c[1] for c in candidates], background_of(documents))
     citations = []
     if verdict.evidence >= 0:
         hit, _passage, s_start, s_end, english, after = candidates[verdict.evidence]
@@ -157,9 +161,13 @@ def analyse_sentence(assistant, verifier: StructuredVerifier, sentence: str, k: 
     hits = assistant.search(sentence, k=k or CHECK_K)
     candidates = with_renderings(assistant, verifier, sentence, evidence_sentences(assistant, hits))
     documents = {h.chunk.doc_id: assistant.document(h.chunk.doc_id) for h in hits}
-    background = " ".join(d.text for d in documents.values() if d is not None)
-    analysis = verifier.analyse(sentence, [c[1] for c in candidates], background=background)
+    analysis = verifier.analyse(sentence, [c[1] for c in candidates], background=background_of(documents))
     return analysis, candidates, documents
+
+
+def background_of(documents: dict) -> str:
+    """The retrieved documents' text: a name of the claim none of them mentions is an invented detail."""
+    return " ".join(d.text for d in documents.values() if d is not None)
 
 
 def evidence_sentences(assistant, hits) -> list[tuple]:

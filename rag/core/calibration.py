@@ -119,6 +119,28 @@ def calibrated_lead() -> LeadCalibration:
     return _single_value("lead", "support_threshold", LeadCalibration)
 
 
+NEVER = 1.01  # a probability threshold no probability reaches: without a fit the trained verifier changes nothing
+
+
+@dataclass(frozen=True)
+class VerifierCalibration:
+    """When the trained claim verifier may overrule the rules (``rag.verify.model``)."""
+
+    name: str = "uncalibrated"
+    promote: float = NEVER  # P(supported) at which a claim the rules find only too loosely worded is supported
+    demote: float = NEVER  # P(contradicted) + P(not found) at which a claim the rules support is not
+
+
+@lru_cache(maxsize=1)
+def calibrated_verifier() -> VerifierCalibration:
+    """The two thresholds `bench/calibrate_verifier.py` fitted (the ``verifier`` entry of the file)."""
+    entry = _entry("verifier")
+    if "promote" not in entry or "demote" not in entry:
+        return VerifierCalibration()
+    return VerifierCalibration(name=entry.get("name", "fitted"), promote=float(entry["promote"]),
+                               demote=float(entry["demote"]))
+
+
 @lru_cache(maxsize=8)
 def calibrated(encoder: str) -> Calibration:
     """The calibration for ``encoder`` (its own entry, else ``default``, else the dataclass defaults)."""

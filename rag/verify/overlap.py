@@ -17,7 +17,7 @@ from rag import lang
 from rag.core.calibration import calibrated_lead
 
 __all__ = ["check", "content_words", "fold", "is_supported", "leading_name", "names",
-           "normalise", "numbers", "stem", "support"]
+           "normalise", "numbers", "stem", "support", "vetoes"]
 
 
 def normalise(text: str) -> str:
@@ -91,17 +91,27 @@ def check(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...
     claim_words = content_words(claim)
     if not claim_words:
         return 0.0, ["the claim has no content words"]
-    missing_numbers = numbers(claim) - numbers(original)
-    if missing_numbers:
-        return 0.0, [f"number {n} is not in the original" for n in sorted(missing_numbers)]
-    original_tokens = original_words | {stem(normalise(t)) for t in re.findall(r"\w[\w'’]*", original)}
-    # Every name, even a one-letter one ("Canaan Inc (CAN.O)"), must be in the original.
-    missing_names = sorted(name for name in names(claim) | leading_name(claim) if name not in original_tokens)
-    if missing_names:
-        return 0.0, [f"name {n} is not in the original" for n in missing_names]
+    missing = vetoes(claim, sources)
+    if missing:
+        return 0.0, missing
     unsupported = [w for w in claim_words if w not in evidence_words]
     reasons = [f"words not in the passage: {', '.join(dict.fromkeys(unsupported))}"] if unsupported else []
     return (len(claim_words) - len(unsupported)) / len(claim_words), reasons
+
+
+def vetoes(claim: str, sources: list[str]) -> list[str]:
+    """The numbers, then the names, of ``claim`` that no original source holds (each as a reason).
+
+    Any one makes the claim unsupported whatever else says so: a translation or a model may invent them.
+    """
+    original = " ".join(sources)
+    missing_numbers = numbers(claim) - numbers(original)
+    if missing_numbers:
+        return [f"number {n} is not in the original" for n in sorted(missing_numbers)]
+    original_tokens = set(content_words(original)) | {stem(normalise(t)) for t in re.findall(r"\w[\w'’]*", original)}
+    # Every name, even a one-letter one ("Canaan Inc (CAN.O)"), must be in the original.
+    return [f"name {n} is not in the original"
+            for n in sorted(name for name in names(claim) | leading_name(claim) if name not in original_tokens)]
 
 
 def support(claim: str, sources: list[str], renderings: list[str] | tuple[str, ...] = ()) -> float:

@@ -103,10 +103,27 @@ class StructuredVerifier:
         claim = " ".join(normalise(claim).split())
         if not passages:
             return {"claim": claim, "evidence": -1, "relevance": 0.0, "coverage": 0.0, "contradictions": [],
-                    "missing": [], "uncovered": ""}
+                    "missing": [], "uncovered": "", "ranking": []}
         scores = self.rank(claim, passages)
         best = int(np.argmax(scores))
         p = passages[best]
+        found = self.facts(claim, p, background)
+        matches = self._clause_matches(claim, p)
+        coverage, uncovered, after_needed = clause_coverage(matches, self.calibration.coverage_weight)
+        return {
+            "claim": claim, "evidence": best, "relevance": scores[best], "coverage": coverage,
+            "uncovered": uncovered, "clauses": matches, "contradictions": found["contradictions"],
+            "missing": found["missing"], "uses_after": found["uses_after"] or after_needed,
+            "ranking": [int(i) for i in np.argsort(scores, kind="stable")[::-1]],
+        }
+
+    def facts(self, claim: str, p: Passage, background: str = "") -> dict[str, Any]:
+        """The rules' vetoes of ``claim`` on passage ``p``: contradicted facts (with their reason) and facts
+        the passage lacks; ``uses_after`` when a fact is only in the sentence after it.
+
+        ``claim`` is normalised already (``analyse`` does it). This is the sharp part of the rules, asked
+        of any candidate the trained model would cite (``rag.verify.model``), not only of the best one.
+        """
         original, english = p.text, p.english or p.text
         window_en = " ".join(x for x in (p.before, english, p.after) if x)
         window_text = " ".join(x for x in (p.before, original, p.english or "", p.after) if x)
@@ -184,15 +201,8 @@ class StructuredVerifier:
         if swap:
             contradictions.append(swap)
 
-        # every clause of the claim must resemble something in the evidence
-        matches = self._clause_matches(claim, p)
-        coverage, uncovered, after_needed = clause_coverage(matches, self.calibration.coverage_weight)
-        return {
-            "claim": claim, "evidence": best, "relevance": scores[best], "coverage": coverage,
-            "uncovered": uncovered, "clauses": matches, "contradictions": list(dict.fromkeys(contradictions)),
-            "missing": list(dict.fromkeys(missing)),
-            "uses_after": used_after or after_needed,
-        }
+        return {"contradictions": list(dict.fromkeys(contradictions)), "missing": list(dict.fromkeys(missing)),
+                "uses_after": used_after}
 
     def _clause_matches(self, claim: str, p: Passage) -> list[dict[str, Any]]:
         """How each clause of the claim matches the cited evidence (``clause_coverage`` scores them).
