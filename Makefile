@@ -59,6 +59,7 @@ check-claims-dev2: install
 calibrate: install
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_evidence --write
+	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_reader --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate --relevance-only --write
 	HF_HUB_OFFLINE=1 $(PY) -m bench.calibrate_lead --write
 

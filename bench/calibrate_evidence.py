@@ -315,13 +315,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "
               f"{h['held_out'] - h['with']:+6.3f}   n={len(mine)} {h['values']}")
     if args.write:
-        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
-        data["evidence"] = {"name": "bench/calibrate_evidence.py", "weights": {n: chosen.get(n, 0.0) for n in names},
-                            "hub_weight": hub, "focus_max": focus_max, "keep_ratio": keep_ratio,
-                            "leave_one_corpus_out": held}
-        CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
+        def change(data: dict) -> None:
+            data["evidence"] = {"name": "bench/calibrate_evidence.py", "weights": {n: chosen.get(n, 0.0) for n in names},
+                                "hub_weight": hub, "focus_max": focus_max, "keep_ratio": keep_ratio,
+                                "leave_one_corpus_out": held}
+        update_calibration(change)
     return 0
+
+
+def update_calibration(change: Callable[[dict], None]) -> None:
+    """Read the calibration file, let ``change`` edit it, write it back (`make calibrate` runs the fits in turn;
+    the reader's weight is fitted after these weights, by ``bench.calibrate_reader``)."""
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
+    change(data)
+    CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ Then refit ``min_relevance`` on the new scores: ``python -m bench.calibrate --re
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.calibrate_evidence import (  # noqa: E402
-    TOP, Question, answer_mrr, averaged, capped, collect, evidence_at, feature_names,
+    TOP, Question, answer_mrr, averaged, capped, collect, evidence_at, feature_names, update_calibration,
 )
 from rag.core.calibration import CALIBRATION_FILE, calibrated_evidence  # noqa: E402
 from rag.core.config import PROJECT_ROOT  # noqa: E402
@@ -69,12 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{corpus:10} {without:6.2f} " + " ".join(f"{row[k][0]:.3f}/{row[k][1]:.3f}".rjust(width) for k, width in
                                                           (("no_reader", 10), ("with", 11), ("held_out", 9))))
     if args.write:
-        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-        data["evidence"]["weights"]["reader"] = chosen
-        data["evidence"]["reader_fit"] = {"name": "bench/calibrate_reader.py", "weights_tried": READER_WEIGHTS,
-                                          "leave_one_corpus_out": held}
-        CALIBRATION_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
+        def change(data: dict) -> None:
+            data["evidence"]["weights"]["reader"] = chosen
+            data["evidence"]["reader_fit"] = {"name": "bench/calibrate_reader.py", "weights_tried": READER_WEIGHTS,
+                                              "leave_one_corpus_out": held}
+        update_calibration(change)
     return 0
 
 
