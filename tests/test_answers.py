@@ -64,9 +64,7 @@ OWN_QUESTIONS = [
     ("Which service providers block IP addresses from mainland China?", [["BitDeer"], ["Mars"]]),
     ("Which university maps the hashrate every month?", [["Cambridge"]]),
     ("To which Siberian city does Deng want to send his machines?", [["Irkutsk", "Irkoetsk"]]),
-    pytest.param("Which mining pools are divesting their domestic businesses?", [["Huobi"]], marks=pytest.mark.xfail(
-        strict=True, reason="known miss since the evidence weights were fitted over three corpora: the five pieces "
-                            "a list shows are about pools in general, the one naming Huobi ranks lower")),
+    ("Which mining pools are divesting their domestic businesses?", [["Huobi"]]),  # found since the reader reads
 ]
 OUT_OF_SCOPE = [
     "What was the price of bitcoin on June 1, 2021?",

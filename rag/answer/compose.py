@@ -47,7 +47,7 @@ def citation(n: int, e: Evidence, hits: Sequence[Hit] = ()) -> Citation:
     """Evidence cited as [n]: its exact span, its document's title, date and language, and its section."""
     return Citation(n=n, doc_id=e.hit.chunk.doc_id, chunk_id=e.hit.chunk.chunk_id, start=e.start, end=e.end,
                     quote=e.text, title=e.hit.title, date=e.hit.date, lang=e.hit.lang, translation=e.text_en,
-                    support=round(max(e.score, 0.0), 4), section=section_of(e, hits))
+                    support=round(min(max(e.score, 0.0), 1.0), 4), section=section_of(e, hits))
 
 
 def section_of(e: Evidence, hits: Sequence[Hit] = ()) -> str:
