@@ -61,14 +61,14 @@ class Reader:
         return cls(model, AutoTokenizer.from_pretrained(base), meta.get("calibration", {}))
 
     def logits(self, questions: Sequence[str], units: Sequence[str]) -> np.ndarray:
-        """Raw scores of aligned (question, unit) pairs, shortest first so batches carry little padding."""
+        """Raw scores of aligned (question, unit) pairs, shortest first so batches carry little padding; the longer of the two is cut to fit."""
         out = np.zeros(len(units), dtype=np.float32)
         order = np.argsort([len(q) + len(u) for q, u in zip(questions, units)], kind="stable")
         with self._lock, torch.inference_mode():
             for at in range(0, len(order), self.batch_size):
                 rows = order[at:at + self.batch_size]
                 inputs = self._tokenizer([questions[i] for i in rows], [units[i] for i in rows], padding=True,
-                                         truncation="only_second", max_length=MAX_TOKENS, return_tensors="pt")
+                                         truncation="longest_first", max_length=MAX_TOKENS, return_tensors="pt")
                 out[rows] = self._model(**inputs).logits.squeeze(-1).float().numpy()
         return out
 

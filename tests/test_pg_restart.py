@@ -81,7 +81,7 @@ def test_requests_during_a_restart_fail_in_one_line_and_the_store_recovers(pg, t
         thread.start()
     time.sleep(1.0)
     down_at = time.monotonic()
-    restart(pg, down_s=2.0)
+    restart(pg, down_s=6.0)  # longer than a request waits for a connection (5 s), so some request must fail
     up_at = time.monotonic()
     deadline = up_at + 20
     while time.monotonic() < deadline and sum(1 for t, o in outcomes if t > up_at + 1 and o == "ok") < 20:

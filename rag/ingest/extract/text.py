@@ -18,7 +18,7 @@ from rag.ingest.extract.blocks import Block, BlockKind, Extracted, TextBuilder
 TEXT_EXTRACTOR = "text/1"
 MARKDOWN_EXTRACTOR = "markdown/1"
 SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*\s*$")  # a closing quote or bracket ends nothing by itself
-OVERSTRIKE = re.compile(r"[^\n]\x08")  # nroff's bold ("B\bB") and underline ("_\bB"): keep the last character
+OVERSTRIKE = re.compile(r"_\x08(?=[^\n])|([^\n])\x08(?=\1)")  # nroff's underline ("_\bB") and bold ("B\bB")
 LIST_START = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 WRAPPED_LINE_CHARS = 50  # a line this long that stops mid-sentence was wrapped, whatever starts the next
 
