@@ -50,3 +50,14 @@ def test_a_closed_model_refuses_in_one_line():
     model.close()
     with pytest.raises(GeneratorError, match="closed"):
         _complete(model, PROMPTS[0])
+    model.close()  # again, as at exit: returns at once (it waited forever for the slots it had freed)
+
+
+def test_closing_does_not_wait_for_an_abandoned_stream(monkeypatch):
+    pytest.importorskip("llama_cpp")
+    monkeypatch.setattr("rag.models.generate.CLOSE_WAIT_S", 0.5)
+    model = LlamaCppGenerator(str(default_gguf_path()), n_ctx=256, slots=2)
+    stream = model.stream(PROMPTS[0], max_tokens=4)
+    next(stream)  # holds a slot, never finished
+    model.close()  # gives up waiting after CLOSE_WAIT_S, frees the idle slot
+    stream.close()  # the abandoned slot is freed when its request lets go

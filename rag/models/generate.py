@@ -113,6 +113,9 @@ def default_gguf_path() -> Path:
     return target
 
 
+CLOSE_WAIT_S = 10.0  # how long closing the model waits for answers still being written
+
+
 class LlamaCppGenerator:
     """A local GGUF model through llama-cpp-python, answering up to ``slots`` requests at once.
 
@@ -149,14 +152,18 @@ class LlamaCppGenerator:
         atexit.register(self.close)
 
     def close(self) -> None:
-        """Free every context once no request is using it; a later request gets a GeneratorError."""
+        """Free the contexts, waiting up to ``CLOSE_WAIT_S`` for requests still using one; a later request gets a
+        GeneratorError. Once only: it also runs at exit, where an abandoned stream may hold a slot for good (it is
+        freed when that request lets go, or with the process)."""
         with self._free:
-            self._free.wait_for(lambda: len(self._idle) == len(self._slots))
-            self._idle.clear()
+            if self._closed:
+                return
+            self._free.wait_for(lambda: len(self._idle) == len(self._slots), timeout=CLOSE_WAIT_S)
+            idle, self._idle = self._idle, []
             self._closed = True
             self._free.notify_all()
-            for llm in self._slots:
-                llm.close()
+        for llm in idle:
+            llm.close()
 
     @contextmanager
     def _slot(self) -> Iterator:
@@ -174,8 +181,12 @@ class LlamaCppGenerator:
             yield llm
         finally:
             with self._free:
-                self._idle.append(llm)
-                self._free.notify()
+                closed = self._closed
+                if not closed:
+                    self._idle.append(llm)
+                    self._free.notify()
+            if closed:
+                llm.close()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
