@@ -46,6 +46,7 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
 MAX_ERROR_BYTES = 4096  # read of a model server's error reply, for its message
 LLAMA_SLOTS = 2  # llama.cpp contexts per local model: answers generated at once (see LlamaCppGenerator)
+CLOSE_WAIT_S = 10.0  # how long closing the model waits for answers still being written
 
 
 def has_chat(generator: Generator | None) -> bool:
@@ -113,18 +114,11 @@ def default_gguf_path() -> Path:
     return target
 
 
-CLOSE_WAIT_S = 10.0  # how long closing the model waits for answers still being written
 
 
 class LlamaCppGenerator:
-    """A local GGUF model through llama-cpp-python, answering up to ``slots`` requests at once.
-
-    One llama.cpp context serves one request at a time, and with one context every
-    answer waited for the one before it. Each slot is a context of its own over the
-    same memory-mapped weights (the extra memory is its KV cache). A request takes a
-    free slot and runs on ``threads / busy slots`` threads: alone it keeps every
-    core, and two requests no longer queue one behind the other's thread barriers.
-    """
+    """A local GGUF model through llama-cpp-python, answering up to ``slots`` requests at once: each slot is a
+    context over the same memory-mapped weights, run on ``threads / busy slots`` threads (alone: every core)."""
 
     backend = "llama"
 
@@ -152,9 +146,7 @@ class LlamaCppGenerator:
         atexit.register(self.close)
 
     def close(self) -> None:
-        """Free the contexts, waiting up to ``CLOSE_WAIT_S`` for requests still using one; a later request gets a
-        GeneratorError. Once only: it also runs at exit, where an abandoned stream may hold a slot for good (it is
-        freed when that request lets go, or with the process)."""
+        """Free the contexts once, waiting up to ``CLOSE_WAIT_S`` for busy ones (an abandoned stream frees its own)."""
         with self._free:
             if self._closed:
                 return
@@ -182,11 +174,9 @@ class LlamaCppGenerator:
         finally:
             with self._free:
                 closed = self._closed
-                if not closed:
-                    self._idle.append(llm)
-                    self._free.notify()
-            if closed:
-                llm.close()
+                self._idle += [] if closed else [llm]
+                self._free.notify()
+            llm.close() if closed else None
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
