@@ -1,18 +1,18 @@
 """Many completions decoded together: one llama.cpp context, one sequence per request, one decode per step.
 
-A decoding step of a small model costs about the same for one sequence as for
-eight (the weights are read once), and decoding is where an answer's time goes,
-so concurrent requests share each step instead of queueing for a context. One
-scheduler thread owns the context: between steps it admits waiting requests
+Concurrent requests share each decoding step instead of queueing for a context
+of their own: where memory bandwidth is what a step costs, the weights are read
+once for every sequence in it (on the contended 2-core machine measured in
+docs/scaling.md compute was the limit, and a step cost about the same per token).
+One scheduler thread owns the context: between steps it admits waiting requests
 (continuous batching), prefills each prompt into its own sequence, then decodes
 one token per active sequence. Each sequence has a KV stream of its own (not one
-unified cell pool): attention then sums over the same cells whatever else is in
-the batch, so an answer is the same text alone or beside others (a unified pool
-changed some). A finished sequence keeps its cells as a prompt cache: a new
-prompt starts from the longest prefix any sequence holds (the answer prompts
-share their instruction and examples), as ``Llama`` did for its one context.
-Sampling and the text rules (stop strings, ``max_tokens``, whole UTF-8
-characters) are those of ``Llama.create_completion``.
+unified cell pool), so attention sums over the same cells whatever else is in the
+batch. A finished sequence keeps its cells as a prompt cache: a new prompt starts
+from the longest prefix any sequence holds (the answer prompts share their
+instruction and examples), as ``Llama`` did for its one context. Sampling and the
+text rules (stop strings, ``max_tokens``, whole UTF-8 characters) are those of
+``Llama.create_completion``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ TOP_K, TYPICAL_P, TOP_P, MIN_P = 40, 1.0, 0.95, 0.05
 # REPACK_NOTE: llama.cpp's weight repacking (its "extra buffer types") runs a row through other kernels by
 # where it falls in the batch (groups of 4 rows, the rest one by one), so the same request gave another text
 # beside other requests (tests/test_llama_batch.py failed with it). Without it every row's sums are the same
-# whatever the batch; the speed measured the same (docs/scaling.md); a few answers' wording changed.
+# whatever the batch; 8 answers took 7.0 s without and 6.5 s with it (load 9.6: noise); a few leads' wording
+# changed ("held in Bordeaux." for "held in Bordeaux, France.").
 _DONE = object()  # the end of a request's pieces
 
 
@@ -66,18 +67,16 @@ class _Request:
 
     def take(self, token: int, piece: bytes, end_of_generation: bool) -> bool:
         """Add a sampled token; queue the text that is safe to show; True when the completion is over."""
-        if end_of_generation:
-            self.emit(len(self.text))
-            return True
-        self.generated.append(token)
-        self.text += piece
-        if _incomplete_utf8(self.text):
-            return False  # as llama-cpp-python: wait for the character's last byte before any check
+        if not end_of_generation:
+            self.generated.append(token)
+            self.text += piece
+            if _incomplete_utf8(self.text):
+                return False  # as llama-cpp-python: wait for the character's last byte before any check
         found = [stop for stop in self.stops if stop in self.text]
-        if found:
+        if found:  # the first stop listed that appears, as llama-cpp-python picks it
             self.emit(self.text.index(found[0]))
             return True
-        if len(self.generated) >= self.max_tokens:
+        if end_of_generation or len(self.generated) >= self.max_tokens:
             self.emit(len(self.text))
             return True
         held = max((_partial_stop(self.text, stop) for stop in self.stops), default=0)
