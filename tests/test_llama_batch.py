@@ -50,8 +50,8 @@ def _run_together(generator, prompts, **options) -> list[str]:
 def test_concurrent_streams_give_the_same_greedy_text_as_one_at_a_time(generator, options):
     alone = [complete(generator, prompt, **options) for prompt in PROMPTS]
     assert all(text.strip() for text in alone), alone
-    prompts = PROMPTS + PROMPTS[:2]  # more requests than sequences: some wait, then are admitted between steps
-    assert _run_together(generator, prompts, **options) == alone + alone[:2]
+    # 4 requests, 3 sequences: one waits, then is admitted between steps
+    assert _run_together(generator, PROMPTS, **options) == alone
 
 
 def test_the_text_is_llama_cpp_pythons_own(generator):

@@ -36,11 +36,11 @@ REPEAT_PENALTY = 1.1  # what the answers have always been generated with
 PENALTY_LAST_N = 64  # llama-cpp-python's ``last_n_tokens_size``: the tokens the repeat penalty looks back on
 # llama-cpp-python's sampling defaults for temperature > 0 (top_k, typical_p, top_p, min_p)
 TOP_K, TYPICAL_P, TOP_P, MIN_P = 40, 1.0, 0.95, 0.05
-# REPACK_NOTE: llama.cpp's weight repacking (its "extra buffer types") runs a row through other kernels by
-# where it falls in the batch (groups of 4 rows, the rest one by one), so the same request gave another text
-# beside other requests (tests/test_llama_batch.py failed with it). Without it every row's sums are the same
-# whatever the batch; 8 answers took 7.0 s without and 6.5 s with it (load 9.6: noise); a few leads' wording
-# changed ("held in Bordeaux." for "held in Bordeaux, France.").
+# Weights are repacked as llama.cpp does by default, for the same numbers as ``Llama``: without repacking every
+# row's sums are the same whatever the batch, but leads and translations changed wording, and a dev question
+# (tests/test_answers.py, the Siberian city) was refused. With it a row's kernel depends on where it falls in
+# the batch (groups of 4), so a prompt whose last token is replayed from the cache alone can differ (as it
+# can in ``Llama``'s own prompt cache); concurrent distinct prompts gave their one-at-a-time text in the tests.
 _DONE = object()  # the end of a request's pieces
 
 
@@ -109,7 +109,6 @@ def load_model(path) -> LlamaModel:
     """The GGUF's weights and tokenizer; no context of its own (the engine makes the one it decodes in)."""
     set_verbose(False)  # llama.cpp's log: errors only, as ``Llama(verbose=False)`` sets it
     params = llama_cpp.llama_model_default_params()
-    params.use_extra_bufts = False  # see REPACK_NOTE
     try:
         return LlamaModel(path_model=str(path), params=params, verbose=False)
     except (ValueError, RuntimeError) as exc:
