@@ -1,6 +1,6 @@
 """The answerability policy: when the documents cannot answer, say so instead of answering.
 
-Three reasons, checked in order:
+Five reasons, checked in order:
 
 1. the question asks to set the sources aside (``Plan.override``);
 2. no evidence sentence is close enough (``Settings.min_relevance``);
@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 
 from rag import lang
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, has_answer_type
 from rag.answer.plan import CorpusStats, Plan
 from rag.core.calibration import calibrated
 from rag.core.config import Settings
@@ -63,15 +63,10 @@ def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settin
 
 
 def states_quantity(plan: Plan, evidence: Evidence) -> bool:
-    """Whether ``evidence`` (or its English rendering) holds a number the question does not: digits, or a number
-    word of its language or the question's ("five", "zwölf")."""
-    asked = numbers(plan.question)
-    for text, code in ((evidence.text, evidence.hit.lang), (evidence.text_en or "", "en"), (evidence.text, plan.language)):
-        words = lang.get(code).number_words
-        found = numbers(text) | {words[w] for w in re.findall(r"\w+", normalise(text)) if w in words}
-        if found - asked:
-            return True
-    return False
+    """Whether ``evidence`` (or its English rendering) holds a number the question does not, as the evidence
+    feature ``answer_type`` counts one (``has_answer_type``)."""
+    return (has_answer_type(plan, evidence.text, evidence.hit.lang)
+            or bool(evidence.text_en) and has_answer_type(plan, evidence.text_en or "", "en"))
 
 
 def terms_apart(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:
