@@ -46,6 +46,8 @@ eval: install
 		--library ../shared/eval/pdf/corpus --out runs/pdf
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval data/eval/manuals/questions.jsonl --home var/eval-manuals \
 		--library data/eval/manuals/corpus --out runs/manuals
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rag eval data/eval/manuals2/questions.jsonl --home var/eval-manuals2 \
+		--library data/eval/manuals2/corpus --out runs/manuals2
 
 # The second dev claims set spans two corpora, so one library holds copies of both (no name collides).
 check-claims-dev2: install

@@ -4,7 +4,7 @@ scores the best candidates. Made-up documents, no dev or training text."""
 
 from __future__ import annotations
 
-from rag.answer.evidence import score_candidates, select_evidence
+from rag.answer.evidence import has_answer_type, score_candidates, select_evidence
 from rag.answer.plan import make_plan
 from rag.answer.refuse import refusal_reason
 from rag.core.config import Settings
@@ -72,6 +72,15 @@ def test_a_number_the_passages_never_give_is_refused_as_a_near_miss(tmp_path):
         assert refusal_reason(plan, evidence, found.hits, settings, index) == ""
     finally:
         index.close()
+
+
+def test_a_quantity_is_a_new_number_in_digits_or_in_words_of_either_language():
+    plan = make_plan("How many modes does the relay accept?")
+    assert has_answer_type(plan, "The relay accepts three modes.")
+    assert has_answer_type(plan, "Het relais kent drie standen.", "nl")
+    assert has_answer_type(plan, "It accepts 3 modes.")
+    assert not has_answer_type(plan, "The relay accepts several modes.")
+    assert not has_answer_type(make_plan("Does it accept 3 modes, how many?"), "It accepts 3 modes.")
 
 
 def test_the_reader_scores_the_best_candidates_only(tmp_path):

@@ -15,6 +15,7 @@ a document, not to rank its sentences.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
@@ -33,7 +34,7 @@ from rag.core.tuning import (
 from rag.ingest.sentences import PROSE, leans_on_previous
 from rag.retrieval.index import Index
 from rag.retrieval.lexicon import encode_multilingual, words_of
-from rag.verify.overlap import content_words, leading_name, names, numbers
+from rag.verify.overlap import content_words, leading_name, names, normalise, numbers
 
 
 LISTED = ("item", "row")  # the unit kinds a lead-in introduces
@@ -181,7 +182,7 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
                 similarity_other=similarity if other else 0.0,
                 other_language=float(other),
                 words=words,
-                answer_type=float(has_answer_type(plan, sentence.text)),
+                answer_type=float(has_answer_type(plan, sentence.text, hit.lang)),
                 focus=focus[chunk.doc_id],
                 rank=rank,
                 outside=float(not (chunk.start <= sentence.start and sentence.end <= chunk.end)),
@@ -289,17 +290,31 @@ def _rescore_translated(index: Index, scored: dict[tuple[str, int], Evidence], f
         scored[key] = replace(e, text_en=english, score=features.score())
 
 
-def has_answer_type(plan: Plan, text: str) -> bool:
-    """Whether ``text`` contains the kind of fact the question asks for (a number, a date, a new name)."""
+def has_answer_type(plan: Plan, text: str, text_language: str | None = None) -> bool:
+    """Whether ``text`` contains the kind of fact the question asks for (a number, a date, a new name).
+
+    A quantity is a number the question does not hold: digits, or a number word of the question's language
+    or of ``text_language`` ("five", "zwölf"); refusal's near-miss rule asks the same (``rag.answer.refuse``).
+    """
     kind = plan.answer_type
     if kind == "quantity":
-        return bool(numbers(text) - numbers(plan.question))
+        return bool(stated_numbers(text, {plan.language, text_language or plan.language}) - numbers(plan.question))
     if kind == "time":
         time_words = lang.pattern(plan.language, "time_words")
         return bool(time_words and time_words.search(text))
     if kind in ("place", "name"):
         return bool(new_names(text, plan.question))
     return False
+
+
+def stated_numbers(text: str, languages: set[str]) -> set[str]:
+    """The numbers ``text`` states: its digits and the number words of ``languages`` (ISO codes) it uses."""
+    words = re.findall(r"\w+", normalise(text))
+    found = numbers(text)
+    for code in languages:
+        table = lang.get(code).number_words
+        found |= {table[w] for w in words if w in table}
+    return found
 
 
 def new_names(text: str, question: str) -> set[str]:
@@ -339,10 +354,11 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
     "Many mining pools are divesting." answers "which pools?" only together with
     the sentence after it: "Well-known pools such as Huobi Mining Pool ...".
     """
-    if plan.answer_type == "other" or has_answer_type(plan, evidence.text):
+    if plan.answer_type == "other" or has_answer_type(plan, evidence.text, evidence.hit.lang):
         return evidence
     after = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.end, after=True)
-    if after is None or not has_answer_type(plan, after.text) or after.start - evidence.end > NEXT_SENTENCE_GAP:
+    if (after is None or not has_answer_type(plan, after.text, evidence.hit.lang)
+            or after.start - evidence.end > NEXT_SENTENCE_GAP):
         return evidence
     english = f"{evidence.text_en} {after.text_en or after.text}" if evidence.text_en else None
     return _widened(index, evidence, evidence.start, after.end, english)

@@ -48,6 +48,11 @@ class Plan:
     decades: dict[str, str]
     describing: frozenset[str]  # folded words that pick a source ("the Dutch article"), not facts to find
     override: bool  # the question asks to set the sources aside
+    # The kind of quantity asked for when only a number with a unit answers ("duration", "size"; "" for none).
+    measure: str = ""
+    # Code-like tokens the question presupposes (an option "-R", "--workers", a `literal`, a quoted 'token'):
+    # a passage that answers names them as written.
+    literals: tuple[str, ...] = ()
 
 
 def make_plan(question: str, stats: CorpusStats | None = None, rare_share: float | None = None) -> Plan:
@@ -72,7 +77,29 @@ def make_plan(question: str, stats: CorpusStats | None = None, rare_share: float
         decades=decades,
         describing=describing,
         override=is_override(question),
+        measure=asked_measure(question, language.code),
+        literals=literals_in(question),
     )
+
+
+# A command-line option ("-R", "--wal-method"; not a hyphen inside a word), or one token between quotes
+# or backticks ('allballs', `smtpd_mumble`): what a question presupposes the documents name as written.
+OPTION = re.compile(r"(?<![\w\-/.])--?[A-Za-z][\w-]*")
+QUOTED = re.compile(r"`([^`\s]+)`|(?<!\w)['‘\"“«„]([^'’\"”»“\s]+)['’\"”»“](?!\w)")
+
+
+def literals_in(question: str) -> tuple[str, ...]:
+    """The options and quoted single tokens of ``question``, as written, in order."""
+    found = [m.group(0) for m in OPTION.finditer(question)]
+    found += [m.group(1) or m.group(2) for m in QUOTED.finditer(question)]
+    return tuple(dict.fromkeys(found))
+
+
+def asked_measure(question: str, language: str | None = None) -> str:
+    """The kind of quantity ``question`` asks for when a bare number would not answer it ("" for none)."""
+    data = lang.get(language) if language else lang.for_text(question)
+    lowered = QUOTED.sub(" ", OPTION.sub(" ", question)).lower()  # "--batch-size" names an option, asks no size
+    return next((kind for kind, source in data.measures if re.search(source, lowered)), "")
 
 
 def decades_in(question: str, language: str | None = None) -> dict[str, str]:

@@ -10,28 +10,22 @@ Refusal reads it through the evidence score it raises, against a ``min_relevance
 
 from __future__ import annotations
 
-import threading
+from functools import cache
 
 import numpy as np
 
 from embeddings.reader import Reader
 from rag.core.calibration import calibrated_evidence
 
-_loaded: list[Reader] = []
-_loading = threading.Lock()
-
-
 def reader_weight() -> float:
     """The fitted weight of the reader's probability in an evidence score (0: not used)."""
     return float(calibrated_evidence().weights.get("reader", 0.0))
 
 
+@cache
 def shared_reader() -> Reader:
     """The shipped reader, loaded once per process (from the repo and the installed MiniLM; no download)."""
-    with _loading:
-        if not _loaded:
-            _loaded.append(Reader.load())
-        return _loaded[0]
+    return Reader.load()
 
 
 def answer_probabilities(question: str, units: list[str]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The answerability policy: when the documents cannot answer, say so instead of answering.
 
-Three reasons, checked in order:
+Six reasons, checked in order:
 
 1. the question asks to set the sources aside (``Plan.override``);
 2. no evidence sentence is close enough (``Settings.min_relevance``);
@@ -14,23 +14,29 @@ Three reasons, checked in order:
    and "Bookworm" in two unrelated passages do not say that Debian 12 is
    Bookworm, and a question that joins them rests on a premise the documents
    do not state;
-5. the near miss: the question asks for a quantity ("how many", "how long") and
-   no evidence piece states one (a number or a number word the question does not
-   already hold): the passages discuss the topic, not the asked detail.
+5. the false premise: the question names an option or a quoted token ("-R", "--workers",
+   'allballs') that no retrieved passage writes: it presupposes something the documents
+   do not describe;
+6. the near miss: the question asks for a quantity ("how many") and no evidence piece
+   states one (a number or a number word the question does not already hold); or it asks
+   for a kind of quantity that needs a unit (``Plan.measure``: a duration, a size) and
+   no piece that shares a word with the question states a number with such a unit: the
+   passages discuss the topic, not the asked detail.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rag import lang
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, has_answer_type
 from rag.answer.plan import CorpusStats, Plan
 from rag.core.calibration import calibrated
 from rag.core.config import Settings
 from rag.core.records import Hit
-from rag.verify.overlap import fold, normalise, numbers
+from rag.verify.overlap import content_words, fold, normalise, numbers
 
 REFUSAL = "The documents do not cover this."
 
@@ -57,21 +63,69 @@ def refusal_reason(plan: Plan, evidence: list[Evidence], hits: list[Hit], settin
         together = sorted((set(plan.about.values()) | set(plan.decades.values())) - set(apart))
         return (f"no passage in the documents mentions {', '.join(apart)} together with {', '.join(together)}"
                 if together else "no passage in the documents mentions " + ", ".join(apart))
+    unwritten = unwritten_literals(plan, hits)
+    if unwritten:
+        return "the documents never write " + ", ".join(unwritten)
     if plan.answer_type == "quantity" and not any(states_quantity(plan, e) for e in evidence):
         return "the passages on this give no number for what is asked"
+    if plan.measure and not any(states_measure(plan, e) for e in evidence):
+        return f"the passages on this give no {plan.measure} (a number with its unit) for what is asked"
     return ""
 
 
+def unwritten_literals(plan: Plan, hits: list[Hit]) -> list[str]:
+    """The question's options and quoted tokens (``Plan.literals``) that no retrieved passage writes.
+
+    An option matches as written ("-R" is not "-r"); a quoted token in any case.
+    """
+    texts = [f"{h.title}\n{h.chunk.section}\n{h.chunk.text}\n{h.chunk.text_en or ''}" for h in hits]
+    missing = []
+    for literal in plan.literals:
+        flags = 0 if literal.startswith("-") else re.IGNORECASE
+        pattern = re.compile(rf"(?<![\w-]){re.escape(literal)}(?![\w-])", flags)
+        if not any(pattern.search(text) for text in texts):
+            missing.append(literal)
+    return missing
+
+
+def states_measure(plan: Plan, evidence: Evidence) -> bool:
+    """Whether ``evidence`` shares a word with the question and it, or the sentence after it in its passage,
+    states a quantity of the asked kind (``Plan.measure``): a number with one of its units ("50 MiB",
+    "five days"), or a word that is one ("daily"). A number of another kind ("scache(8)", "version 2.5") is not."""
+    renderings = [(evidence.text, evidence.hit.lang), (evidence.text_en or "", "en")]
+    if not any(set(content_words(text)) & plan.words for text, _ in renderings):
+        return False
+    renderings.append((_sentence_after(evidence), evidence.hit.lang))
+    return any(_measure_pattern(plan.measure, language).search(text)
+               for text, code in renderings if text for language in {code, plan.language, lang.DEFAULT})
+
+
+def _sentence_after(evidence: Evidence) -> str:
+    """The text of ``evidence``'s passage after it, up to the end of the next sentence (the subject is named in
+    one sentence, its value given in the next: "... the journal. The default is 50 MiB.")."""
+    chunk = evidence.hit.chunk
+    rest = chunk.text[max(0, evidence.end - chunk.start):]
+    end = re.search(r"[.!?](?:\s|$)", rest.lstrip())
+    return rest.lstrip()[: end.end() if end else len(rest)]
+
+
+@lru_cache(maxsize=None)
+def _measure_pattern(kind: str, code: str) -> re.Pattern[str]:
+    """A number (digits or a number word of ``code``) with a unit of ``kind``, or a word that is one alone."""
+    units, alone = lang.get(code).measure_units.get(kind, ("", ""))
+    if not units:
+        return re.compile(r"(?!x)x")  # never matches: no units of this kind in this language
+    words = "|".join(map(re.escape, sorted(lang.get(code).number_words, key=len, reverse=True)))
+    number = rf"(?:\d[\d,.]*|\b(?:{words})\b)" if words else r"\d[\d,.]*"
+    source = rf"{number}\s*-?\s*(?:{units})(?!\w)" + (rf"|\b(?:{alone})\b" if alone else "")
+    return re.compile(source, re.IGNORECASE)
+
+
 def states_quantity(plan: Plan, evidence: Evidence) -> bool:
-    """Whether ``evidence`` (or its English rendering) holds a number the question does not: digits, or a number
-    word of its language or the question's ("five", "zwölf")."""
-    asked = numbers(plan.question)
-    for text, code in ((evidence.text, evidence.hit.lang), (evidence.text_en or "", "en"), (evidence.text, plan.language)):
-        words = lang.get(code).number_words
-        found = numbers(text) | {words[w] for w in re.findall(r"\w+", normalise(text)) if w in words}
-        if found - asked:
-            return True
-    return False
+    """Whether ``evidence`` (or its English rendering) holds a number the question does not, as the evidence
+    feature ``answer_type`` counts one (``has_answer_type``)."""
+    return (has_answer_type(plan, evidence.text, evidence.hit.lang)
+            or bool(evidence.text_en) and has_answer_type(plan, evidence.text_en or "", "en"))
 
 
 def terms_apart(plan: Plan, hits: list[Hit], stats: CorpusStats | None = None) -> list[str]:

@@ -94,6 +94,12 @@ class Language:
     # length"), one alternation per meaning ("largest|maximum|most"): a passage without a word of the same
     # meaning may name one of the many, so a short answer needs it said.
     qualifiers: tuple[str, ...] = ()
+    # The kind of quantity a question asks for when only a number with a unit answers it ("how often" wants a
+    # duration, "what size" a size): (kind, pattern over the lower-cased question), first match wins. Its
+    # ``measure_units[kind]`` is (units that follow a number: "50 MiB", "five days"; words that state one
+    # alone: "daily"). A passage that discusses the topic with no such quantity is a near miss.
+    measures: tuple[tuple[str, str], ...] = ()
+    measure_units: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Follow-up cues: a leading connective ("and ...", "what about ...") or a referring word ("he", "that").
     follow_up_leading: str = ""
     follow_up_referring: str = ""

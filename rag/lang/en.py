@@ -61,6 +61,13 @@ CLAIM_WORDS = {
     "context_skip": {"the", "a", "an", "of", "and", "to", "in", "on", "at", "for", "with", "by", "'s"},
 }
 
+# Units of the quantities ``measures`` asks for (rag.answer.refuse: the near miss of a kind).
+_DURATION = r"(?:milli)?seconds?|secs?|ms|s|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|years?"
+_LENGTH = r"(?:kilo|centi|milli)?met(?:er|re)s?|km|cm|mm|m|miles?|feet|foot|ft|inch(?:es)?|characters?|lines?"
+_SIZE = r"bytes?|[kmgtpe]i?b|(?:kilo|mega|giga|tera|kibi|mebi|gibi|tebi)bytes?|blocks?|sectors?|characters?"
+_FREQUENCY = (r"hourly|daily|nightly|weekly|monthly|yearly|annually|every (?:\w+ )?(?:second|minute|hour|day|night"
+              r"|week|month|year)s?|(?:once|twice) an? (?:second|minute|hour|day|night|week|month|year)")
+
 LANGUAGE = Language(
     code="en",
     name="English",
@@ -85,6 +92,16 @@ LANGUAGE = Language(
         ("name", r"\b(who|whom|whose)\b|^\s*which\b|^\s*what (company|companies|firms?|persons?|people)\b"
                  r"|\b(what|which) (is|was|are|were) (the )?names?\b|\bcalled\b"),
     ),
+    measures=(
+        ("duration", r"\bhow (often|frequently)\b|\bhow much time\b|\b(timeout|time-out|interval|duration)s?\b"),
+        ("duration or length", r"\bhow long\b"),
+        ("size", r"\bhow big\b|\bsizes?\b|\bhow much (disk|memory|space|storage|ram)\b"),
+    ),
+    measure_units={
+        "duration": (_DURATION, _FREQUENCY),
+        "duration or length": (f"{_DURATION}|{_LENGTH}", _FREQUENCY),
+        "size": (_SIZE, ""),
+    },
     decade=r"\b(\d{3})0'?s\b",
     time_words=r"\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
                r"march|april|may|june|july|august|september|october|november|december|yesterday|today|"
