@@ -24,7 +24,8 @@ from rag.verify.claims import CONTRADICTED, NOT_FOUND, SUPPORTED, Calibration, P
 from rag.verify.polarity import polarity_conflict
 from rag.verify.quantities import dates_differ, quantities_and_dates, rival_quantity, same_quantity, show_quantity
 from rag.verify.speakers import attribution_only, role_conflict, swapped_roles, wrong_speaker
-from rag.verify.words import aligned_name, clauses, content_stems, name_run, names, normalise, same_name, tokens
+from rag.verify.words import (aligned_name, clauses, content_stems, identifiers, name_run, names, normalise, same_name,
+                              tokens)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -181,6 +182,12 @@ class StructuredVerifier:
                 continue
             elif not any(same_name(n.low, w.low) for w in tokens(background)):
                 missing.append(f"the documents never mention {n.text}")
+
+        # code names (a parameter, a variable) are written exactly: one no document gives is invented
+        window_ids, known_ids = set(identifiers(window_text)), set(identifiers(background))
+        for ident in identifiers(claim):
+            if ident not in window_ids and ident not in known_ids:
+                missing.append(f"the documents never mention {ident}")
 
         # negation: the claim denies what the evidence asserts, or the reverse
         if not original.rstrip().endswith("?"):
