@@ -18,7 +18,7 @@ from rag.retrieval.retrieve import BadQuestion
 from rag.verify.polarity import negated, polarity_conflict
 from rag.verify.quantities import quantities_and_dates, rival_quantity, same_quantity
 from rag.verify.speakers import role_conflict
-from rag.verify.words import clauses, identifiers, same_name
+from rag.verify.words import clauses, code_names, identifiers, same_name
 
 
 def one(assistant, claim: str):
@@ -247,6 +247,8 @@ def test_units_fractions_and_vague_amounts_compare():
 def test_code_names_roles_and_denials():
     assert identifiers("between $minimal_backoff_time and queue_run_delay, not $myorigin") == [
         "minimal_backoff_time", "queue_run_delay", "myorigin"]
+    assert code_names("warned by the warnquota command from the quota package, an extra service") == [
+        ("warnquota", "command"), ("quota", "packag")]
     # another title in the same place is a changed role; the same title is not
     assert role_conflict("debconf assumes the default answer defined by the administrator",
                          "debconf assumes the default answer (defined by the package maintainer)", "")

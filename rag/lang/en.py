@@ -69,6 +69,10 @@ CLAIM_WORDS = {
     # "a few minutes", "several days": an amount of a unit without a number, compared by its unit only
     "vague_counts": {"few", "several", "couple"},
     # "two-thirds", "three quarters": a number word before a fraction is a share
+    # nouns that make the word before them a proper name in technical text: "the warnquota command",
+    # "the debconf package" (a lower-case name, compared like a capitalised one)
+    # (only nouns whose modifier is nearly always a name: "an extra service" is no name)
+    "code_heads": {"command", "package", "daemon", "utility", "parameter", "variable", "module", "directive"},
     "fraction_plurals": {"halves": "half", "thirds": "third", "quarters": "quarter"},
     "range_words": {"to", "and", "or", "-", "–"},
     "months": ["january", "february", "march", "april", "may", "june", "july", "august", "september",
