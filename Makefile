@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install run test test-fast browser bench bench-scale bench-vectors soak soak-home eval check-claims-dev2 calibrate train-reader reader-probe \
+.PHONY: install run test test-fast browser bench bench-scale bench-vectors soak soak-home eval check-claims-dev2 check-claims-dev3 calibrate train-reader reader-probe \
 	train-verifier verifier-probe clean
 
 install: $(VENV)/.installed
@@ -55,6 +55,13 @@ check-claims-dev2: install
 	cp ../shared/eval/general/corpus/* data/eval/manuals/corpus/* var/claims-dev2/library/
 	HF_HUB_OFFLINE=1 $(PY) -m bench.check_claims data/eval/claims_dev2.jsonl --home var/claims-dev2 \
 		--out runs/claims-dev2.json
+
+# The third dev claims set (issue 32): its own small corpus of Debian handbook and Postfix pages.
+check-claims-dev3: install
+	mkdir -p var/claims-dev3/library runs
+	cp data/eval/claims_dev3/corpus/* var/claims-dev3/library/
+	HF_HUB_OFFLINE=1 $(PY) -m bench.check_claims data/eval/claims_dev3/claims.jsonl --home var/claims-dev3 \
+		--out runs/claims-dev3.json
 
 # Fit the retrieval weights, then the evidence weights, then the refusal threshold (read on the evidence
 # scores) on the dev sets, leave-one-corpus-out; writes rag/data/calibration.json.

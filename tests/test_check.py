@@ -15,9 +15,10 @@ import pytest
 from rag.assistant.check import MAX_CHECK_CHARS, check_text, write_check
 from rag.core.config import PROJECT_ROOT
 from rag.retrieval.retrieve import BadQuestion
-from rag.verify.polarity import negated
-from rag.verify.quantities import quantities_and_dates
-from rag.verify.words import clauses, same_name
+from rag.verify.polarity import negated, polarity_conflict
+from rag.verify.quantities import quantities_and_dates, rival_quantity, same_quantity
+from rag.verify.speakers import role_conflict
+from rag.verify.words import clauses, code_names, identifiers, same_name
 
 
 def one(assistant, claim: str):
@@ -220,9 +221,48 @@ def test_quantities_compare_by_value_unit_and_scale():
     assert values("3 million people") == values("3,000,000 people")
     assert values("$25 million") == {(25e6, "usd")}
     assert values("35%") == values("35 percent") == {(35.0, "percent")}
-    assert values("a whole year") == {(1.0, "year")} and values("two weeks") == {(2.0, "week")}
+    # durations and sizes are compared in their base unit (seconds, bytes)
+    assert values("a whole year") == values("12 months") == {(31557600.0, "second")}
+    assert values("two weeks") == values("14 days") == {(14 * 86400.0, "second")}
+    assert values("6 seconds") == {(6.0, "second")} and values("6 minutes") == {(360.0, "second")}
+    assert values("1 KiB") == values("1 kibibyte") == {(1024.0, "byte")} and values("2 MB") == {(2e6, "byte")}
+    assert values("two-thirds") == {(200 / 3, "percent")} and values("three quarters") == values("three-quarter")
     assert values("80 tot 90 procent", "nl") == {(80.0, "percent"), (90.0, "percent")}
     assert values("by 2:00 p.m.") == {(14 * 60.0, "clock")}
+
+
+def test_units_fractions_and_vague_amounts_compare():
+    def one(text: str):
+        return quantities_and_dates(text)[0][0]
+    assert same_quantity(one("1 KB"), one("1 KiB")) and same_quantity(one("30 days"), one("a month"))
+    assert not same_quantity(one("6 minutes"), one("6 seconds"))
+    assert rival_quantity(one("6 minutes"), [one("6 seconds")]).text == "6 seconds"
+    assert rival_quantity(one("102,400 kilobytes"), [one("102,400 bytes")]) is not None
+    assert rival_quantity(one("two-thirds"), [one("a three-quarter majority")]).text == "three-quarter"
+    few_hours, few_minutes = one("a few hours later"), one("a few minutes later")
+    assert few_hours.vague and not few_hours.strong and rival_quantity(few_hours, [few_minutes]) == few_minutes
+    assert same_quantity(few_minutes, one("a few minutes after boot"))
+
+
+def test_code_names_roles_and_denials():
+    assert identifiers("between $minimal_backoff_time and queue_run_delay, not $myorigin") == [
+        "minimal_backoff_time", "queue_run_delay", "myorigin"]
+    assert code_names("warned by the warnquota command from the quota package, an extra service") == [
+        ("warnquota", "command"), ("quota", "packag")]
+    # another title in the same place is a changed role; the same title is not
+    assert role_conflict("debconf assumes the default answer defined by the administrator",
+                         "debconf assumes the default answer (defined by the package maintainer)", "")
+    assert not role_conflict("the default answer that the package maintainer defined",
+                             "debconf assumes the default answer (defined by the package maintainer)", "")
+    # stopping on both sides agrees; a denial needs the evidence to speak of what is denied
+    assert not polarity_conflict("Once installed, cron stops running the scripts of the daily directory",
+                                 "Installation deactivates execution by cron of the scripts in the daily directory",
+                                 None, "en")
+    assert not polarity_conflict("Feeding newlines to a configuration script is not fully reliable",
+                                 "The common approach is to feed the configuration script an endless stream of "
+                                 "newlines.", None, "en")
+    assert polarity_conflict("The museum does not keep its archive open for public view",
+                             "The museum keeps its whole archive open for public view at all times.", None, "en")
 
 
 def test_dates_are_read_by_kind():

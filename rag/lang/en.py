@@ -15,7 +15,7 @@ CLAIM_WORDS = {
     "negation": {"not", "n't", "no", "never", "none", "nothing", "nobody", "neither", "nor", "cannot",
                  "without", "hardly", "barely", "scarcely"},
     # verbs that state that something no longer happens: "halted", "suspended" deny the activity
-    "cessation": {"stop", "halt", "ceas", "suspend"},
+    "cessation": {"stop", "halt", "ceas", "suspend", "deactivat", "disabl"},
     "not_negating": [("not", "only"), ("no", "doubt"), ("not", "just")],
     # verbs that introduce what someone said; ambiguous plurals ("states", "claims", "reports") left out
     "reporting": {"say", "said", "says", "saying", "tell", "told", "tells", "stated", "added", "adds",
@@ -28,7 +28,8 @@ CLAIM_WORDS = {
     "roles": {"founder", "ceo", "president", "director", "head", "chairman", "chairwoman", "chair",
               "professor", "premier", "minister", "secretary", "manager", "executive", "officer", "reporter",
               "editor", "analyst", "spokesman", "spokeswoman", "spokesperson", "governor", "mayor", "chief",
-              "partner", "owner", "lawyer", "economist", "engineer", "researcher", "chancellor", "leader"},
+              "partner", "owner", "lawyer", "economist", "engineer", "researcher", "chancellor", "leader",
+              "administrator", "maintainer", "developer", "operator", "author"},
     "role_modifiers": {"vice", "deputy", "former", "co", "assistant", "associate", "acting", "senior",
                        "junior", "ex", "interim"},
     "clause_breaks": {"because", "although", "though", "while", "whereas", "but", "so", "unless"},
@@ -48,8 +49,31 @@ CLAIM_WORDS = {
               "€": "eur", "euro": "eur", "euros": "eur", "yuan": "cny", "rmb": "cny", "£": "gbp",
               "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
               "weeks": "week", "day": "day", "days": "day", "hour": "hour", "hours": "hour",
-              "minute": "minute", "minutes": "minute"},
-    "durations": {"year", "month", "week", "day", "hour", "minute"},
+              "minute": "minute", "minutes": "minute", "second": "second", "seconds": "second",
+              "sec": "second", "secs": "second", "millisecond": "ms", "milliseconds": "ms", "ms": "ms",
+              "byte": "byte", "bytes": "byte", "kb": "kb", "kilobyte": "kb", "kilobytes": "kb", "kib": "kib",
+              "kibibyte": "kib", "kibibytes": "kib", "mb": "mb", "megabyte": "mb", "megabytes": "mb",
+              "mib": "mib", "mebibyte": "mib", "mebibytes": "mib", "gb": "gb", "gigabyte": "gb",
+              "gigabytes": "gb", "gib": "gib", "gibibyte": "gib", "gibibytes": "gib", "tb": "tb",
+              "terabyte": "tb", "terabytes": "tb"},
+    # units of one measure, compared in its base unit: 6 minutes is 360 seconds, 1 KiB is 1,024 bytes.
+    # A month is a twelfth of a year; values this close (KB against KiB, 30 days against a month) are
+    # one quantity written two ways (``unit_tolerance``, relative).
+    "unit_base": {"minute": ("second", 60.0), "hour": ("second", 3600.0), "day": ("second", 86400.0),
+                  "week": ("second", 604800.0), "year": ("second", 31557600.0),
+                  "month": ("second", 31557600.0 / 12), "ms": ("second", 0.001), "kb": ("byte", 1e3),
+                  "kib": ("byte", 1024.0), "mb": ("byte", 1e6), "mib": ("byte", 1024.0 ** 2),
+                  "gb": ("byte", 1e9), "gib": ("byte", 1024.0 ** 3), "tb": ("byte", 1e12)},
+    "unit_tolerance": 0.025,
+    "durations": {"year", "month", "week", "day", "hour", "minute", "second"},
+    # "a few minutes", "several days": an amount of a unit without a number, compared by its unit only
+    "vague_counts": {"few", "several", "couple"},
+    # "two-thirds", "three quarters": a number word before a fraction is a share
+    # nouns that make the word before them a proper name in technical text: "the warnquota command",
+    # "the debconf package" (a lower-case name, compared like a capitalised one)
+    # (only nouns whose modifier is nearly always a name: "an extra service" is no name)
+    "code_heads": {"command", "package", "daemon", "utility", "parameter", "variable", "module", "directive"},
+    "fraction_plurals": {"halves": "half", "thirds": "third", "quarters": "quarter"},
     "range_words": {"to", "and", "or", "-", "–"},
     "months": ["january", "february", "march", "april", "may", "june", "july", "august", "september",
                "october", "november", "december"],

@@ -23,7 +23,7 @@ def negation_cues(text: str, lang: str = "en", aims: bool = False) -> list[str]:
             continue
         stop = next((c for c in data["cessation"] if low.startswith(c) and len(low) - len(c) <= 3), None)
         if stop and (aims or not (i > 0 and lows[i - 1] in ("to", "te"))):
-            cues.append(stop)
+            cues.append("stop")  # one cue for all of them: "stops running" says what "deactivates" says
     return cues
 
 
@@ -34,7 +34,7 @@ def negated(text: str, lang: str = "en") -> bool:
 def polarity_conflict(claim: str, original: str, english: str | None, lang: str) -> str:
     """A reason when one side denies what the other asserts.
 
-    The same stopping verb on both sides ("halted" / "to halt") cancels out.
+    A stopping verb on both sides ("halted" / "to halt", "stops" / "deactivates") cancels out.
     In English a denying clause must line up with the other side: it shares
     words with it, and either the other side denies nothing and holds most of
     the clause, or the other side asserts the very word denied ("not allowed"
@@ -56,15 +56,20 @@ def polarity_conflict(claim: str, original: str, english: str | None, lang: str)
         other_words = set(content_stems(other))
         other_parts = clauses(other, merge=False) or [other]
         for part in clauses(denier, merge=False) or [denier]:
-            if not negated(part):
-                continue
+            if not any(c not in shared for c in negation_cues(part)):
+                continue  # denies nothing, or only stops what the other side stops too
             words = set(content_stems(part))
             shared_words = words & other_words
             share = len(shared_words) / len(words) if words else 0.0
             denied = _denied_word(part)
             holding = [c for c in other_parts if denied is not None and denied in content_stems(c)]
             asserted = bool(holding) and not any(negated(c) for c in holding)
-            if len(shared_words) >= 2 and (asserted or (not other_neg and share >= 0.5)) and share > best_share:
+            # a claim's denial needs the evidence to say the very thing denied ("not fully reliable" says
+            # nothing against a sentence that never speaks of reliability, however many words they share)
+            after = _words_after_negation(part)
+            said = not is_claim or not after or bool(after & other_words)
+            if len(shared_words) >= 2 and (asserted or (not other_neg and share >= 0.5 and said)) \
+                    and share > best_share:
                 # quote the article's side: its denying clause, or the clause asserting what the claim denies
                 best = part if not is_claim else (holding[0] if asserted else _closest(part, other_parts))
                 best_share = share
@@ -76,6 +81,16 @@ def polarity_conflict(claim: str, original: str, english: str | None, lang: str)
 def _closest(text: str, parts: list[str]) -> str:
     words = set(content_stems(text))
     return max(parts, key=lambda p: len(words & set(content_stems(p))))
+
+
+def _words_after_negation(text: str, width: int = 3) -> set[str]:
+    """The content words among the ``width`` words after the first negation word: what is denied."""
+    data = english_data()
+    toks = tokens(text)
+    for i, t in enumerate(toks):
+        if t.low in data["negation"] or t.low.endswith("n't"):
+            return {stem(u.low) for u in toks[i + 1: i + 1 + width] if u.low not in data["stopwords"] and u.low.isalpha()}
+    return set()
 
 
 def _denied_word(text: str) -> str | None:

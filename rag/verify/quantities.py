@@ -15,6 +15,13 @@ class Quantity:
     unit: str | None
     text: str
     strong: bool  # written in digits or with a unit (a bare "two" may be paraphrased away)
+    vague: bool = False  # "a few minutes": no number, ``value`` is the unit's size in the base unit
+
+
+def in_base_unit(value: float, unit: str | None, data: dict) -> tuple[float, str | None]:
+    """``value`` ``unit`` in the base unit of its measure (``unit_base``): 6 minutes -> 360 seconds."""
+    base = data["unit_base"].get(unit) if unit else None
+    return (value * base[1], base[0]) if base else (value, unit)
 
 
 @dataclass(frozen=True)
@@ -116,11 +123,22 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
                 value = 1.0
             else:
                 continue
+        if value is None and low in data["vague_counts"]:
+            unit_at = next((k for k in range(i + 1, min(i + 3, len(lows))) if lows[k] in data["units"]), None)
+            if unit_at is not None and all(lows[k] not in data["stopwords"] for k in range(i + 1, unit_at)):
+                size, base = in_base_unit(1.0, data["units"][lows[unit_at]], data)
+                quantities.append(Quantity(size, base, span(i, unit_at), False, vague=True))
+            continue
         if value is None:
             if low in data["fractions"] and prev in data["one"] | {"than", "the"} | set(data["stopwords"]):
                 quantities.append(Quantity(data["fractions"][low], "percent", span(i, i), True))
             continue
         j = i + 1
+        share = _fraction(lows[j]) if j < len(lows) else None
+        if share is not None and plain[t.start + len(t.text): toks[j].start].strip() in ("", "-"):
+            quantities.append(Quantity(value * share, "percent", span(i, j), True))  # "two-thirds", "3 quarters"
+            used.add(j)
+            continue
         if j < len(lows) and lows[j] in data["scales"]:
             value *= data["scales"][lows[j]]
             j += 1
@@ -138,6 +156,7 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
                 k += 1
                 continue
             break
+        value, unit = in_base_unit(value, unit, data)
         quantities.append(Quantity(value, unit, span(first, last), strong or unit is not None))
     # "80 to 90 percent": the unit of the second number belongs to the first as well
     fixed: list[Quantity] = []
@@ -148,7 +167,9 @@ def quantities_and_dates(text: str, lang: str = "en") -> tuple[list[Quantity], l
         if qa.unit is None and qb.unit is not None and re.search(
                 re.escape(qa.text.split()[0]) + r"\s*(" + "|".join(re.escape(w) for w in data["range_words"]) + r")\s*"
                 + re.escape(qb.text.split()[0]), normalise(text), re.IGNORECASE):
-            fixed[a] = Quantity(qa.value, qb.unit, f"{qa.text} {qb.text.split()[-1]}", True)
+            raw_unit = data["units"].get(qb.text.split()[-1].lower(), qb.unit)
+            value, unit = in_base_unit(qa.value, raw_unit, data)
+            fixed[a] = Quantity(value, unit, f"{qa.text} {qb.text.split()[-1]}", True)
     return fixed, dates
 
 
@@ -156,17 +177,32 @@ def show_quantity(q: Quantity) -> str:
     return " ".join(q.text.split())
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+def _fraction(word: str) -> float | None:
+    """The share a fraction word names, as a percentage: "thirds" -> 33.3 (None for any other word)."""
+    data = english_data()
+    return data["fractions"].get(data["fraction_plurals"].get(word, word))
+
+
+def _close(a: float, b: float, unit: str | None = None) -> bool:
+    """Equal values; within ``unit_tolerance`` for a converted unit (KB and KiB, a month and 30 days)."""
+    data = english_data()
+    converted = unit is not None and unit in {base for base, _f in data["unit_base"].values()}
+    return math.isclose(a, b, rel_tol=data["unit_tolerance"] if converted else 1e-6, abs_tol=1e-9)
 
 
 def same_quantity(q: Quantity, e: Quantity) -> bool:
-    return _close(q.value, e.value) and (q.unit == e.unit or q.unit is None or e.unit is None)
+    if q.vague or e.vague:  # "a few minutes" is only ever the same as another few minutes
+        return q.vague and e.vague and q.unit == e.unit and _close(q.value, e.value)
+    return _close(q.value, e.value, q.unit if q.unit == e.unit else None) and \
+        (q.unit == e.unit or q.unit is None or e.unit is None)
 
 
 def rival_quantity(q: Quantity, evidence: list[Quantity]) -> Quantity | None:
     """An evidence quantity that says something else about the same measure."""
     durations = english_data()["durations"]
+    if q.vague:  # "a few hours" where the evidence says "a few minutes"
+        return next((e for e in evidence if e.vague and e.unit == q.unit and not _close(e.value, q.value)), None)
+    evidence = [e for e in evidence if not e.vague]
     if q.unit is not None:
         same_unit = [e for e in evidence if e.unit == q.unit]
         if same_unit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.verify.claims import Passage
-from rag.verify.words import Token, english_data, lang_data, names, normalise, same_name, stem, tokens
+from rag.verify.words import Token, english_data, lang_data, names, normalise, same_name, shares_context, stem, tokens
 
 
 def speaker(text: str, lang: str = "en", known: str = "") -> tuple[list[Token], str] | None:
@@ -103,7 +103,7 @@ def role_conflict(claim: str, evidence: str, window: str) -> str:
     claim_roles = roles_near(claim)
     ev_roles = roles_near(evidence)
     window_roles = {r for r, _m, _i in roles_near(window)}
-    for role, mod, _i in claim_roles:
+    for role, mod, i in claim_roles:
         same = [(r, m) for r, m, _j in ev_roles if r == role]
         if same:
             if all(m != mod for _r, m in same):
@@ -113,12 +113,13 @@ def role_conflict(claim: str, evidence: str, window: str) -> str:
             continue
         if role in window_roles:
             continue
-        # a title the evidence does not give, where it gives the same person another one
+        # a title the evidence does not give, where it gives the same person another one, or another
+        # title stands in its place ("defined by the administrator" for "defined by the package maintainer")
         claim_people = {stem(t.low) for t in names(claim)}
+        c_toks, toks = tokens(claim), tokens(evidence)
         for r, m, j in ev_roles:
-            toks = tokens(evidence)
             near = {stem(t.low) for t in toks[max(0, j - 4): j + 5] if t.text[:1].isupper()}
-            if near & claim_people and r != role:
+            if r != role and (near & claim_people or shares_context(claim, c_toks[i].start, evidence, toks[j].start)):
                 return f"the article calls them {(m + '-') if m == 'co' else (m + ' ') if m else ''}{r}, not {role}"
     return ""
 

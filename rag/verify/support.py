@@ -24,7 +24,8 @@ from rag.verify.claims import CONTRADICTED, NOT_FOUND, SUPPORTED, Calibration, P
 from rag.verify.polarity import polarity_conflict
 from rag.verify.quantities import dates_differ, quantities_and_dates, rival_quantity, same_quantity, show_quantity
 from rag.verify.speakers import attribution_only, role_conflict, swapped_roles, wrong_speaker
-from rag.verify.words import aligned_name, clauses, content_stems, name_run, names, normalise, same_name, tokens
+from rag.verify.words import (aligned_name, clauses, code_names, content_stems, identifiers, name_run, names, normalise, same_name,
+                              tokens)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -181,6 +182,24 @@ class StructuredVerifier:
                 continue
             elif not any(same_name(n.low, w.low) for w in tokens(background)):
                 missing.append(f"the documents never mention {n.text}")
+
+        # code names (a parameter, a variable) are written exactly: one no document gives is invented
+        window_ids, known_ids = set(identifiers(window_text)), set(identifiers(background))
+        for ident in identifiers(claim):
+            if ident not in window_ids and ident not in known_ids:
+                missing.append(f"the documents never mention {ident}")
+
+        # lower-case names a technical noun marks ("the apt package"): another one before the same noun
+        # in the evidence is a swap ("the debconf package"); one the documents never give is invented
+        evidence_code = code_names(f"{original} {p.english or ''}")
+        for name, head in code_names(claim):
+            if any(same_name(name, w) for w in window_words):
+                continue
+            rival_code = next((n for n, h in evidence_code if h == head and not any(n == c for c, _h in code_names(claim))), None)
+            if rival_code:
+                contradictions.append(f"the article says the {rival_code} {head}, not the {name} {head}")
+            elif not any(same_name(name, w.low) for w in tokens(background)):
+                missing.append(f"the documents never mention {name}")
 
         # negation: the claim denies what the evidence asserts, or the reverse
         if not original.rstrip().endswith("?"):

@@ -135,6 +135,29 @@ def clauses(text: str, lang: str = "en", merge: bool = True) -> list[str]:
     return merged
 
 
+# Configuration names and variables: "$queue_directory", "address_verify_map", "smtpd_etrn_restrictions"
+IDENTIFIER = re.compile(r"(?<![\w$])\$?[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b|(?<![\w$])\$[A-Za-z]\w*")
+
+
+def identifiers(text: str) -> list[str]:
+    """The code names of ``text`` (lower case, without "$"): written exactly, so a different one is another thing."""
+    return list(dict.fromkeys(m.group().lstrip("$").lower() for m in IDENTIFIER.finditer(normalise(text))))
+
+
+def code_names(text: str) -> list[tuple[str, str]]:
+    """(name, head) for each lower-case name a technical noun follows: ("warnquota", "command")."""
+    heads = english_data()["code_heads"]
+    skip = english_data()["stopwords"]
+    toks = tokens(text)
+    return [(toks[i - 1].low, stem(t.low)) for i, t in enumerate(toks) if i > 0 and stem(t.low) in {stem(h) for h in heads}
+            and toks[i - 1].low not in skip and toks[i - 1].text.islower() and not toks[i - 1].low.isdigit()]
+
+
+def shares_context(a: str, a_position: int, b: str, b_position: int) -> bool:
+    """Whether two words stand in the same place: a content word beside one is beside the other."""
+    return bool(_context(a, a_position) & _context(b, b_position))
+
+
 def _context(text: str, position: int, width: int = 3) -> set[str]:
     """The ``width`` nearest content words on each side of a position, names skipped.
 
