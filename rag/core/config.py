@@ -54,7 +54,7 @@ class Settings:
     temperature: float = 0.0
     max_new_tokens: int = 48
     n_ctx: int = 2048
-    threads: int = 0  # llama.cpp threads; 0 = every core (1.5x faster answers than its default of half)
+    threads: int = 0  # llama.cpp threads; 0 = half the cores, llama.cpp's default (docs/scaling.md: busy cores)
     strict: bool = True  # drop every answer sentence that the cited passage does not support
     # How answers are made: "extractive" (quotes led by a checked short answer; suits small base models),
     # "generative" (the model writes a cited answer, every sentence verified; for instruct/chat models),
