@@ -12,12 +12,14 @@ embeddings (issue 30), so this builds a cache of real ones, outside git:
    and the indexed passages are put in a seeded random order, so any encoded prefix is a
    uniform sample of the whole corpus. ``plan.json`` fixes that order once.
 4. Queries: the opening words of sampled held-out passages (never vectors of the indexed set).
-5. Encoding: shards of ``SHARD`` passages, each saved atomically as ``vectors/NNNNN.npy``;
-   a killed run continues at the first missing shard. The encoder is the default MiniLM
-   run by the ``onnx`` backend (same vectors as torch to ~1e-6, about 1.5x faster on one
-   thread), one thread, so the shared machine keeps its other core.
+5. Encoding: shards of ``SHARD`` passages, each saved atomically as ``NNNNN.npy`` in the backend's
+   own folder (``vectors_dir``: an fp32 and an int8 cache are never mixed); a killed run continues
+   at the first missing shard. The encoder is the default MiniLM run by ONNX Runtime: ``onnx``
+   (fp32, the same vectors as torch to ~1e-6) or, the default since fp32 on one thread could not
+   encode 100k on the shared machine in a session, ``onnx-int8`` (dynamic int8 quantization of the
+   same export, made locally); ``--int8-vs-fp32 N`` measures how far int8 moves the vectors.
 
-``python -m bench.real_vectors``  (``make bench-vectors``; run it under ``nice -n 19``)
+``python -m bench.real_vectors [--backend onnx-int8] [--threads 2]``  (``make bench-vectors``; run it under ``nice -n 19``)
 """
 
 from __future__ import annotations
@@ -309,7 +311,7 @@ def int8_against_fp32(n: int = 1_000, k: int = 10) -> dict:
     int8, int8_queries, _ = load(n)
     the_plan = plan()
     corpus = Corpus(the_plan.packages)
-    encoder = Encoder(backend="onnx", threads=1)
+    encoder = Encoder(backend="onnx", threads=2)
     fp32 = encoder.encode(corpus.texts(the_plan.rows[:len(int8)]))
     fp32_queries = encoder.encode(load_queries()[0])
 
