@@ -12,12 +12,14 @@ embeddings (issue 30), so this builds a cache of real ones, outside git:
    and the indexed passages are put in a seeded random order, so any encoded prefix is a
    uniform sample of the whole corpus. ``plan.json`` fixes that order once.
 4. Queries: the opening words of sampled held-out passages (never vectors of the indexed set).
-5. Encoding: shards of ``SHARD`` passages, each saved atomically as ``vectors/NNNNN.npy``;
-   a killed run continues at the first missing shard. The encoder is the default MiniLM
-   run by the ``onnx`` backend (same vectors as torch to ~1e-6, about 1.5x faster on one
-   thread), one thread, so the shared machine keeps its other core.
+5. Encoding: shards of ``SHARD`` passages, each saved atomically as ``NNNNN.npy`` in the backend's
+   own folder (``vectors_dir``: an fp32 and an int8 cache are never mixed); a killed run continues
+   at the first missing shard. The encoder is the default MiniLM run by ONNX Runtime: ``onnx``
+   (fp32, the same vectors as torch to ~1e-6) or, the default since fp32 on one thread could not
+   encode 100k on the shared machine in a session, ``onnx-int8`` (dynamic int8 quantization of the
+   same export, made locally); ``--int8-vs-fp32 N`` measures how far int8 moves the vectors.
 
-``python -m bench.real_vectors``  (``make bench-vectors``; run it under ``nice -n 19``)
+``python -m bench.real_vectors [--backend onnx-int8] [--threads 2]``  (``make bench-vectors``; run it under ``nice -n 19``)
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ HELDOUT_PERCENT = 1  # documents whose id hashes into this percentile give the q
 QUERIES = 500
 QUERY_WORDS = 12  # like bench.scale: the opening words of a passage, a short question-like text
 SEED = 30
-BACKEND = "onnx"
+BACKEND = "onnx-int8"  # ``--backend``; each backend keeps its own vectors folder, never mixed
 DIM = 384
 
 
@@ -208,26 +210,31 @@ class Corpus:
 
 # -- encoding ------------------------------------------------------------------------------
 
-def shard_path(i: int) -> Path:
-    return ROOT / "vectors" / f"{i:05d}.npy"
+def vectors_dir(backend: str = BACKEND) -> Path:
+    """fp32 ``onnx`` vectors in ``vectors/`` (the previous layout), any other backend's beside it."""
+    return ROOT / ("vectors" if backend == "onnx" else f"vectors-{backend}")
 
 
-def encode(minutes: float | None = None) -> dict:
+def shard_path(i: int, backend: str = BACKEND) -> Path:
+    return vectors_dir(backend) / f"{i:05d}.npy"
+
+
+def encode(minutes: float | None = None, backend: str = BACKEND, threads: int = 1) -> dict:
     """Encode the missing shards in plan order (and the queries first); returns the progress record."""
     the_plan = plan()
     corpus = Corpus(the_plan.packages)
-    encoder = Encoder(backend=BACKEND, threads=1)
-    queries_file = ROOT / "queries.npz"
+    encoder = Encoder(backend=backend, threads=threads)
+    queries_file = vectors_dir(backend) / "queries.npz"
     if not queries_file.exists():
         questions = corpus.questions(the_plan.query_rows)
         vectors = encoder.encode(questions)
         _atomic(queries_file, lambda tmp: np.savez(tmp.open("wb"), questions=np.array(questions), vectors=vectors))
-    progress_file = ROOT / "progress.json"
+    progress_file = vectors_dir(backend) / "progress.json"
     progress = json.loads(progress_file.read_text()) if progress_file.exists() else {"shards": {}}
     started = time.perf_counter()
     shards = -(-len(the_plan.rows) // SHARD)
     for i in range(shards):
-        if shard_path(i).exists():
+        if shard_path(i, backend).exists():
             continue
         if minutes is not None and time.perf_counter() - started > minutes * 60:
             break
@@ -235,10 +242,10 @@ def encode(minutes: float | None = None) -> dict:
         t0 = time.perf_counter()
         vectors = encoder.encode(corpus.texts(rows))
         seconds = time.perf_counter() - t0
-        _atomic(shard_path(i), lambda tmp: np.save(tmp.open("wb"), vectors))
-        progress["shards"][str(i)] = {"passages": len(rows), "seconds": round(seconds, 1),
+        _atomic(shard_path(i, backend), lambda tmp: np.save(tmp.open("wb"), vectors))
+        progress["shards"][str(i)] = {"passages": len(rows), "seconds": round(seconds, 1), "threads": threads,
                                       "load_average": [round(x, 2) for x in os.getloadavg()]}
-        progress.update(encoder=encoder.name, backend=BACKEND, threads=1, shard=SHARD)
+        progress.update(encoder=encoder.name, backend=backend, shard=SHARD)
         _atomic(progress_file, lambda tmp: tmp.write_text(json.dumps(progress, indent=1)))
         log(f"shard {i + 1}/{shards}: {len(rows) / seconds:.1f} passages/s, load {os.getloadavg()[0]:.2f}")
     return progress
@@ -265,7 +272,7 @@ def load(limit: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     vectors = np.ascontiguousarray(np.concatenate(blocks)[:limit], dtype=np.float32)
     _, queries = load_queries()
     the_plan = plan()
-    progress = json.loads((ROOT / "progress.json").read_text())
+    progress = json.loads((vectors_dir() / "progress.json").read_text())
     info = {"source": "bench.real_vectors", "encoded_passages": len(vectors), "planned_passages": len(the_plan.rows),
             "queries": len(queries), "encoder": progress.get("encoder"), "backend": progress.get("backend"),
             "encode_rate": encoded_rate(progress), "corpus": the_plan.stats}
@@ -274,7 +281,7 @@ def load(limit: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def load_queries() -> tuple[list[str], np.ndarray]:
     """The held-out questions (opening words of passages not in the indexed set) and their vectors."""
-    saved = np.load(ROOT / "queries.npz", allow_pickle=False)
+    saved = np.load(vectors_dir() / "queries.npz", allow_pickle=False)
     return [str(q) for q in saved["questions"]], np.ascontiguousarray(saved["vectors"], dtype=np.float32)
 
 
@@ -297,15 +304,50 @@ def load_documents(limit: int | None = None) -> tuple[list, np.ndarray]:
     return docs, np.ascontiguousarray(vectors[order])
 
 
+def int8_against_fp32(n: int = 1_000, k: int = 10) -> dict:
+    """How far the int8 cache is from fp32: the first ``n`` planned passages and all queries encoded again
+    with fp32 ``onnx``. Cosine per passage and per query; recall@k, against the fp32 questions' exact
+    top k in the fp32 vectors, of int8 questions searched in the fp32 vectors and in the int8 ones."""
+    int8, int8_queries, _ = load(n)
+    the_plan = plan()
+    corpus = Corpus(the_plan.packages)
+    encoder = Encoder(backend="onnx", threads=2)
+    fp32 = encoder.encode(corpus.texts(the_plan.rows[:len(int8)]))
+    fp32_queries = encoder.encode(load_queries()[0])
+
+    def top(queries: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        return np.argsort(-(queries @ matrix.T), axis=1)[:, :k]
+
+    truth = top(fp32_queries, fp32)
+
+    def recall(found: np.ndarray) -> float:
+        return round(float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)])), 4)
+
+    passage_cos, query_cos = np.sum(int8 * fp32, axis=1), np.sum(int8_queries * fp32_queries, axis=1)
+    result = {"passages": len(int8), "queries": len(fp32_queries), "k": k,
+              "passage_cosine_mean": round(float(passage_cos.mean()), 5), "passage_cosine_min": round(float(passage_cos.min()), 5),
+              "query_cosine_mean": round(float(query_cos.mean()), 5), "query_cosine_min": round(float(query_cos.min()), 5),
+              f"recall_at_{k}_int8_queries_fp32_passages": recall(top(int8_queries, fp32)),
+              f"recall_at_{k}_int8_queries_int8_passages": recall(top(int8_queries, int8))}
+    _atomic(vectors_dir() / "int8_vs_fp32.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, help="stop starting new shards after this long")
     parser.add_argument("--plan-only", action="store_true", help="chunk the packages and fix the order, no encoding")
+    parser.add_argument("--backend", default=BACKEND, choices=("onnx", "onnx-int8"))
+    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (2 only at nice 19)")
+    parser.add_argument("--int8-vs-fp32", type=int, metavar="N", help="compare the int8 cache's first N with fp32")
     args = parser.parse_args(argv)
+    if args.int8_vs_fp32:
+        log(f"int8 against fp32: {int8_against_fp32(args.int8_vs_fp32)}")
+        return 0
     if args.plan_only:
         plan()
         return 0
-    progress = encode(args.minutes)
+    progress = encode(args.minutes, args.backend, args.threads)
     log(f"encoded: {encoded_rate(progress)}")
     return 0
 

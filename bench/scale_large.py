@@ -289,11 +289,12 @@ def store_costs(docs, matrix, query_vectors, truth, questions, tmp: Path, pgdata
     pg_index = Index(settings.replace(index_dir=tmp / "pgindex", store=url))
     out["hybrid_retrieve"] = {"sqlite_faiss_flat": hybrid_bench(sqlite_index, probe),
                               "postgresql_pgvector": hybrid_bench(pg_index, probe),
-                              "note": "retrieve(k=5) of a new question: encoding, dense + lexical (rag.store.lexical, "
-                                      "shared BM25 over <= 1000 candidates) + fusion, chunk reads"}
+                              "note": "retrieve(k=5) of a new question: encoding, dense + lexical (each engine's own "
+                                      "ranking: FTS5 bm25(); PostgreSQL idf-weighted ts_rank over the rarest terms' "
+                                      "candidates) + fusion, chunk reads"}
     log(f"hybrid: {out['hybrid_retrieve']}")
     out["lexical_search"] = {"sqlite": lexical_bench(sqlite_index.store, probe), "postgresql": lexical_bench(pg, probe),
-                             "note": "store.lexical_search(question, 30) alone: candidates, statistics, BM25 (rag.store.lexical)"}
+                             "note": "store.lexical_search(question, 30) alone, the engine's own ranking"}
     log(f"lexical: {out['lexical_search']}")
     sqlite_index.close()
     pg_index.close()

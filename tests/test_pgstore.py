@@ -64,6 +64,39 @@ def test_schema_is_created_once_and_writes_are_transactional(pg):
     again.close()
 
 
+def test_document_frequencies_follow_every_write(pg):
+    """``lexeme_df`` (the idf's n, kept by triggers) equals a recount after puts, a replacement, a delete and a clear;
+    only the rows holding a question's rarest terms (within the budget, the rarest always) are ranked."""
+    from rag.store import postgres_fulltext
+    from rag.store.postgres import PgStore
+
+    store = PgStore(pg.database())
+
+    def recount(conn) -> dict:
+        return dict(conn.execute("SELECT lexeme, count(*) FROM chunks, unnest(tsvector_to_array(lex)) AS lexeme "
+                                 "GROUP BY lexeme").fetchall())
+
+    def kept(conn) -> dict:
+        return dict(conn.execute("SELECT lexeme, df FROM lexeme_df WHERE df > 0").fetchall())
+
+    for i in range(4):
+        _put(store, _doc(f"{i}.txt", f"Common words in every passage {i}. " + ("Kazakhstan miners." if i == 0 else "")))
+    _put(store, _doc("1.txt", "Replaced text about Kazakhstan."))
+    store.delete_document("2.txt")
+    with store.transaction() as conn:
+        assert kept(conn) == recount(conn) and kept(conn)["kazakhstan"] == 2
+    budget, postgres_fulltext.CANDIDATES = postgres_fulltext.CANDIDATES, 1
+    try:  # the rarest term ("kazakhstan", 2 rows) is always a candidate term; "passage" (2 rows) is over budget
+        found = store.lexical_search("Kazakhstan passage", 5)
+    finally:
+        postgres_fulltext.CANDIDATES = budget
+    assert len(found) == 2  # 0.txt and 1.txt; 3.txt holds only "passage"
+    store.clear()
+    with store.transaction() as conn:
+        assert kept(conn) == recount(conn) == {}
+    store.close()
+
+
 def test_both_stores_rank_the_lexical_side_with_their_own_engine(pg, tmp_path):
     """Both stores hold FTS5's tokens, so a question matches the same passages in either; each engine ranks them
     (FTS5 bm25(), PostgreSQL idf-weighted ts_rank), best first, at most ``limit``, and no text is a syntax error."""

@@ -75,7 +75,7 @@ def test_a_killed_run_continues_at_the_first_missing_shard(cache, monkeypatch):
     real_vectors.encode(minutes=0)  # the queries, then stops before the first shard: nothing else encoded
     assert not real_vectors.shard_path(0).exists()
     real_vectors.encode()
-    shards = sorted((cache / "vectors").glob("*.npy"))
+    shards = sorted(real_vectors.vectors_dir().glob("*.npy"))
     assert len(shards) == 6  # 40 passages in shards of 7
     real_vectors.shard_path(2).unlink()  # as if killed while writing shard 2
     FakeEncoder.calls = []

@@ -73,6 +73,30 @@ DROP INDEX IF EXISTS chunks_tsv;
 ALTER TABLE chunks DROP COLUMN body_tsv;
 CREATE INDEX chunks_lex ON chunks USING gin(lex);
 """),
+    # Each lexeme's document frequency, kept by statement triggers on every write path (put, delete,
+    # cascades, COPY), so a search reads a question's idf from here instead of counting GIN matches.
+    (3, """
+CREATE TABLE lexeme_df (lexeme TEXT PRIMARY KEY, df INTEGER NOT NULL);
+INSERT INTO lexeme_df SELECT lexeme, count(*) FROM chunks, unnest(tsvector_to_array(lex)) AS lexeme GROUP BY lexeme;
+CREATE FUNCTION lexeme_df_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE lexeme_df d SET df = d.df - o.n FROM (SELECT lexeme, count(*) AS n FROM old_rows,
+            unnest(tsvector_to_array(lex)) AS lexeme GROUP BY lexeme) o WHERE d.lexeme = o.lexeme;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO lexeme_df SELECT lexeme, count(*) FROM new_rows, unnest(tsvector_to_array(lex)) AS lexeme
+            GROUP BY lexeme ORDER BY lexeme ON CONFLICT (lexeme) DO UPDATE SET df = lexeme_df.df + excluded.df;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER chunks_df_insert AFTER INSERT ON chunks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lexeme_df_count();
+CREATE TRIGGER chunks_df_delete AFTER DELETE ON chunks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lexeme_df_count();
+CREATE TRIGGER chunks_df_update AFTER UPDATE ON chunks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lexeme_df_count();
+"""),
 ]
 
 
