@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
@@ -38,6 +39,15 @@ QUESTIONS = [
     "What is the capital of Australia?",
     "How many people live on Mars?",
 ]
+
+
+def record(path: Path, key: str, result: dict) -> None:
+    """Keep ``result`` under ``key`` in the JSON file of results at ``path`` (other keys stay), and print it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous[key] = result
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
 
 
 def machine() -> dict:

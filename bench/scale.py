@@ -296,11 +296,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as pgdata:
         result = run(args.passages, args.ingest_passages, Path(pgdata))
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
-    previous[str(args.passages)] = result
-    OUT.write_text(json.dumps(previous, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record(OUT, str(args.passages), result)
 
 
 if __name__ == "__main__":

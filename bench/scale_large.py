@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import record
 from bench import real_vectors
 from bench.scale import WORK, chunk_files, corpus_files, log
 from bench.vectors import scratch_postgres
@@ -325,11 +326,7 @@ def main() -> None:
     with scratch_postgres() as pgdata:
         result = measure(args.passages, not args.no_stores, pgdata, not args.no_rss)
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
-    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
-    key = str(args.passages) if args.passages != 10_000 else "10000-shared-bm25"
-    previous[key] = result
-    OUT.write_text(json.dumps(previous, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record(OUT, str(args.passages) if args.passages != 10_000 else "10000-shared-bm25", result)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import real_vectors
+from bench.common import record
 from bench.scale import OUT, empty_database, log, percentiles, write_store
-from bench.scale_large import PROBES, queries, real_passages
+from bench.scale_large import PROBES, queries
 
 LIMIT = 30  # what retrieve asks of each side (Settings.candidates)
 
@@ -74,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-postgres", action="store_true", help="SQLite + FAISS only")
     args = parser.parse_args()
-    docs, encoded = real_passages()
+    docs, encoded = real_vectors.load_documents(10_000)  # the first 10k real passages of `make bench-vectors`
     count = sum(len(chunks) for _, chunks, _ in docs)
     matrix = vectors_for(count, encoded)
     questions, query_vectors = queries(docs)
@@ -101,10 +103,7 @@ def main() -> None:
             index.close()
             log(f"postgresql: {result['postgresql_pgvector_hnsw']}")
     result["load_average_after"] = list(os.getloadavg())
-    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
-    previous["lexical_10000"] = result
-    OUT.write_text(json.dumps(previous, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record(OUT, "lexical_10000", result)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import record
 from bench import real_vectors
 from bench.scale import OUT, empty_database, log, percentiles
 from bench.scale_large import PROBES, bulk_load
@@ -120,10 +121,7 @@ def main() -> None:
         with scratch_postgres() as pgdata:
             result["budgets"] = measure(load_database(pgdata))
     result["load_average_after"] = list(os.getloadavg())
-    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
-    previous["pg_lexical_candidates_100000"] = result
-    OUT.write_text(json.dumps(previous, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record(OUT, "pg_lexical_candidates_100000", result)
 
 
 if __name__ == "__main__":

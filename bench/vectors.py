@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 
 from bench import real_vectors
-from bench.common import REPO, Timer, machine, summary_ms
+from bench.common import REPO, Timer, machine, record, summary_ms
 from bench.scale import empty_database, log
 from rag.store.postgres import HNSW_EF_SEARCH
 from rag.store.vectors import APPROXIMATE_FROM, VectorIndex, ivf_lists, ivf_nprobe
@@ -305,10 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args.n, hnsw_sample=args.hnsw_sample)
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if args.real:
-        previous = json.loads(REAL_OUT.read_text()) if REAL_OUT.exists() else {}
-        previous[str(result["n"])] = result
-        REAL_OUT.write_text(json.dumps(previous, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+        record(REAL_OUT, str(result["n"]), result)
+    else:
+        print(json.dumps(result, indent=2))
     return 0
 
 
