@@ -1,6 +1,64 @@
 """English."""
 
+import re
+
 from rag.lang import Language
+
+# One table of units: each unit's measures and spellings. The claim checker reads a spelling after a number as
+# its unit (``CLAIM_WORDS["units"]``, compared in base units by ``unit_base``); refusal's near miss of a kind asks
+# for a number with a unit of the asked measure (``measure_units``). A unit without a measure is only compared.
+UNITS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "percent": (frozenset(), ("%", "percent", "per cent", "percentage")),
+    "kg": (frozenset(), ("kg", "kilogram", "kilograms", "kilo", "kilos")),
+    "tonne": (frozenset(), ("tonne", "tonnes", "ton", "tons")),
+    "mw": (frozenset(), ("mw", "megawatt", "megawatts")),
+    "kwh": (frozenset(), ("kwh",)),
+    "twh": (frozenset(), ("twh",)),
+    "usd": (frozenset(), ("$", "dollar", "dollars", "usd")),
+    "eur": (frozenset(), ("€", "euro", "euros")),
+    "cny": (frozenset(), ("yuan", "rmb")),
+    "gbp": (frozenset(), ("£",)),
+    "year": (frozenset({"duration"}), ("year", "years")),
+    "month": (frozenset({"duration"}), ("month", "months")),
+    "week": (frozenset({"duration"}), ("week", "weeks")),
+    "day": (frozenset({"duration"}), ("day", "days")),
+    "hour": (frozenset({"duration"}), ("hour", "hours", "h", "hrs", "hr")),
+    "minute": (frozenset({"duration"}), ("minute", "minutes", "min", "mins")),
+    "second": (frozenset({"duration"}), ("second", "seconds", "sec", "secs", "s")),
+    "ms": (frozenset({"duration"}), ("millisecond", "milliseconds", "ms")),
+    "km": (frozenset({"length"}), ("km", "kilometer", "kilometers", "kilometre", "kilometres")),
+    "m": (frozenset({"length"}), ("m", "meter", "meters", "metre", "metres")),
+    "cm": (frozenset({"length"}), ("cm", "centimeter", "centimeters", "centimetre", "centimetres")),
+    "mm": (frozenset({"length"}), ("mm", "millimeter", "millimeters", "millimetre", "millimetres")),
+    "mile": (frozenset({"length"}), ("mile", "miles")),
+    "ft": (frozenset({"length"}), ("ft", "foot", "feet")),
+    "inch": (frozenset({"length"}), ("inch", "inches")),
+    "line": (frozenset({"length"}), ("line", "lines")),
+    "character": (frozenset({"length", "size"}), ("character", "characters")),
+    "byte": (frozenset({"size"}), ("byte", "bytes")),
+    "kb": (frozenset({"size"}), ("kb", "kilobyte", "kilobytes")),
+    "kib": (frozenset({"size"}), ("kib", "kibibyte", "kibibytes")),
+    "mb": (frozenset({"size"}), ("mb", "megabyte", "megabytes")),
+    "mib": (frozenset({"size"}), ("mib", "mebibyte", "mebibytes")),
+    "gb": (frozenset({"size"}), ("gb", "gigabyte", "gigabytes")),
+    "gib": (frozenset({"size"}), ("gib", "gibibyte", "gibibytes")),
+    "tb": (frozenset({"size"}), ("tb", "terabyte", "terabytes")),
+    "tib": (frozenset({"size"}), ("tib", "tebibyte", "tebibytes")),
+    "pb": (frozenset({"size"}), ("pb",)),
+    "pib": (frozenset({"size"}), ("pib",)),
+    "eb": (frozenset({"size"}), ("eb",)),
+    "eib": (frozenset({"size"}), ("eib",)),
+    "block": (frozenset({"size"}), ("block", "blocks")),
+    "sector": (frozenset({"size"}), ("sector", "sectors")),
+}
+UNIT_NAMES = {spelling: unit for unit, (_measures, spellings) in UNITS.items() for spelling in spellings}
+
+
+def unit_pattern(*measures: str) -> str:
+    """The spellings of every unit of ``measures``, longest first, as one regex alternation."""
+    spellings = {s for _unit, (of, names) in UNITS.items() if of & set(measures) for s in names}
+    return "|".join(re.escape(s) for s in sorted(spellings, key=lambda s: (-len(s), s)))
+
 
 # The claim checker's word tables (rag.verify.support): the only words its rules know.
 CLAIM_WORDS = {
@@ -40,22 +98,7 @@ CLAIM_WORDS = {
     "one": {"a", "an", "one"},
     "fractions": {"half": 50.0, "third": 100 / 3, "quarter": 25.0},  # as a percentage
     "scales": {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "mln": 1e6, "bn": 1e9},
-    "units": {"%": "percent", "percent": "percent", "per cent": "percent", "percentage": "percent",
-              "kg": "kg", "kilogram": "kg", "kilograms": "kg", "kilo": "kg", "kilos": "kg",
-              "tonne": "tonne", "tonnes": "tonne", "ton": "tonne", "tons": "tonne",
-              "km": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km", "kilometres": "km",
-              "mile": "mile", "miles": "mile", "mw": "mw", "megawatt": "mw", "megawatts": "mw",
-              "kwh": "kwh", "twh": "twh", "$": "usd", "dollar": "usd", "dollars": "usd", "usd": "usd",
-              "€": "eur", "euro": "eur", "euros": "eur", "yuan": "cny", "rmb": "cny", "£": "gbp",
-              "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
-              "weeks": "week", "day": "day", "days": "day", "hour": "hour", "hours": "hour",
-              "minute": "minute", "minutes": "minute", "second": "second", "seconds": "second",
-              "sec": "second", "secs": "second", "millisecond": "ms", "milliseconds": "ms", "ms": "ms",
-              "byte": "byte", "bytes": "byte", "kb": "kb", "kilobyte": "kb", "kilobytes": "kb", "kib": "kib",
-              "kibibyte": "kib", "kibibytes": "kib", "mb": "mb", "megabyte": "mb", "megabytes": "mb",
-              "mib": "mib", "mebibyte": "mib", "mebibytes": "mib", "gb": "gb", "gigabyte": "gb",
-              "gigabytes": "gb", "gib": "gib", "gibibyte": "gib", "gibibytes": "gib", "tb": "tb",
-              "terabyte": "tb", "terabytes": "tb"},
+    "units": UNIT_NAMES,
     # units of one measure, compared in its base unit: 6 minutes is 360 seconds, 1 KiB is 1,024 bytes.
     # A month is a twelfth of a year; values this close (KB against KiB, 30 days against a month) are
     # one quantity written two ways (``unit_tolerance``, relative).
@@ -63,7 +106,9 @@ CLAIM_WORDS = {
                   "week": ("second", 604800.0), "year": ("second", 31557600.0),
                   "month": ("second", 31557600.0 / 12), "ms": ("second", 0.001), "kb": ("byte", 1e3),
                   "kib": ("byte", 1024.0), "mb": ("byte", 1e6), "mib": ("byte", 1024.0 ** 2),
-                  "gb": ("byte", 1e9), "gib": ("byte", 1024.0 ** 3), "tb": ("byte", 1e12)},
+                  "gb": ("byte", 1e9), "gib": ("byte", 1024.0 ** 3), "tb": ("byte", 1e12),
+                  "tib": ("byte", 1024.0 ** 4), "pb": ("byte", 1e15), "pib": ("byte", 1024.0 ** 5),
+                  "eb": ("byte", 1e18), "eib": ("byte", 1024.0 ** 6)},
     "unit_tolerance": 0.025,
     "durations": {"year", "month", "week", "day", "hour", "minute", "second"},
     # "a few minutes", "several days": an amount of a unit without a number, compared by its unit only
@@ -85,10 +130,6 @@ CLAIM_WORDS = {
     "context_skip": {"the", "a", "an", "of", "and", "to", "in", "on", "at", "for", "with", "by", "'s"},
 }
 
-# Units of the quantities ``measures`` asks for (rag.answer.refuse: the near miss of a kind).
-_DURATION = r"(?:milli)?seconds?|secs?|ms|s|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|years?"
-_LENGTH = r"(?:kilo|centi|milli)?met(?:er|re)s?|km|cm|mm|m|miles?|feet|foot|ft|inch(?:es)?|characters?|lines?"
-_SIZE = r"bytes?|[kmgtpe]i?b|(?:kilo|mega|giga|tera|kibi|mebi|gibi|tebi)bytes?|blocks?|sectors?|characters?"
 _FREQUENCY = (r"hourly|daily|nightly|weekly|monthly|yearly|annually|every (?:\w+ )?(?:second|minute|hour|day|night"
               r"|week|month|year)s?|(?:once|twice) an? (?:second|minute|hour|day|night|week|month|year)")
 
@@ -122,9 +163,9 @@ LANGUAGE = Language(
         ("size", r"\bhow big\b|\bsizes?\b|\bhow much (disk|memory|space|storage|ram)\b"),
     ),
     measure_units={
-        "duration": (_DURATION, _FREQUENCY),
-        "duration or length": (f"{_DURATION}|{_LENGTH}", _FREQUENCY),
-        "size": (_SIZE, ""),
+        "duration": (unit_pattern("duration"), _FREQUENCY),
+        "duration or length": (unit_pattern("duration", "length"), _FREQUENCY),
+        "size": (unit_pattern("size"), ""),
     },
     decade=r"\b(\d{3})0'?s\b",
     time_words=r"\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
