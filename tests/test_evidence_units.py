@@ -80,6 +80,33 @@ def test_a_lead_in_is_quoted_with_the_code_it_introduces(tmp_path):
         index.close()
 
 
+STORES = """# The relay
+
+## Stores
+
+The relay can keep its queue in two stores:
+
+- flatfile, the plain files of old releases
+- qstore, a journaled store added in release 2.0
+
+Qstore is preferred, since it survives a crash.
+
+Backups of either store are described in the operations guide.
+"""
+
+
+def test_the_sentence_after_a_list_that_goes_on_about_an_item_comes_with_it(tmp_path):
+    index = indexed(tmp_path, "stores.md", STORES)
+    try:
+        _plan, _found, evidence = evidence_for(index, "Which stores can the relay keep its queue in?")
+        piece = next(e for e in evidence if "two stores:" in e.text)
+        assert "qstore, a journaled" in piece.text and "survives a crash" in piece.text
+        assert "Backups" not in piece.text
+        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
+    finally:
+        index.close()
+
+
 def test_a_short_line_comes_with_the_sentence_that_names_its_subject(tmp_path):
     index = indexed(tmp_path, "relay.md", MANUAL)
     try:

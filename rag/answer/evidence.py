@@ -331,25 +331,39 @@ def _with_list_after(index: Index, evidence: Evidence) -> Evidence:
 
     The items follow directly (no text between them but white space), up to the first unit of another
     kind, ``LIST_UNIT_CHARS`` characters or ``LIST_UNIT_ITEMS`` items: a quote of the lead-in alone
-    names the kind of thing asked for but none of the things.
+    names the kind of thing asked for but none of the things. A sentence right after the items that
+    begins with an item's first word goes on about that item ("Tinycdb is preferred, since ...") and
+    comes along.
     """
     if not evidence.text.rstrip().endswith(":"):
         return evidence
     doc_id, end = evidence.hit.chunk.doc_id, evidence.end
     items = []
     for unit in index.store.sentences_in(doc_id, end, evidence.start + LIST_UNIT_CHARS):
-        if (unit.kind not in LISTED or (items and unit.kind != items[0].kind) or len(items) == LIST_UNIT_ITEMS
-                or index.text_span(doc_id, end, unit.start).strip()):
+        if index.text_span(doc_id, end, unit.start).strip():
+            break
+        if unit.kind not in LISTED or (items and unit.kind != items[0].kind) or len(items) == LIST_UNIT_ITEMS:
+            first = _first_word(unit.text)
+            if (items and unit.kind in PROSE and unit.kind != items[0].kind and first
+                    and first in {_first_word(u.text) for u in items}):
+                items.append(unit)
             break
         items.append(unit)
         end = unit.end
     if not items:
         return evidence
+    end = items[-1].end
     english = None
     if evidence.text_en:
         english = " ".join([evidence.text_en] + [index.cached_translation(u.text, evidence.hit.lang) or u.text
                                                  for u in items])
     return _widened(index, evidence, evidence.start, end, english)
+
+
+def _first_word(text: str) -> str:
+    """The first content word of ``text``, stemmed ("* tinycdb (version 0.5 ...)" -> "tinycdb"; "" for none)."""
+    words = content_words(text)
+    return words[0] if words else ""
 
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:
