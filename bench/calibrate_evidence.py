@@ -1,7 +1,7 @@
 """Fit the evidence weights: which retrieved sentence answers the question, with leave-one-corpus-out validation.
 
-For every answerable question of the three dev corpora (news articles,
-general HTML pages, PDF manuals) the answer layer's candidate sentences are
+For every answerable question of the four reading dev corpora (news articles,
+general HTML pages, PDF manuals, manuals2) the answer layer's candidate sentences are
 collected with their features (``rag.answer.evidence.score_candidates``).
 A candidate's label is the share of the question's ``must_include`` groups
 its text (or English rendering) holds. A small grid over the weights that
@@ -26,10 +26,12 @@ Then refit ``min_relevance`` on the new scores: ``python -m bench.calibrate --re
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
 import os
+import pickle
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -39,7 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from bench.calibrate import CORPORA, MRR_DEPTH, neighbourhood, open_index  # noqa: E402
+from bench.calibrate import MRR_DEPTH, READING_CORPORA, neighbourhood, open_index  # noqa: E402
 from rag.core.calibration import CALIBRATION_FILE  # noqa: E402
 from rag.core.config import PROJECT_ROOT  # noqa: E402
 
@@ -61,6 +63,7 @@ SMALL = {
     "focus": [-0.2, -0.1, 0.0],
     "rank": [-0.02, -0.01, 0.0],
     "outside": [-0.05, -0.02, 0.0],
+    "counted": [0.0, 0.1, 0.2, 0.3],
 }
 # The hubness correction of non-English sentences' similarity (rag.store.crosslingual): each value changes the
 # features themselves, so the candidates are collected once per value and the weights fitted on each.
@@ -93,9 +96,11 @@ def feature_names() -> list[str]:
     return [f.name for f in fields(Features)]
 
 
-def collect(home: Path, hub_weight: float | None = None, read: bool = True) -> list[Question]:
-    """The candidates of every answerable dev question, scored under the current weights (``focus`` uncapped),
-    the best few with the reader's probability (``read``; its weight is fitted by ``bench.calibrate_reader``)."""
+def collect(home: Path, hub_weight: float | None = None, read: bool = True,
+            corpora: list[str] | None = None) -> list[Question]:
+    """The candidates of every answerable dev question of ``corpora`` (default: all of ``READING_CORPORA``),
+    scored under the current weights (``focus`` uncapped), the best few with the reader's probability
+    (``read``; its weight is fitted by ``bench.calibrate_reader``)."""
     from rag.answer.evidence import score_candidates
     from rag.answer.plan import make_plan
     from rag.answer.translation import translator
@@ -106,12 +111,12 @@ def collect(home: Path, hub_weight: float | None = None, read: bool = True) -> l
 
     names = feature_names()
     out: list[Question] = []
-    for corpus in CORPORA:
+    for corpus in corpora or list(READING_CORPORA):
         index = open_index(corpus, home)
         settings = index.settings
         generator = load_generator(settings)
         translate = translator(generator) if generator is not None and settings.translate else None
-        for line in CORPORA[corpus][1].read_text(encoding="utf-8").splitlines():
+        for line in READING_CORPORA[corpus][1].read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             q = json.loads(line)
@@ -133,6 +138,27 @@ def collect(home: Path, hub_weight: float | None = None, read: bool = True) -> l
                                 plan.is_list))
         index.close()
     return out
+
+
+def cached_collect(cache: Path | None, home: Path, hub_weight: float | None = None, read: bool = True,
+                   corpora: list[str] | None = None) -> list[Question]:
+    """``collect``, kept in ``cache`` (a pickle under var/) and reused while the answer layer's code, the
+    calibration and the question files are unchanged: a collection reads every dev question (minutes), a fit
+    over it takes seconds."""
+    corpora = corpora or list(READING_CORPORA)
+    if cache is None:
+        return collect(home, hub_weight, read, corpora)
+    sources = [*sorted((PROJECT_ROOT / "rag" / "answer").glob("*.py")), CALIBRATION_FILE,
+               *(READING_CORPORA[c][1] for c in corpora)]
+    key = hashlib.sha256(repr((hub_weight, read, corpora)).encode()
+                         + b"".join(path.read_bytes() for path in sources)).hexdigest()
+    saved = pickle.loads(cache.read_bytes()) if cache.exists() else {}
+    if key not in saved:
+        # plain dicts: a class of this module pickled when it runs as __main__ could not be read back
+        saved[key] = [vars(q) for q in collect(home, hub_weight, read, corpora)]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(saved))
+    return [Question(**q) for q in saved[key]]
 
 
 def capped(questions: list[Question], focus_max: float) -> list[Question]:
@@ -268,8 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / "var" / "calibrate")
     parser.add_argument("--write", action="store_true", help=f"write the fitted weights to {CALIBRATION_FILE}")
+    parser.add_argument("--corpus", action="append", choices=list(READING_CORPORA),
+                        help="fit on these corpora only (repeat; default: all of them)")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the collected candidates in this pickle")
+    parser.add_argument("--hub-weights", type=float, nargs="+", default=HUB_WEIGHTS,
+                        help="the hubness corrections to try (each one is a collection; default: %(default)s)")
     args = parser.parse_args(argv)
-    collected = {hub: collect(args.home, hub) for hub in HUB_WEIGHTS}
+    corpora = args.corpus or list(READING_CORPORA)
+    collected = {hub: cached_collect(args.cache, args.home, hub, corpora=corpora) for hub in args.hub_weights}
     by_setting = {(hub, cap): capped(questions, cap) for hub, questions in collected.items() for cap in FOCUS_MAXES}
     start = dict(UNFITTED_EVIDENCE_WEIGHTS)
     names = feature_names()
@@ -294,18 +326,20 @@ def main(argv: list[str] | None = None) -> int:
     keep_ratio = fit_keep_ratio(by_setting[hub, focus_max], vector(chosen))
     print(f"hub weight {hub}; focus cap {focus_max}; keep ratio {keep_ratio}; weights fitted on every corpus: "
           + ", ".join(f"{n} {chosen.get(n, 0.0):+.3f}" for n in names))
-    print(f"{'corpus':10} {'hand-set':>9} {'with it in':>11} {'held out':>9} {'gap':>6}   (evidence@{TOP})")
+    print(f"{'corpus':10} {'hand-set':>9} {'with it in':>11} {'held out':>9} {'gap':>6}   (evidence@{TOP}; then @1)")
     held = {}
-    for corpus in CORPORA:
+    for corpus in corpora:
         without_setting, without = fit_setting(lambda c: c != corpus)
         without_ratio = fit_keep_ratio([q for q in by_setting[without_setting] if q.corpus != corpus], vector(without))
         mine = [q for q in by_setting[hub, focus_max] if q.corpus == corpus]
         mine_without = [q for q in by_setting[without_setting] if q.corpus == corpus]
-        unfitted = by_setting[0.0, UNFITTED_FOCUS_MAX]
+        unfitted = by_setting[min(collected), UNFITTED_FOCUS_MAX]  # the hand-set hub weight is 0 when tried
         held[corpus] = {"hand_set": evidence_at([q for q in unfitted if q.corpus == corpus], vector(start), TOP,
                                                 UNFITTED_KEEP_RATIO),
                         "with": evidence_at(mine, vector(chosen), TOP, keep_ratio),
                         "held_out": evidence_at(mine_without, vector(without), TOP, without_ratio),
+                        "with_at_1": evidence_at(mine, vector(chosen), 1, keep_ratio),
+                        "held_out_at_1": evidence_at(mine_without, vector(without), 1, without_ratio),
                         "pieces_shown": pieces_shown(mine, vector(chosen), keep_ratio),
                         "questions": len(mine),
                         "values": {"hub_weight": without_setting[0], "focus_max": without_setting[1],
@@ -313,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                                    **{n: without[n] for n in (*GRID, *SMALL)}}}
         h = held[corpus]
         print(f"{corpus:10} {h['hand_set']:9.3f} {h['with']:11.3f} {h['held_out']:9.3f} "
-              f"{h['held_out'] - h['with']:+6.3f}   n={len(mine)} {h['values']}")
+              f"{h['held_out'] - h['with']:+6.3f}   @1 {h['with_at_1']:.3f} -> {h['held_out_at_1']:.3f}"
+              f"   n={len(mine)} {h['values']}")
     if args.write:
         def change(data: dict) -> None:
             data["evidence"] = {"name": "bench/calibrate_evidence.py", "weights": {n: chosen.get(n, 0.0) for n in names},

@@ -4,12 +4,14 @@ scores the best candidates. Made-up documents, no dev or training text."""
 
 from __future__ import annotations
 
-from rag.answer.evidence import has_answer_type, score_candidates, select_evidence
+from rag.answer.evidence import score_candidates, select_evidence
+from rag.answer.facts import counts_asked, has_answer_type
 from rag.answer.plan import make_plan
 from rag.answer.refuse import refusal_reason
 from rag.core.config import Settings
 from rag.core.tuning import READ_CANDIDATES
 from rag.retrieval.retrieve import retrieve
+from rag.verify.overlap import content_words
 from tests.test_evidence_context import indexed
 
 MANUAL = """# The relay
@@ -52,6 +54,59 @@ def test_a_lead_in_is_quoted_with_the_items_it_introduces(tmp_path):
         index.close()
 
 
+CONFIG = """# The relay
+
+## Quiet mode
+
+Quiet mode is off by default. To turn quiet mode on for every client:
+
+```
+relay.conf:
+    quiet_mode = yes
+```
+
+Restart the relay afterwards so that it reads its configuration again.
+"""
+
+
+def test_a_lead_in_is_quoted_with_the_code_it_introduces(tmp_path):
+    index = indexed(tmp_path, "quiet.md", CONFIG)
+    try:
+        _plan, _found, evidence = evidence_for(index, "What do I put in relay.conf to turn quiet mode on for all clients?")
+        piece = next(e for e in evidence if "for every client:" in e.text)
+        assert "quiet_mode = yes" in piece.text and "Restart" not in piece.text
+        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
+    finally:
+        index.close()
+
+
+STORES = """# The relay
+
+## Stores
+
+The relay can keep its queue in two stores:
+
+- flatfile, the plain files of old releases
+- qstore, a journaled store added in release 2.0
+
+Qstore is preferred, since it survives a crash.
+
+Backups of either store are described in the operations guide.
+"""
+
+
+def test_the_sentence_after_a_list_that_goes_on_about_an_item_comes_with_it(tmp_path):
+    index = indexed(tmp_path, "stores.md", STORES)
+    try:
+        _plan, _found, evidence = evidence_for(index, "Which stores can the relay keep its queue in?")
+        piece = next(e for e in evidence if "two stores:" in e.text)
+        assert "qstore, a journaled" in piece.text and "survives a crash" in piece.text
+        assert "Backups" not in piece.text
+        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
+    finally:
+        index.close()
+
+
 def test_a_short_line_comes_with_the_sentence_that_names_its_subject(tmp_path):
     index = indexed(tmp_path, "relay.md", MANUAL)
     try:
@@ -81,6 +136,17 @@ def test_a_quantity_is_a_new_number_in_digits_or_in_words_of_either_language():
     assert has_answer_type(plan, "It accepts 3 modes.")
     assert not has_answer_type(plan, "The relay accepts several modes.")
     assert not has_answer_type(make_plan("Does it accept 3 modes, how many?"), "It accepts 3 modes.")
+
+
+def test_a_count_is_a_number_of_what_the_question_counts():
+    plan = make_plan("How many modes did the first relay release support?")
+    assert plan.counted == frozenset(content_words("modes"))
+    assert counts_asked(plan, "It shipped with 3 modes and a journal.")
+    assert counts_asked(plan, "The release, version 1.2, had three delivery modes.")
+    assert not counts_asked(plan, "Relay 1.2 (May 3rd, 1999) was the first release.")
+    assert not counts_asked(make_plan("How many of 3 modes are safe?"), "Two of 3 modes are safe.")
+    assert make_plan("How big can the journal get?").counted == frozenset()
+    assert make_plan("When was it released?").counted == frozenset()
 
 
 def test_the_reader_scores_the_best_candidates_only(tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose import faithful_translation
-from rag.answer.evidence import Evidence, new_names, similar_words
+from rag.answer.evidence import Evidence
+from rag.answer.facts import new_names, similar_words
 from rag.core.records import Chunk, Hit
 
 

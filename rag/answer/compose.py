@@ -89,7 +89,7 @@ def faithful_translation(e: Evidence) -> bool:
     """Show a machine translation only if it keeps the original's numbers and invents no names.
 
     Names may be spelled the English way (Irkoetsk -> Irkutsk), so they match by spelling similarity
-    (difflib's close match, as ``rag.answer.evidence.similar_words``).
+    (difflib's close match, as ``rag.answer.facts.similar_words``).
     """
     english = e.text_en or ""
     if numbers(english) != numbers(e.text):

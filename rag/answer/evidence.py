@@ -15,14 +15,12 @@ a document, not to rank its sentences.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from difflib import get_close_matches
 
 import numpy as np
 
-from rag import lang
+from rag.answer.facts import counts_asked, has_answer_type
 from rag.answer.plan import Plan
 from rag.answer.read import answer_probabilities, reader_weight
 from rag.core.calibration import calibrated_evidence
@@ -34,10 +32,12 @@ from rag.core.tuning import (
 from rag.ingest.sentences import PROSE, leans_on_previous
 from rag.retrieval.index import Index
 from rag.retrieval.lexicon import encode_multilingual, words_of
-from rag.verify.overlap import content_words, leading_name, names, normalise, numbers
+from rag.verify.overlap import content_words, leading_name, names
 
 
-LISTED = ("item", "row")  # the unit kinds a lead-in introduces
+# The unit kinds a lead-in introduces: list items, table rows, and a code block ("To disable BDAT support
+# globally:" above the main.cf lines that do it).
+LISTED = ("item", "row", "code")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Features:
     outside: float  # 1 if it lies beside the retrieved chunk rather than in it
     pair: float = 0.0  # 1 for two adjacent sentences read as one (the topic, then the fact that answers)
     reader: float = 0.0  # the reader's probability that it answers (rag.answer.read; the best few candidates only)
+    counted: float = 0.0  # 1 if it states a number of what a quantity question counts ("474 packages"; Plan.counted)
 
     def score(self, weights: dict[str, float] | None = None) -> float:
         weights = weights or evidence_weights()
@@ -183,6 +184,8 @@ def score_candidates(index: Index, hits: list[Hit], question_vector: np.ndarray,
                 other_language=float(other),
                 words=words,
                 answer_type=float(has_answer_type(plan, sentence.text, hit.lang)),
+                counted=float(counts_asked(plan, sentence.text, hit.lang)
+                              or bool(sentence.text_en) and counts_asked(plan, sentence.text_en or "", "en")),
                 focus=focus[chunk.doc_id],
                 rank=rank,
                 outside=float(not (chunk.start <= sentence.start and sentence.end <= chunk.end)),
@@ -249,6 +252,7 @@ def _add_pairs(index: Index, found: dict[tuple, tuple[Evidence, dict]]) -> None:
             other_language=a["other_language"],
             words=a["words"] | b["words"],
             answer_type=max(a["answer_type"], b["answer_type"]),
+            counted=max(a["counted"], b["counted"]),
             focus=a["focus"],
             rank=min(a["rank"], b["rank"]),
             outside=min(a["outside"], b["outside"]),
@@ -290,50 +294,6 @@ def _rescore_translated(index: Index, scored: dict[tuple[str, int], Evidence], f
         scored[key] = replace(e, text_en=english, score=features.score())
 
 
-def has_answer_type(plan: Plan, text: str, text_language: str | None = None) -> bool:
-    """Whether ``text`` contains the kind of fact the question asks for (a number, a date, a new name).
-
-    A quantity is a number the question does not hold: digits, or a number word of the question's language
-    or of ``text_language`` ("five", "zwölf"); refusal's near-miss rule asks the same (``rag.answer.refuse``).
-    """
-    kind = plan.answer_type
-    if kind == "quantity":
-        return bool(stated_numbers(text, {plan.language, text_language or plan.language}) - numbers(plan.question))
-    if kind == "time":
-        time_words = lang.pattern(plan.language, "time_words")
-        return bool(time_words and time_words.search(text))
-    if kind in ("place", "name"):
-        return bool(new_names(text, plan.question))
-    return False
-
-
-def stated_numbers(text: str, languages: set[str]) -> set[str]:
-    """The numbers ``text`` states: its digits and the number words of ``languages`` (ISO codes) it uses."""
-    words = re.findall(r"\w+", normalise(text))
-    found = numbers(text)
-    for code in languages:
-        table = lang.get(code).number_words
-        found |= {table[w] for w in words if w in table}
-    return found
-
-
-def new_names(text: str, question: str) -> set[str]:
-    """Names in ``text`` that the question does not already mention (China ~ Chinese count as mentioned)."""
-    asked = set(content_words(question))
-    return {n for n in names(text) if not any(similar_words(n, a) for a in asked)}
-
-
-def similar_words(a: str, b: str) -> bool:
-    """Spelling variants of one name: Siberian/Siberische, China/Chinese, Irkutsk/Irkoetsk.
-
-    The same first letter (a name is inflected and transliterated in its
-    middle and end, not its start) and a close match by difflib's own rule of
-    thumb (``get_close_matches``' default cutoff: a ratio of 0.6). Used to rank
-    evidence only: a refusal never rests on it (it takes Bitmain for Bitmall).
-    """
-    return a == b or (a[:1] == b[:1] and bool(get_close_matches(a, [b], n=1)))
-
-
 def focus_missing(index: Index, hits: list[Hit], question: str, cap: float) -> dict[str, float]:
     """For each retrieved document, how many of the question's names it lacks that another one has (at most ``cap``).
 
@@ -349,15 +309,17 @@ def focus_missing(index: Index, hits: list[Hit], question: str, cap: float) -> d
 
 
 def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence:
-    """Append the next sentence when it holds the kind of fact asked for and this one does not.
+    """Append the next sentence when it holds the kind of fact asked for and this one does not (for "how many
+    packages", a number of packages: "Debian 1.1" is no count).
 
     "Many mining pools are divesting." answers "which pools?" only together with
     the sentence after it: "Well-known pools such as Huobi Mining Pool ...".
     """
-    if plan.answer_type == "other" or has_answer_type(plan, evidence.text, evidence.hit.lang):
+    states = counts_asked if plan.counted else has_answer_type  # "how many packages": a number of packages
+    if plan.answer_type == "other" or states(plan, evidence.text, evidence.hit.lang):
         return evidence
     after = index.sentence_beside(evidence.hit.chunk.doc_id, evidence.end, after=True)
-    if (after is None or not has_answer_type(plan, after.text, evidence.hit.lang)
+    if (after is None or not states(plan, after.text, evidence.hit.lang)
             or after.start - evidence.end > NEXT_SENTENCE_GAP):
         return evidence
     english = f"{evidence.text_en} {after.text_en or after.text}" if evidence.text_en else None
@@ -365,29 +327,43 @@ def _with_answer_after(index: Index, evidence: Evidence, plan: Plan) -> Evidence
 
 
 def _with_list_after(index: Index, evidence: Evidence) -> Evidence:
-    """A lead-in ("The server accepts the following modes:") with the list items or table rows it introduces.
+    """A lead-in ("The server accepts the following modes:") with the list items, table rows or code it introduces.
 
     The items follow directly (no text between them but white space), up to the first unit of another
     kind, ``LIST_UNIT_CHARS`` characters or ``LIST_UNIT_ITEMS`` items: a quote of the lead-in alone
-    names the kind of thing asked for but none of the things.
+    names the kind of thing asked for but none of the things. A sentence right after the items that
+    begins with an item's first word goes on about that item ("Tinycdb is preferred, since ...") and
+    comes along.
     """
     if not evidence.text.rstrip().endswith(":"):
         return evidence
     doc_id, end = evidence.hit.chunk.doc_id, evidence.end
     items = []
     for unit in index.store.sentences_in(doc_id, end, evidence.start + LIST_UNIT_CHARS):
-        if (unit.kind not in LISTED or (items and unit.kind != items[0].kind) or len(items) == LIST_UNIT_ITEMS
-                or index.text_span(doc_id, end, unit.start).strip()):
+        if index.text_span(doc_id, end, unit.start).strip():
+            break
+        if unit.kind not in LISTED or (items and unit.kind != items[0].kind) or len(items) == LIST_UNIT_ITEMS:
+            first = _first_word(unit.text)
+            if (items and unit.kind in PROSE and unit.kind != items[0].kind and first
+                    and first in {_first_word(u.text) for u in items}):
+                items.append(unit)
             break
         items.append(unit)
         end = unit.end
     if not items:
         return evidence
+    end = items[-1].end
     english = None
     if evidence.text_en:
         english = " ".join([evidence.text_en] + [index.cached_translation(u.text, evidence.hit.lang) or u.text
                                                  for u in items])
     return _widened(index, evidence, evidence.start, end, english)
+
+
+def _first_word(text: str) -> str:
+    """The first content word of ``text``, stemmed ("* tinycdb (version 0.5 ...)" -> "tinycdb"; "" for none)."""
+    words = content_words(text)
+    return words[0] if words else ""
 
 
 def _with_context(index: Index, evidence: Evidence) -> Evidence:

@@ -53,6 +53,9 @@ class Plan:
     # Code-like tokens the question presupposes (an option "-R", "--workers", a `literal`, a quoted 'token'):
     # a passage that answers names them as written.
     literals: tuple[str, ...] = ()
+    # What a quantity question counts or measures ("how many packages" -> the stem of "packages"): a number
+    # beside it answers ("474 packages"), a version or a date beside it does not.
+    counted: frozenset[str] = frozenset()
 
 
 def make_plan(question: str, stats: CorpusStats | None = None, rare_share: float | None = None) -> Plan:
@@ -79,7 +82,28 @@ def make_plan(question: str, stats: CorpusStats | None = None, rare_share: float
         override=is_override(question),
         measure=asked_measure(question, language.code),
         literals=literals_in(question),
+        counted=counted_words(question, language.code) if kind == "quantity" else frozenset(),
     )
+
+
+COUNTED_REACH = 2  # words after "how many" / "what number of" that may name what is counted
+
+
+def counted_words(question: str, language: str | None = None) -> frozenset[str]:
+    """The stem of what a quantity question counts: the first content word just after the words that ask for
+    a quantity ("how many packages", "what number of ports"), found with the language's own answer-type
+    pattern; none when a verb follows ("how big is ...")."""
+    data = lang.get(language) if language else lang.for_text(question)
+    lowered = question.lower()
+    for kind, source in data.answer_types:
+        match = re.search(source, lowered) if kind == "quantity" else None
+        if match:
+            for word in re.findall(r"[\w'’-]+", lowered[match.end():])[:COUNTED_REACH]:
+                stems = [s for s in content_words(word, data.code) if not numbers(s)]  # a count, not a noun
+                if stems:
+                    return frozenset(stems)
+            return frozenset()
+    return frozenset()
 
 
 # A command-line option ("-R", "--wal-method"; not a hyphen inside a word), or one token between quotes

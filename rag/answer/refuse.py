@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from rag import lang
-from rag.answer.evidence import Evidence, has_answer_type
+from rag.answer.evidence import Evidence
+from rag.answer.facts import has_answer_type
 from rag.answer.plan import CorpusStats, Plan
 from rag.core.calibration import calibrated
 from rag.core.config import Settings
