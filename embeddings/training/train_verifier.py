@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--init", type=Path, help="start from this trained verifier folder rather than MiniLM "
+                        "(a second pass on a fresh sample, when one budget is too short for the machine)")
     parser.add_argument("--compare", type=Path, help="a verifier folder also measured on the same held-out pairs")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     held = build(sources[HOLDOUT], args.seed + 1)
     held = rng.sample(held, min(args.held_out, len(held)))
     print(f"{len(training)} training pairs of {len(pool)}, {len(held)} held out", flush=True)
-    verifier = Verifier(base_model())
+    verifier = Verifier.load(args.init) if args.init else Verifier(base_model())
     run = train(verifier, training, args)
     logits = verifier.logits([e.claim for e in held], [e.evidence for e in held])
     labels = np.array([e.label for e in held])
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         "packages": {p: package_version(p, args.cache) for p in TRAINING_PACKAGES},
         "articles": [d.doc_id for d in sources[NEWS]], "held_out_package": HOLDOUT,
         "seed": args.seed, "training": counts(training), "held_out": report, "run": run,
+        "initialised_from": json.loads((args.init / "config.json").read_text())["run"] | {"seed": json.loads(
+            (args.init / "config.json").read_text())["seed"]} if args.init else "all-MiniLM-L6-v2",
         "total_minutes": round((time.monotonic() - started) / 60, 1),
     }
     if args.compare:  # the same pairs, the other model with its own temperature
