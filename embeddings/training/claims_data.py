@@ -236,15 +236,17 @@ def build(documents: Iterable[Document], seed: int = 0, limit: int | None = None
     return [e for d in documents for i in kept.get((d.source, d.doc_id), []) for e in maker.examples(d, i)]
 
 
-def balanced_sample(pool: list[Example], n: int, rng: random.Random) -> list[Example]:
-    """``n`` examples of ``pool``, a third per label and within a label as even over the edit types as
-    the pool allows (a scarce type gives all it has, the others share what it leaves)."""
+def balanced_sample(pool: list[Example], n: int, rng: random.Random,
+                    shares: dict[int, float] | None = None) -> list[Example]:
+    """``n`` examples of ``pool``, per label its share of ``n`` (a third each by default) and within a
+    label as even over the edit types as the pool allows (a scarce type gives all it has, the others
+    share what it leaves)."""
     groups: dict[int, dict[str, list[Example]]] = {}
     for e in pool:
         groups.setdefault(e.label, {}).setdefault(e.edit, []).append(e)
     out: list[Example] = []
     for label, by_edit in sorted(groups.items()):
-        left = n // len(groups)
+        left = int(n * shares[label]) if shares else n // len(groups)
         for k, (edit, items) in enumerate(sorted(by_edit.items(), key=lambda kv: len(kv[1]))):
             take = min(len(items), left // (len(by_edit) - k))
             out += rng.sample(items, take)

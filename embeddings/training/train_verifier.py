@@ -23,7 +23,8 @@ import torch
 from embeddings.training.claims_data import (NEWS, Document, Example, article_documents, balanced_sample, build,
                                              counts, package_documents)
 from embeddings.training.debian import DEFAULT_CACHE, TRAINING_PACKAGES
-from embeddings.verifier import LABELS, MODEL_DIR, SUPPORTED, Verifier, base_model, freeze, save, softmax
+from embeddings.verifier import (CONTRADICTED, LABELS, MODEL_DIR, NOT_FOUND, SUPPORTED, Verifier, base_model, freeze,
+                                 save, softmax)
 
 HOLDOUT = "debian-faq"  # the package the temperature and the per-edit accuracy are measured on
 NEWS_PASSES = 6  # the news articles are few but the prose claims are like: each pass edits them anew
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--supported-share", type=float, help="the share of supported pairs in the package "
+                        "sample (default: a third; the other two labels split the rest)")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--init", type=Path, help="start from this trained verifier folder rather than MiniLM "
                         "(a second pass on a fresh sample, when one budget is too short for the machine)")
@@ -142,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
                  for k in range(PACKAGE_PASSES) for e in build(docs, args.seed + 100 * k)}.values())
     news = list({(e.claim, e.evidence): e for k in range(NEWS_PASSES) for e in build(sources[NEWS], args.seed + k)}
                 .values())  # all of them go in; the packages fill the rest of the sample
-    training = news + balanced_sample(pool, max(0, args.examples - len(news)), rng)
+    shares = None
+    if args.supported_share is not None:
+        rest = (1.0 - args.supported_share) / 2
+        shares = {SUPPORTED: args.supported_share, CONTRADICTED: rest, NOT_FOUND: rest}
+    training = news + balanced_sample(pool, max(0, args.examples - len(news)), rng, shares)
     rng.shuffle(training)
     held = build(sources[HOLDOUT], args.seed + 1)
     held = rng.sample(held, min(args.held_out, len(held)))
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     provenance = {
         "packages": {p: package_version(p, args.cache) for p in TRAINING_PACKAGES},
         "articles": [d.doc_id for d in sources[NEWS]], "held_out_package": HOLDOUT,
-        "seed": args.seed, "training": counts(training), "held_out": report, "run": run,
+        "seed": args.seed, "supported_share": args.supported_share, "training": counts(training), "held_out": report, "run": run,
         "initialised_from": json.loads((args.init / "config.json").read_text())["run"] | {"seed": json.loads(
             (args.init / "config.json").read_text())["seed"]} if args.init else "all-MiniLM-L6-v2",
         "total_minutes": round((time.monotonic() - started) / 60, 1),
