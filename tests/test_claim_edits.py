@@ -58,3 +58,11 @@ def test_the_sample_is_even_over_edit_types_a_scarce_one_gives_all_it_has():
     got = Counter((e.label, e.edit) for e in balanced_sample(pool, 60, random.Random(0)))
     assert got[(edits.CONTRADICTED, "date")] == 5 and got[(edits.CONTRADICTED, "number")] == 25
     assert got[(edits.SUPPORTED, "none")] == 30
+
+
+def test_a_label_share_can_be_asked_for():
+    pool = [Example(f"c{i}", "e", edits.CONTRADICTED, "number", "t", "d") for i in range(100)]
+    pool += [Example(f"s{i}", "e", edits.SUPPORTED, "none", "t", "d") for i in range(100)]
+    got = Counter(e.label for e in balanced_sample(pool, 40, random.Random(0),
+                                                   {edits.SUPPORTED: 0.75, edits.CONTRADICTED: 0.25}))
+    assert got == {edits.SUPPORTED: 30, edits.CONTRADICTED: 10}
