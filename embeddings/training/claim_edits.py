@@ -65,7 +65,15 @@ ROLES = ["founder", "CEO", "president", "director", "chairman", "professor", "mi
 UNITS = [("kilograms", "tonnes"), ("kilometres", "miles"), ("megawatts", "kilowatts"),
          ("seconds", "minutes"), ("minutes", "hours"), ("hours", "days"), ("days", "weeks"), ("weeks", "months"),
          ("months", "years"), ("bytes", "kilobytes"), ("kilobytes", "megabytes"), ("megabytes", "gigabytes"),
-         ("dollars", "euros"), ("yuan", "dollars"), ("characters", "lines"), ("lines", "pages")]
+         ("dollars", "euros"), ("yuan", "dollars"), ("characters", "lines"), ("lines", "pages"),
+         ("second", "minute"), ("minute", "hour"), ("hour", "day"), ("day", "week"), ("byte", "kilobyte"),
+         ("milliseconds", "seconds"), ("microseconds", "milliseconds"), ("KB", "MB"), ("MB", "GB"),
+         ("kilobyte", "megabyte"), ("bits", "bytes"), ("percent", "points"), ("metres", "kilometres")]
+# Who acts on whom: a pair of these in one sentence can be exchanged (the subject does the object's part).
+ACTORS = ["client", "server", "browser", "proxy", "user", "administrator", "parent", "child", "sender",
+          "recipient", "source", "destination", "caller", "kernel", "module", "daemon", "process", "buyer",
+          "seller", "company", "government", "bank", "customer", "supplier", "request", "response", "host",
+          "backend", "frontend", "master", "worker", "file", "directory", "script", "program", "editor"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -232,12 +240,19 @@ def change_number(text: str, rng: random.Random) -> str | None:
 
 
 def change_unit(text: str, rng: random.Random) -> str | None:
-    """The unit after a number swapped for another one of the same kind."""
-    for a, b in rng.sample(UNITS, len(UNITS)):
+    """The unit after a number swapped for another one of the same kind; failing that, a unit named
+    without a number ("a timeout in seconds")."""
+    pairs = rng.sample(UNITS, len(UNITS))
+    for a, b in pairs:
         for src, dst in ((a, b), (b, a)):
             m = re.search(rf"(\d)\s?{re.escape(src)}\b" if src != "%" else r"(\d)%", text)
             if m:
                 return text[:m.start()] + m.group(1) + (" " if dst != "%" else "") + dst + text[m.end():]
+    for a, b in pairs:
+        for src, dst in ((a, b), (b, a)):
+            m = re.search(rf"\b(?:in|of|per|a|one|the|few|several|many|number of|\w+ty|two|ten) {re.escape(src)}\b", text)
+            if m:
+                return text[:m.end() - len(src)] + dst + text[m.end():]
     return None
 
 
@@ -298,6 +313,46 @@ def swap_speaker(text: str, others: Sequence[str], rng: random.Random) -> str | 
     return text.replace(who, rng.choice(rivals), 1)
 
 
+CODE_NAME = re.compile(r"(?<![\w./-])((?:mod_|\.)?[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+|[a-z]+[0-9]+[a-z]*)(?![\w/-])")
+
+
+def code_names_in(text: str) -> list[str]:
+    """Lower-case technical names: ``mod_rewrite``, ``httpd.conf``, ``ext4`` (not ordinary words)."""
+    return [m.group(1) for m in CODE_NAME.finditer(text) if not re.fullmatch(r"(e\.g|i\.e|etc)\.?", m.group(1))]
+
+
+def swap_code_name(text: str, others: Sequence[str], rng: random.Random) -> str | None:
+    """A technical name replaced by another one of the document (the neighbouring sentences first)."""
+    mine = code_names_in(text)
+    if not mine:
+        return None
+    for pool in (others[:4], others):  # ``others`` starts with the neighbours (see ``Maker.contradicted``)
+        rivals = sorted({n for s in pool for n in code_names_in(s)} - set(mine))
+        if rivals:
+            name = rng.choice(mine)
+            return re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w])", rng.choice(rivals), text, count=1)
+    return None
+
+
+def swap_actors(text: str, rng: random.Random) -> str | None:
+    """Two actors of one sentence exchanged: who does what to whom is reversed ("the client sends the
+    server ..." -> "the server sends the client ..."); every word stays, only the roles move."""
+    found = [(m.start(), m.end(), m.group(0)) for m in re.finditer(
+        rf"\b(?:{'|'.join(ACTORS)})s?\b", text, flags=re.IGNORECASE)]
+    names = set(names_in(text)) - COMMON_OPENERS
+    found += [(m.start(1), m.end(1), m.group(1)) for m in NAME.finditer(text) if m.group(1) in names]
+    found.sort()
+    pairs = [(a, b) for i, a in enumerate(found) for b in found[i + 1:]  # two words apart at least
+             if a[2].lower().rstrip("s") != b[2].lower().rstrip("s") and len(text[a[1]:b[0]].split()) >= 2]
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+    first, second = b[2], a[2]
+    if a[2][0].isupper() and not first[0].isupper() and a[0] == 0:
+        first = first[0].upper() + first[1:]
+    return text[:a[0]] + first + text[a[1]:b[0]] + second + text[b[1]:]
+
+
 def swap_role(text: str, rng: random.Random) -> str | None:
     """A job title or role replaced by another one."""
     present = [r for r in ROLES if re.search(rf"\b{re.escape(r)}\b", text, flags=re.IGNORECASE)]
@@ -316,6 +371,16 @@ def flip_antonym(text: str, rng: random.Random) -> str | None:
 # -- not found ----------------------------------------------------------------------------------------------
 
 
+def main_clause(text: str, rng: random.Random) -> str | None:
+    """The sentence cut after its main clause: a shorter claim that still holds ("A, and B." -> "A.")."""
+    m = re.search(r"^(.{25,}?)(?:, (?:and|but|so|which|as well as)\b|,? (?:while|whereas|because|although)\b"
+                  r"|;| - | \()", text)
+    if not m or len(m.group(1).split()) < 6 or m.end() > len(text) - 12 or reorder_clauses(text, rng) \
+            or m.group(1).count("(") != m.group(1).count(")"):
+        return None  # "If A, B." cut inside its condition would say something else
+    return m.group(1).rstrip(",: ") + "."
+
+
 def add_detail(text: str, rng: random.Random) -> str | None:
     """An invented reason, place, time or amount appended to the main clause."""
     if not text.endswith(".") or len(text) < 30:
@@ -330,7 +395,7 @@ def add_detail(text: str, rng: random.Random) -> str | None:
 
 
 SUPPORTING = {"reorder": reorder_clauses, "deletion": delete_phrase, "synonym": synonym_swap,
-              "attribution_form": reattribute, "active_passive": passive_to_active}
+              "attribution_form": reattribute, "active_passive": passive_to_active, "main_clause": main_clause}
 CONTRADICTING = {"number": change_number, "unit": change_unit, "date": change_date, "negation": flip_negation,
-                 "role": swap_role, "antonym": flip_antonym}
-CONTRADICTING_IN_DOCUMENT = {"name": swap_name, "attribution": swap_speaker}
+                 "role": swap_role, "antonym": flip_antonym, "actors": swap_actors}
+CONTRADICTING_IN_DOCUMENT = {"name": swap_name, "attribution": swap_speaker, "code_name": swap_code_name}

@@ -9,8 +9,9 @@ sentence yields a few examples, each a (claim, evidence) pair with one of three 
 - contradicted: one fact edited (number, unit, date, name, negation, speaker, role, antonym);
 - not found: an invented detail added, or the claim paired with a different on-topic sentence.
 
-The evidence is the sentence, sometimes with the sentence before it as context, because the checker
-hands the model a few retrieved sentences rather than exactly the right one.
+The evidence is a window like the one the checker hands the model: the sentence with the sentence
+before and/or after it, and sometimes a window centred on the neighbouring sentence,
+so that the fact sits beside the middle sentence, as it often does in retrieved text.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from rag.ingest.sentences import split_span
 ARTICLES = Path(__file__).resolve().parents[2] / "data" / "articles"
 NEWS = "news-articles"
 MIN_WORDS, MAX_WORDS = 7, 45
-CONTEXT_RATE = 0.4  # how often the evidence carries the sentence before it
+CONTEXT_RATE = 0.5  # how often the evidence carries the sentence before it, and (apart) the one after
+NEIGHBOUR_RATE = 0.2  # how often the evidence window is centred on the sentence beside the claim's
 STACK_CHANCES = (0.6, 0.35)  # the chance of a second, then a third rewrite on a supported claim
 WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -112,7 +114,7 @@ def on_topic_rival(doc: Document, i: int) -> int | None:
     mine = content_words(doc.sentences[i])
     best, best_overlap = None, 0.0
     for j, other in enumerate(doc.sentences):
-        if abs(j - i) <= 1:
+        if abs(j - i) <= 2:  # a window around j must not hold sentence i
             continue
         theirs = content_words(other)
         overlap = len(mine & theirs) / (len(mine | theirs) or 1)
@@ -122,11 +124,23 @@ def on_topic_rival(doc: Document, i: int) -> int | None:
 
 
 def evidence_at(doc: Document, i: int, rng: random.Random, last: int | None = None) -> str:
-    """Sentence ``i`` (to ``last``), with the sentence before it as context some of the time."""
-    text = " ".join(doc.sentences[i:(last if last is not None else i) + 1])
-    if i > 0 and rng.random() < CONTEXT_RATE:
-        text = f"{doc.sentences[i - 1]} {text}"
-    return text
+    """Sentence ``i`` (to ``last``), with the sentence before and the one after it some of the time, or a
+    window centred on a sentence beside it (``neighbour_window``)."""
+    if last is None and rng.random() < NEIGHBOUR_RATE and (window := neighbour_window(doc, i, rng)):
+        return window
+    last = last if last is not None else i
+    first = i - 1 if i > 0 and rng.random() < CONTEXT_RATE else i
+    last = last + 1 if last + 1 < len(doc.sentences) and rng.random() < CONTEXT_RATE else last
+    return " ".join(doc.sentences[first:last + 1])
+
+
+def neighbour_window(doc: Document, i: int, rng: random.Random) -> str | None:
+    """A window centred on a sentence beside ``i`` that still holds ``i`` (the fact is off-centre)."""
+    options = [j for j in (i - 1, i + 1) if 0 <= j < len(doc.sentences)]
+    if not options:
+        return None
+    j = rng.choice(options)
+    return " ".join(doc.sentences[max(0, j - 1):min(len(doc.sentences), j + 2)])
 
 
 class Maker:
@@ -168,12 +182,14 @@ class Maker:
     def contradicted(self, doc: Document, i: int) -> tuple[str, str] | None:
         sentence, rng = doc.sentences[i], self.rng
         options = {k: out for k, f in edits.CONTRADICTING.items() if (out := f(sentence, rng)) and out != sentence}
-        others = doc.sentences[:i] + doc.sentences[i + 1:]
+        near = [j for j in (i - 1, i + 1, i - 2, i + 2) if 0 <= j < len(doc.sentences)]
+        others = [doc.sentences[j] for j in near] + [s for j, s in enumerate(doc.sentences)
+                                                      if j != i and j not in near]  # neighbours first
         for k, f in edits.CONTRADICTING_IN_DOCUMENT.items():
             if (out := f(sentence, others, rng)) and out != sentence:
                 options[k] = out
         if doc.lang != "en":  # word rules are English: only names, numbers and dates carry over
-            options = {k: v for k, v in options.items() if k in ("number", "date", "name")}
+            options = {k: v for k, v in options.items() if k in ("number", "date", "name", "code_name")}
         return self._pick(options)
 
     def examples(self, doc: Document, i: int) -> Iterator[Example]:
@@ -218,6 +234,25 @@ def build(documents: Iterable[Document], seed: int = 0, limit: int | None = None
         kept.setdefault((d.source, d.doc_id), []).append(i)
     maker = Maker(seed)
     return [e for d in documents for i in kept.get((d.source, d.doc_id), []) for e in maker.examples(d, i)]
+
+
+def balanced_sample(pool: list[Example], n: int, rng: random.Random,
+                    shares: dict[int, float] | None = None) -> list[Example]:
+    """``n`` examples of ``pool``, per label its share of ``n`` (a third each by default) and within a
+    label as even over the edit types as the pool allows (a scarce type gives all it has, the others
+    share what it leaves)."""
+    groups: dict[int, dict[str, list[Example]]] = {}
+    for e in pool:
+        groups.setdefault(e.label, {}).setdefault(e.edit, []).append(e)
+    out: list[Example] = []
+    for label, by_edit in sorted(groups.items()):
+        left = int(n * shares[label]) if shares else n // len(groups)
+        for k, (edit, items) in enumerate(sorted(by_edit.items(), key=lambda kv: len(kv[1]))):
+            take = min(len(items), left // (len(by_edit) - k))
+            out += rng.sample(items, take)
+            left -= take
+    rng.shuffle(out)
+    return out
 
 
 def counts(examples: Iterable[Example]) -> dict[str, dict[str, int]]:
