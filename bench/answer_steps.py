@@ -86,7 +86,8 @@ print(json.dumps({"rows": rows, "answers": texts}))
 def run(tree: Path, home: Path, library: Path | None, questions: list[str], profile: bool) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree.resolve()), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", PROBE, str(home), str(library or ""), json.dumps(questions),
-                          "1" if profile else "0"], capture_output=True, text=True, env=env, check=False)
+                          "1" if profile else "0"], capture_output=True, text=True, env=env, check=False,
+                         cwd=tree.resolve())  # python -c puts the working folder first on the path
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
     if profile:
@@ -115,7 +116,7 @@ def main() -> None:
     result: dict = {"questions": len(questions), "home": str(args.home), "trees": {}}
     for i, tree in enumerate(args.tree or [REPO]):
         before = os.getloadavg()[0]
-        found = run(tree, args.home, args.library, questions, args.cprofile and i == 0)
+        found = run(tree, args.home.resolve(), args.library and args.library.resolve(), questions, args.cprofile and i == 0)
         label = str(tree.resolve())
         result["trees"][label] = {"load_average": [round(before, 2), round(os.getloadavg()[0], 2)],
                                   "stages": summary(found["rows"]), "answers": found["answers"]}

@@ -141,7 +141,8 @@ def steps(tree: Path, index_dir: Path, store_url: str, questions: list[str]) -> 
     """Per question, seconds per step, measured in a process running ``tree``'s code."""
     env = {**os.environ, "PYTHONPATH": str(tree.resolve()), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", STEPS_PROBE, str(index_dir), store_url, json.dumps(questions)],
-                         capture_output=True, text=True, env=env, check=False)
+                         capture_output=True, text=True, env=env, check=False,
+                         cwd=tree.resolve())  # python -c puts the working folder first on the path
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
