@@ -54,12 +54,11 @@ assistant.warm_up()
 for owner, attribute, name in ((A, "make_plan", "plan"), (A, "retrieve", "retrieve"), (A, "select_evidence", "evidence"),
                                (E, "answer_probabilities", "reader"), (A, "refusal_reason", "refuse"),
                                (A, "with_translations", "translate"), (LD, "verified_lead", "lead"),
+                               (LD, "generate_lead", "generate"),
                                (C, "citations", "compose"), (C, "statements", "compose"), (C, "new_answer", "compose")):
     patch(owner, attribute, name)
 for verifier in {type(v) for v in vars(V).values() if isinstance(v, type) and hasattr(v, "support")}:
     patch(verifier, "support", "verify")
-if assistant.generator is not None:
-    patch(type(assistant.generator), "stream", "generate")
 patch(assistant.index.encoder.encoder, "encode", "encode English")
 patch(assistant.index.multilingual_encoder.encoder, "encode", "encode multilingual")
 profiler = cProfile.Profile() if profile else None
