@@ -201,13 +201,19 @@ _DONE = object()
 
 def _one_thread_each(events: Iterator) -> Iterator:
     """The answer's steps with the models and FAISS on one thread (``embeddings.threads``): they score one
-    question and a few passages at a time. Entered and left around each step, in the thread that runs it."""
-    while True:
-        with one_thread():
-            event = next(events, _DONE)
-        if event is _DONE:
-            return
-        yield event
+    question and a few passages at a time. Entered and left around each step, in the thread that runs it.
+    Closing this closes ``events`` at once (``rag.core.progress.cancellable``: a stopped answer frees the model)."""
+    try:
+        while True:
+            with one_thread():
+                event = next(events, _DONE)
+            if event is _DONE:
+                return
+            yield event
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def check_question(question: str) -> str:
