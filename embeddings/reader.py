@@ -64,11 +64,12 @@ class Reader:
         """Raw scores of aligned (question, unit) pairs, shortest first so batches carry little padding; the longer of the two is cut to fit."""
         out = np.zeros(len(units), dtype=np.float32)
         order = np.argsort([len(q) + len(u) for q, u in zip(questions, units)], kind="stable")
-        with self._lock, torch.inference_mode():
-            for at in range(0, len(order), self.batch_size):
-                rows = order[at:at + self.batch_size]
+        for at in range(0, len(order), self.batch_size):
+            rows = order[at:at + self.batch_size]
+            with self._lock:  # the fast tokenizer is not safe across threads; the network is, so two answers
                 inputs = self._tokenizer([questions[i] for i in rows], [units[i] for i in rows], padding=True,
                                          truncation="longest_first", max_length=MAX_TOKENS, return_tensors="pt")
+            with torch.inference_mode():  # ... read side by side, one core each (embeddings.threads)
                 out[rows] = self._model(**inputs).logits.squeeze(-1).float().numpy()
         return out
 

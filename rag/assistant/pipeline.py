@@ -16,6 +16,7 @@ from pathlib import Path
 import lxml.etree
 import lxml.html
 
+from embeddings.threads import one_thread
 from rag.answer import Answerer, ModalAnswerer
 from rag.answer.answerer import early_quotes
 from rag.assistant.conversation import resolve
@@ -138,7 +139,8 @@ class Assistant:
                 generator = CancellableGenerator(generator, cancel)
         own_quotes = quotes_first and getattr(self.answerer, "yields_quotes", False)
         if quotes_first and not own_quotes:
-            quotes = early_quotes(index, settings, question, resolved)  # one extra retrieval for other answerers
+            with one_thread():
+                quotes = early_quotes(index, settings, question, resolved)  # one extra retrieval for other answerers
             if cancel is not None:
                 cancel.check()
             if quotes is not None:
@@ -146,7 +148,7 @@ class Assistant:
         events = (self.answerer.stream(index, generator, settings, question, resolved,  # type: ignore[arg-type]
                                        quotes_first=True) if own_quotes
                   else self.answerer.stream(index, generator, settings, question, resolved))  # type: ignore[arg-type]
-        for event in cancellable(events, cancel):
+        for event in cancellable(_one_thread_each(iter(events)), cancel):
             if isinstance(event, Quotes) and not quotes_first:
                 continue
             yield event
@@ -192,6 +194,26 @@ def open_assistant(settings: Settings, build: bool = True, progress: Progress | 
         if report is not None and on_report is not None:
             on_report(report)
     return assistant
+
+
+_DONE = object()
+
+
+def _one_thread_each(events: Iterator) -> Iterator:
+    """The answer's steps with the models and FAISS on one thread (``embeddings.threads``): they score one
+    question and a few passages at a time. Entered and left around each step, in the thread that runs it.
+    Closing this closes ``events`` at once (``rag.core.progress.cancellable``: a stopped answer frees the model)."""
+    try:
+        while True:
+            with one_thread():
+                event = next(events, _DONE)
+            if event is _DONE:
+                return
+            yield event
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def check_question(question: str) -> str:

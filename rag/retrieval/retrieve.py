@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from embeddings.threads import one_thread
 from rag.core.calibration import calibrated
 from rag.core.errors import BadQuestion
 from rag.core.records import Hit
@@ -64,8 +65,17 @@ def retrieve(index: Index, question: str, k: int = 5, candidates: int = 30, rrf_
     """The ``k`` best chunks for ``question``, best first, without duplicate texts.
 
     Weights left as None come from the calibration for the index's encoder. With
-    ``doc_ids`` (or a ``Scoped`` index) only chunks of those documents are returned.
+    ``doc_ids`` (or a ``Scoped`` index) only chunks of those documents are returned. The encoders and FAISS
+    run on one thread (``embeddings.threads``): their calls here are a single question.
     """
+    with one_thread():
+        return _retrieve(index, question, k, candidates, rrf_k, lexical_weight, crosslingual_z, crosslingual_hub,
+                         lexicon_threshold, doc_ids)
+
+
+def _retrieve(index: Index, question: str, k: int, candidates: int, rrf_k: int | None, lexical_weight: float | None,
+              crosslingual_z: float | None, crosslingual_hub: float | None, lexicon_threshold: float | None,
+              doc_ids: Collection[str] | None) -> Retrieval:
     calibration = calibrated(index.encoder.name)
     rrf_k = calibration.rrf_k if not rrf_k else rrf_k
     lexical_weight = calibration.lexical_weight if lexical_weight is None else lexical_weight
