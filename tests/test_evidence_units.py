@@ -43,15 +43,21 @@ def evidence_for(index, question: str):
     return plan, found, select_evidence(index, found.hits, found.vector, plan)
 
 
-def test_a_lead_in_is_quoted_with_the_items_it_introduces(tmp_path):
-    index = indexed(tmp_path, "relay.md", MANUAL)
+def quoted_piece(tmp_path, name: str, text: str, question: str, marker: str) -> str:
+    """The text of the shown piece holding ``marker``, checked to be exactly the document's text there."""
+    index = indexed(tmp_path, name, text)
     try:
-        _plan, _found, evidence = evidence_for(index, "Which modes does the relay accept?")
-        piece = next(e for e in evidence if "following modes:" in e.text)
-        assert "paranoid" in piece.text and "Logging" not in piece.text
+        _plan, _found, evidence = evidence_for(index, question)
+        piece = next(e for e in evidence if marker in e.text)
         assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
+        return piece.text
     finally:
         index.close()
+
+
+def test_a_lead_in_is_quoted_with_the_items_it_introduces(tmp_path):
+    piece = quoted_piece(tmp_path, "relay.md", MANUAL, "Which modes does the relay accept?", "following modes:")
+    assert "paranoid" in piece and "Logging" not in piece
 
 
 CONFIG = """# The relay
@@ -70,14 +76,9 @@ Restart the relay afterwards so that it reads its configuration again.
 
 
 def test_a_lead_in_is_quoted_with_the_code_it_introduces(tmp_path):
-    index = indexed(tmp_path, "quiet.md", CONFIG)
-    try:
-        _plan, _found, evidence = evidence_for(index, "What do I put in relay.conf to turn quiet mode on for all clients?")
-        piece = next(e for e in evidence if "for every client:" in e.text)
-        assert "quiet_mode = yes" in piece.text and "Restart" not in piece.text
-        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
-    finally:
-        index.close()
+    piece = quoted_piece(tmp_path, "quiet.md", CONFIG,
+                         "What do I put in relay.conf to turn quiet mode on for all clients?", "for every client:")
+    assert "quiet_mode = yes" in piece and "Restart" not in piece
 
 
 STORES = """# The relay
@@ -96,25 +97,14 @@ Backups of either store are described in the operations guide.
 
 
 def test_the_sentence_after_a_list_that_goes_on_about_an_item_comes_with_it(tmp_path):
-    index = indexed(tmp_path, "stores.md", STORES)
-    try:
-        _plan, _found, evidence = evidence_for(index, "Which stores can the relay keep its queue in?")
-        piece = next(e for e in evidence if "two stores:" in e.text)
-        assert "qstore, a journaled" in piece.text and "survives a crash" in piece.text
-        assert "Backups" not in piece.text
-        assert piece.text == index.text_span(piece.hit.chunk.doc_id, piece.start, piece.end)
-    finally:
-        index.close()
+    piece = quoted_piece(tmp_path, "stores.md", STORES, "Which stores can the relay keep its queue in?", "two stores:")
+    assert "qstore, a journaled" in piece and "survives a crash" in piece and "Backups" not in piece
 
 
 def test_a_short_line_comes_with_the_sentence_that_names_its_subject(tmp_path):
-    index = indexed(tmp_path, "relay.md", MANUAL)
-    try:
-        _plan, _found, evidence = evidence_for(index, "How big may the journal get before journal_rotate starts a new file?")
-        piece = next(e for e in evidence if "50 MiB" in e.text)
-        assert "The journal_rotate setting decides" in piece.text
-    finally:
-        index.close()
+    piece = quoted_piece(tmp_path, "relay.md", MANUAL,
+                         "How big may the journal get before journal_rotate starts a new file?", "50 MiB")
+    assert "The journal_rotate setting decides" in piece
 
 
 def test_a_number_the_passages_never_give_is_refused_as_a_near_miss(tmp_path):
